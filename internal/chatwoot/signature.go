@@ -1,0 +1,69 @@
+package chatwoot
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Delivery headers, as upstream's Webhooks::Trigger sends them.
+const (
+	HeaderDelivery  = "X-Chatwoot-Delivery"
+	HeaderTimestamp = "X-Chatwoot-Timestamp"
+	HeaderSignature = "X-Chatwoot-Signature"
+)
+
+// Sign returns the X-Chatwoot-Signature value for body sent at timestamp:
+// "sha256=" + hex(HMAC-SHA256(secret, "<timestamp>.<body>")).
+func Sign(secret string, timestamp int64, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(strconv.AppendInt(nil, timestamp, 10))
+	mac.Write([]byte{'.'})
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// SignatureHeaders sets X-Chatwoot-Timestamp and X-Chatwoot-Signature on h.
+func SignatureHeaders(h http.Header, secret string, now time.Time, body []byte) {
+	ts := now.Unix()
+	h.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
+	h.Set(HeaderSignature, Sign(secret, ts, body))
+}
+
+// Reasons Verify rejects a delivery.
+var (
+	ErrSignatureMissing  = errors.New("X-Chatwoot-Signature or X-Chatwoot-Timestamp header missing")
+	ErrSignatureMismatch = errors.New("signature does not match the body and the webhook secret")
+	ErrTimestampSkew     = errors.New("timestamp outside the allowed tolerance (replayed or clock skew)")
+)
+
+// Verify checks the signature headers of a delivery against the exact body
+// bytes received. A tolerance of 0 skips the timestamp check.
+func Verify(secret string, h http.Header, body []byte, tolerance time.Duration, now time.Time) error {
+	tsText, sig := h.Get(HeaderTimestamp), h.Get(HeaderSignature)
+	if tsText == "" || sig == "" {
+		return ErrSignatureMissing
+	}
+	ts, err := strconv.ParseInt(tsText, 10, 64)
+	if err != nil {
+		return fmt.Errorf("X-Chatwoot-Timestamp %q is not unix seconds: %w", tsText, err)
+	}
+	if !strings.HasPrefix(sig, "sha256=") {
+		return fmt.Errorf("%w: expected the form sha256=<hex>", ErrSignatureMismatch)
+	}
+	if !hmac.Equal([]byte(sig), []byte(Sign(secret, ts, body))) {
+		return ErrSignatureMismatch
+	}
+	if tolerance > 0 {
+		if skew := now.Sub(time.Unix(ts, 0)); skew > tolerance || skew < -tolerance {
+			return fmt.Errorf("%w: %s", ErrTimestampSkew, skew.Round(time.Second))
+		}
+	}
+	return nil
+}
