@@ -2,6 +2,7 @@ package chatwoot
 
 import (
 	"encoding/json"
+	"net/url"
 	"slices"
 )
 
@@ -39,6 +40,13 @@ var DefaultSubscriptions = []string{
 
 // IsAllowedEvent reports whether upstream accepts event in subscriptions.
 func IsAllowedEvent(event string) bool { return slices.Contains(AllowedEvents, event) }
+
+// ValidWebhookURL reports whether raw is an absolute http(s) URL with a host,
+// which is what upstream's URI format check on Webhook#url accepts.
+func ValidWebhookURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
 
 // Webhook is one account webhook as the API returns it. Upstream has no
 // timestamps and no GET of a single webhook.
