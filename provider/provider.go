@@ -1,0 +1,265 @@
+// Package provider is the chatwoot Terraform provider: it maps the
+// chatwoot_webhook resource and the webhook data sources onto Chatwoot's
+// account API through the shared internal/chatwoot client.
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/version"
+)
+
+// Environment variables read when the matching attribute is not set.
+const (
+	EnvBaseURL        = "CHATWOOT_BASE_URL"
+	EnvAPIAccessToken = "CHATWOOT_API_ACCESS_TOKEN"
+	EnvAccountID      = "CHATWOOT_ACCOUNT_ID"
+)
+
+// Defaults of the optional provider arguments.
+const (
+	defaultRequestTimeout = 30 * time.Second
+	defaultMaxRetries     = 4
+)
+
+var _ provider.Provider = (*chatwootProvider)(nil)
+
+// chatwootProvider is one provider instance; terraform starts one per
+// process, and Configure builds the client and webhook cache it hands to
+// resources and data sources.
+type chatwootProvider struct {
+	version string
+
+	// Backoff bounds for retries; zero keeps the client's defaults. Only
+	// tests shorten them, which is why they are not schema attributes.
+	retryWaitMin, retryWaitMax time.Duration
+}
+
+// New returns the provider factory that main serves.
+func New(version string) func() provider.Provider {
+	return func() provider.Provider { return &chatwootProvider{version: version} }
+}
+
+// providerModel is the provider block.
+type providerModel struct {
+	BaseURL        types.String `tfsdk:"base_url"`
+	APIAccessToken types.String `tfsdk:"api_access_token"`
+	AccountID      types.Int64  `tfsdk:"account_id"`
+	RequestTimeout types.String `tfsdk:"request_timeout"`
+	MaxRetries     types.Int64  `tfsdk:"max_retries"`
+}
+
+// providerData is what resources and data sources receive from Configure.
+type providerData struct {
+	client   *chatwoot.Client
+	webhooks *webhookCache
+	// accountID is the provider's default account, 0 when none is set.
+	accountID int64
+}
+
+func (p *chatwootProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "chatwoot"
+	resp.Version = p.version
+}
+
+func (p *chatwootProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Manages [Chatwoot](https://www.chatwoot.com) account webhooks through Chatwoot's account API. " +
+			"The access token must belong to an **administrator** of the accounts it manages: Chatwoot lets only administrators list, create, update or delete webhooks.",
+		Attributes: map[string]schema.Attribute{
+			"base_url": schema.StringAttribute{
+				MarkdownDescription: "Address of the Chatwoot installation, an absolute `http`/`https` URL without query or fragment. " +
+					"Defaults to the `" + EnvBaseURL + "` environment variable, then to `" + chatwoot.DefaultBaseURL + "` (Chatwoot Cloud).",
+				Optional:   true,
+				Validators: []validator.String{baseURLValidator{}},
+			},
+			"api_access_token": schema.StringAttribute{
+				MarkdownDescription: "Access token of an account administrator (Chatwoot → Profile settings → Access Token), sent as the `api_access_token` header. " +
+					"Defaults to the `" + EnvAPIAccessToken + "` environment variable; one of the two is required. It never appears in logs.",
+				Optional:  true,
+				Sensitive: true,
+			},
+			"account_id": schema.Int64Attribute{
+				MarkdownDescription: "Default account for resources and data sources that do not set their own `account_id`. " +
+					"Defaults to the `" + EnvAccountID + "` environment variable.",
+				Optional:   true,
+				Validators: []validator.Int64{int64validator.AtLeast(1)},
+			},
+			"request_timeout": schema.StringAttribute{
+				MarkdownDescription: "Time limit of one HTTP attempt, as a Go duration such as `30s` or `1m`. Defaults to `" + defaultRequestTimeout.String() + "`.",
+				Optional:            true,
+				Validators:          []validator.String{durationValidator{}},
+			},
+			"max_retries": schema.Int64Attribute{
+				MarkdownDescription: fmt.Sprintf("How many times a request is retried after a `429` or `5xx` answer or a connection error, "+
+					"with exponential backoff and jitter that honours `Retry-After`. `0` disables retries. Defaults to `%d`.", defaultMaxRetries),
+				Optional:   true,
+				Validators: []validator.Int64{int64validator.Between(0, 20)},
+			},
+		},
+	}
+}
+
+func (p *chatwootProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var cfg providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	unknown := map[string]bool{
+		"base_url":         cfg.BaseURL.IsUnknown(),
+		"api_access_token": cfg.APIAccessToken.IsUnknown(),
+		"account_id":       cfg.AccountID.IsUnknown(),
+		"request_timeout":  cfg.RequestTimeout.IsUnknown(),
+		"max_retries":      cfg.MaxRetries.IsUnknown(),
+	}
+	for name, isUnknown := range unknown {
+		if !isUnknown {
+			continue
+		}
+		// Terraform versions that support deferred actions plan the rest
+		// first and come back once the value is known.
+		if req.ClientCapabilities.DeferralAllowed {
+			resp.Deferred = &provider.Deferred{Reason: provider.DeferredReasonProviderConfigUnknown}
+			return
+		}
+		resp.Diagnostics.AddAttributeError(path.Root(name), "Unknown Chatwoot provider "+name,
+			fmt.Sprintf("The provider cannot build its Chatwoot client because %s is unknown until apply. "+
+				"Set it to a value known at plan time (a literal, a variable or an environment variable), "+
+				"or apply the resources it depends on first with -target.", name))
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	baseURL := stringOrEnv(cfg.BaseURL, EnvBaseURL, chatwoot.DefaultBaseURL)
+	if _, err := chatwoot.ParseBaseURL(baseURL); err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("base_url"), "Invalid Chatwoot base URL",
+			fmt.Sprintf("base_url (or %s) must be the absolute http(s) address of a Chatwoot installation, like https://app.chatwoot.com: %s", EnvBaseURL, err))
+	}
+
+	token := stringOrEnv(cfg.APIAccessToken, EnvAPIAccessToken, "")
+	if strings.TrimSpace(token) == "" {
+		resp.Diagnostics.AddAttributeError(path.Root("api_access_token"), "Missing Chatwoot API access token",
+			fmt.Sprintf("Set api_access_token in the provider block or the %s environment variable to the access token of an account administrator "+
+				"(Chatwoot → Profile settings → Access Token).", EnvAPIAccessToken))
+	}
+
+	var accountID int64
+	switch {
+	case !cfg.AccountID.IsNull():
+		accountID = cfg.AccountID.ValueInt64()
+	case os.Getenv(EnvAccountID) != "":
+		raw := os.Getenv(EnvAccountID)
+		id, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
+		if err != nil || id < 1 {
+			resp.Diagnostics.AddAttributeError(path.Root("account_id"), "Invalid "+EnvAccountID,
+				fmt.Sprintf("The %s environment variable is %q; it must be a positive account number such as 1 "+
+					"(the number after /app/accounts/ in Chatwoot's address bar). Fix or unset it, or set account_id in the provider block.", EnvAccountID, raw))
+		}
+		accountID = id
+	}
+
+	timeout := defaultRequestTimeout
+	if !cfg.RequestTimeout.IsNull() {
+		// The validator has already refused bad durations.
+		timeout, _ = time.ParseDuration(cfg.RequestTimeout.ValueString())
+	}
+	maxRetries := int64(defaultMaxRetries)
+	if !cfg.MaxRetries.IsNull() {
+		maxRetries = cfg.MaxRetries.ValueInt64()
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	client, err := chatwoot.NewClient(chatwoot.Options{
+		BaseURL:      baseURL,
+		Token:        token,
+		Timeout:      timeout,
+		MaxRetries:   int(maxRetries),
+		RetryWaitMin: p.retryWaitMin,
+		RetryWaitMax: p.retryWaitMax,
+		UserAgent:    version.UserAgent() + " terraform/" + req.TerraformVersion,
+		Logger:       tflogLogger{token: token},
+	})
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot configure the Chatwoot client", err.Error())
+		return
+	}
+	tflog.Debug(ctx, "configured the Chatwoot client", map[string]any{
+		"base_url": client.BaseURL(), "account_id": accountID, "request_timeout": timeout.String(), "max_retries": maxRetries,
+	})
+
+	data := &providerData{client: client, webhooks: newWebhookCache(client), accountID: accountID}
+	resp.ResourceData = data
+	resp.DataSourceData = data
+}
+
+func (p *chatwootProvider) Resources(context.Context) []func() resource.Resource {
+	return []func() resource.Resource{NewWebhookResource}
+}
+
+func (p *chatwootProvider) DataSources(context.Context) []func() datasource.DataSource {
+	return []func() datasource.DataSource{NewWebhooksDataSource, NewWebhookDataSource}
+}
+
+// stringOrEnv returns the configured value, else the environment
+// variable, else def.
+func stringOrEnv(v types.String, env, def string) string {
+	if !v.IsNull() {
+		return v.ValueString()
+	}
+	if e := os.Getenv(env); e != "" {
+		return e
+	}
+	return def
+}
+
+// providerDataFrom unpacks what Configure produced; nil (without an error)
+// when the provider is not configured yet, as during validation.
+func providerDataFrom(data any, diags interface{ AddError(string, string) }) *providerData {
+	if data == nil {
+		return nil
+	}
+	pd, ok := data.(*providerData)
+	if !ok {
+		diags.AddError("Unexpected provider data",
+			fmt.Sprintf("Expected *providerData, got %T. This is a bug in the chatwoot provider; please report it.", data))
+		return nil
+	}
+	return pd
+}
+
+// resolveAccount picks the resource's own account_id, else the provider's.
+// It returns 0 after adding an error when neither is set.
+func (pd *providerData) resolveAccount(v types.Int64, attr path.Path, diags interface {
+	AddAttributeError(path.Path, string, string)
+}) int64 {
+	if !v.IsNull() && !v.IsUnknown() {
+		return v.ValueInt64()
+	}
+	if pd != nil && pd.accountID != 0 {
+		return pd.accountID
+	}
+	diags.AddAttributeError(attr, "Missing Chatwoot account",
+		"No account_id: set account_id here or in the provider block (or the "+EnvAccountID+" environment variable).")
+	return 0
+}

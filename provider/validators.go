@@ -1,0 +1,75 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+)
+
+// webhookURLValidator refuses, at plan time, what Chatwoot's Webhook#url
+// check would refuse at apply time.
+type webhookURLValidator struct{}
+
+var _ validator.String = webhookURLValidator{}
+
+func (webhookURLValidator) Description(context.Context) string {
+	return "value must be an absolute http or https URL with a host"
+}
+
+func (v webhookURLValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (webhookURLValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if !chatwoot.ValidWebhookURL(req.ConfigValue.ValueString()) {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid webhook URL",
+			fmt.Sprintf("%q is not an absolute http(s) URL; Chatwoot only delivers to addresses like https://hooks.example.com/chatwoot.", req.ConfigValue.ValueString()))
+	}
+}
+
+// baseURLValidator checks base_url the way the client will parse it.
+type baseURLValidator struct{}
+
+var _ validator.String = baseURLValidator{}
+
+func (baseURLValidator) Description(context.Context) string {
+	return "value must be an absolute http or https URL without query or fragment"
+}
+
+func (v baseURLValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (baseURLValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := chatwoot.ParseBaseURL(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Chatwoot base URL", err.Error())
+	}
+}
+
+// durationValidator accepts positive Go durations such as "30s".
+type durationValidator struct{}
+
+var _ validator.String = durationValidator{}
+
+func (durationValidator) Description(context.Context) string {
+	return `value must be a positive duration such as "30s" or "1m"`
+}
+
+func (v durationValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (durationValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	d, err := time.ParseDuration(req.ConfigValue.ValueString())
+	if err != nil || d <= 0 {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid duration",
+			fmt.Sprintf("%q is not a positive duration; use a number with a unit, such as \"30s\", \"90s\" or \"2m\".", req.ConfigValue.ValueString()))
+	}
+}
