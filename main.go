@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/mockapi"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/receiver"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/version"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/provider"
 )
@@ -28,6 +29,7 @@ type command struct {
 
 var commands = map[string]command{
 	"mock-api": {"run the Chatwoot-faithful mock API", mockapi.Command},
+	"receive":  {"run a receiver that verifies webhook signatures", receiver.Command},
 }
 
 func main() {

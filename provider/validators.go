@@ -20,7 +20,9 @@ func (webhookURLValidator) Description(context.Context) string {
 	return "value must be an absolute http or https URL with a host"
 }
 
-func (v webhookURLValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (v webhookURLValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
 
 func (webhookURLValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {

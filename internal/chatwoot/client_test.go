@@ -212,7 +212,7 @@ func TestJitterBackoffBounds(t *testing.T) {
 			}
 		}
 	}
-	resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"60"}}}
+	resp := &http.Response{StatusCode: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"60"}}}
 	if d := jitterBackoff(minWait, maxWait, 0, resp); d != maxWait {
 		t.Fatalf("Retry-After beyond max: %s, want capped at %s", d, maxWait)
 	}
@@ -269,7 +269,7 @@ func TestRequestsOnTheWire(t *testing.T) {
 		got = recorded{r.Method, r.URL.Path, r.Header.Get("api_access_token"), r.Header.Get("Content-Type"), string(body)}
 		switch r.Method {
 		case http.MethodDelete:
-			w.WriteHeader(200) // upstream: empty body
+			w.WriteHeader(http.StatusOK) // upstream: empty body
 		case http.MethodGet:
 			answer(200, `{"id":1,"name":"Ann","accounts":[{"id":1,"name":"Acme","role":"administrator"},{"id":2,"name":"Globex","role":"agent"}]}`)(w, r)
 		default:

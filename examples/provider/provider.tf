@@ -1,0 +1,17 @@
+terraform {
+  required_providers {
+    chatwoot = {
+      source = "chatwoot-tf/chatwoot"
+    }
+  }
+}
+
+# The token is best left to the CHATWOOT_API_ACCESS_TOKEN environment
+# variable; it must belong to an administrator of the account.
+provider "chatwoot" {
+  base_url   = "https://chatwoot.example.com" # or CHATWOOT_BASE_URL; default https://app.chatwoot.com
+  account_id = 1                              # or CHATWOOT_ACCOUNT_ID
+
+  request_timeout = "30s"
+  max_retries     = 4
+}

@@ -1,0 +1,153 @@
+// Package mockapi is a Chatwoot-faithful mock of the account API: its one
+// job is to answer the webhook, profile and message routes exactly as
+// upstream Chatwoot does (bodies, statuses, error texts), so the provider and
+// the delivery daemon can be tested offline. It is an http.Handler, run
+// in-process under httptest (NewTestServer) or as the `mock-api` subcommand
+// (Command).
+//
+// # Routes
+//
+// Authenticated with the header api_access_token, as upstream:
+//
+//	GET    /api/v1/profile
+//	GET    /api/v1/accounts/{account_id}/webhooks            administrators only
+//	POST   /api/v1/accounts/{account_id}/webhooks            administrators only
+//	PATCH  /api/v1/accounts/{account_id}/webhooks/{id}       (PUT too) administrators only
+//	DELETE /api/v1/accounts/{account_id}/webhooks/{id}       200 with an empty body
+//	POST   /api/v1/accounts/{account_id}/conversations/{display_id}/messages
+//
+// Checks run in upstream's order: no token → 401
+// {"errors":["You need to sign in or sign up before continuing."]}; unknown
+// token → 401 {"error":"Invalid Access Token"}; malformed JSON body → 400
+// {"status":400,"error":"Bad Request"}; unknown account → 404
+// {"error":"Resource could not be found"}; not a member → 401 {"error":"You
+// are not authorized to access this account"}; an agent on webhook routes →
+// 401 {"error":"You are not authorized to do this action"}; unknown webhook
+// (or one of another account) → 404. Webhook bodies may be wrapped
+// ({"webhook":{...}}) or top level; with none of url, subscriptions, name,
+// inbox_id → 422 {"error":"param is missing or the value is empty: webhook"}.
+// Validation failures → 422 {"message":"Url is invalid, Subscriptions Invalid
+// events","attributes":["url","subscriptions"]}. A body sent without a JSON
+// Content-Type is ignored, as Rails ignores it. Where the body must stay
+// upstream's, an X-Mock-Hint response header explains the 4xx. Routes upstream
+// does not have answer 404 {"status":404,"error":"Not Found"}.
+//
+// Faithful details worth knowing:
+//   - The secret is generated on create (24 base58 characters, like Rails'
+//     has_secure_token) and never changed by an update.
+//   - inbox_id is stored as sent. Like upstream (belongs_to :inbox,
+//     optional: true, looked up by id alone) an unknown inbox_id is accepted
+//     and the webhook then renders without "inbox"; another account's inbox
+//     renders as that inbox.
+//   - Values of the wrong shape are dropped as strong parameters drop them:
+//     a subscriptions that is not an array (or null) leaves the default on
+//     create and the current list on update.
+//   - Messages: message_type defaults to "outgoing"; "incoming" is accepted
+//     only in Channel::Api inboxes (422 {"error":"Incoming messages are only
+//     allowed in Api inboxes"}), which is why the default seed has an API
+//     inbox. An unknown message_type or content_type → 422 {"error":"'x' is
+//     not a valid content_type"}; content_attributes failing upstream's
+//     ContentAttributeValidator → 422 {"error":"Validation failed: Content
+//     attributes At least one item is required."}. The answer is upstream's
+//     message JSON (integer message_type, unix created_at, the sender's
+//     push data). Agents may post in the inboxes they are members of.
+//   - After answering, a message of type incoming, outgoing or template
+//     (private notes included, with "private": true) fires message_created
+//     in upstream's webhook_data shape (chatwoot.MessageEvent). When
+//     Options.DaemonURL (--daemon-url) is set, the event JSON is POSTed to
+//     DaemonURL/v1/accounts/{account_id}/events with Content-Type
+//     application/json, once, without retries (upstream does not retry).
+//
+// Not simulated: upstream's rate limit (use a 429 fault), attachments,
+// other routes, the webhook deliveries Chatwoot itself would make (that is
+// the daemon's job).
+//
+// # Seed format
+//
+// --seed FILE (or Options.Seed) replaces the default data with one JSON
+// object. Unknown fields are errors, and so are duplicate ids, roles other
+// than administrator/agent, and references to missing accounts, inboxes,
+// contacts or users; each error names the field and the fix.
+//
+//	{
+//	  "accounts": [{"id": 1, "name": "Acme Inc"}],
+//	  "users": [
+//	    {"id": 1, "name": "Ada Admin", "email": "admin@acme.example",
+//	     "access_token": "mock-admin-token",
+//	     "accounts": [{"account_id": 1, "role": "administrator"}]},
+//	    {"id": 2, "name": "Alan Agent", "email": "agent@acme.example",
+//	     "access_token": "mock-agent-token",
+//	     "accounts": [{"account_id": 1, "role": "agent"}]}
+//	  ],
+//	  "inboxes": [
+//	    {"id": 1, "account_id": 1, "name": "Website", "channel_type": "Channel::WebWidget"},
+//	    {"id": 2, "account_id": 1, "name": "API", "channel_type": "Channel::Api", "members": [2]}
+//	  ],
+//	  "contacts": [
+//	    {"id": 1, "account_id": 1, "name": "Jane Doe", "email": "jane@example.com",
+//	     "phone_number": "+15555550100", "identifier": "jane-doe",
+//	     "additional_attributes": {"city": "Denver"}, "custom_attributes": {"plan": "pro"}}
+//	  ],
+//	  "conversations": [
+//	    {"account_id": 1, "display_id": 1, "inbox_id": 1, "contact_id": 1, "status": "open",
+//	     "labels": ["vip"], "created_at": 1700000000,
+//	     "additional_attributes": {"browser": {"browser_name": "Chrome"}, "referer": "http://www.chatwoot.com"}}
+//	  ],
+//	  "webhooks": [
+//	    {"id": 1, "account_id": 1, "url": "https://example.com/hook", "name": "existing",
+//	     "subscriptions": ["message_created"], "inbox_id": 1, "secret": "optional-fixed-secret"}
+//	  ]
+//	}
+//
+// Ids of accounts, users, inboxes, contacts and webhooks are global; a
+// conversation's display_id is unique within its account. channel_type is one
+// of ChannelTypes. An inbox's members are the agents assigned to it (omit for
+// every agent of the account). Conversation status is open (default),
+// resolved, pending or snoozed. Seed webhooks take the default subscriptions
+// and a generated secret when omitted; created webhooks are numbered after
+// the highest seed id.
+//
+// The default seed (DefaultSeed): account 1 "Acme Inc" and account 2
+// "Globex"; AdminToken ("mock-admin-token", user 1) administers both,
+// AgentToken ("mock-agent-token", user 2) is an agent of account 1. Account 1
+// has inbox 1 "Website" (Channel::WebWidget) with conversation 1 of contact 1
+// "Jane Doe" (additional_attributes with the widget's browser block), and
+// inbox 2 "API" (Channel::Api) with conversation 2 of the same contact.
+// Account 2 has inbox 3 "Globex API" (Channel::Api) with conversation 1 of
+// contact 2 "John Roe".
+//
+// # Test support routes
+//
+// Under /_mock, with no token, never recorded and never faulted:
+//
+//	GET    /_mock/requests   JSON array of {"method","path","status"} for every
+//	                         Chatwoot-path request since start or the last reset
+//	                         (status 499 when the client went away during a delay)
+//	DELETE /_mock/requests   reset (204)
+//	POST   /_mock/faults     add a fault (201; 400 naming the bad field)
+//	GET    /_mock/faults     pending faults with their remaining count
+//	DELETE /_mock/faults     drop all faults (204)
+//	GET    /_mock/events     message_created events fired so far: {"id","event",
+//	                         "account_id","message_id","fired_at","payload",
+//	                         "forward":{"state","url","status","error"}}, state
+//	                         being disabled, pending, delivered or failed
+//	DELETE /_mock/events     reset (204)
+//
+// In Go the same is Server.Requests, ResetRequests, InjectFault, ClearFaults,
+// Faults, Events, ResetEvents and WaitForEvents.
+//
+// # Fault injection
+//
+// A fault makes the next count requests matching method ("" = any) and
+// path_prefix misbehave, then it is spent. With status it answers that
+// status instead of serving (429 with rack-attack's "Retry later" body,
+// others with Rails' {"status":500,"error":"Internal Server Error"}), with
+// retry_after it sets Retry-After (seconds); with delay ("5s") it first hangs
+// that long, giving up if the client goes away, then answers status or, when
+// status is 0, serves normally. Faults apply in the order added, one per
+// request:
+//
+//	curl -X POST localhost:3000/_mock/faults -d '{"method":"GET","path_prefix":"/api/v1/accounts/1/webhooks","count":2,"status":429,"retry_after":1}'
+//	curl -X POST localhost:3000/_mock/faults -d '{"path_prefix":"/api/v1/","count":1,"status":500}'
+//	curl -X POST localhost:3000/_mock/faults -d '{"path_prefix":"/api/v1/profile","count":1,"delay":"3s"}'
+package mockapi

@@ -1,0 +1,414 @@
+package mockapi
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+)
+
+const (
+	optionsAttrs = `{"items":[{"title":"Option 1","value":"option_1"},{"title":"Option 2","value":"option_2"}]}`
+	formAttrs    = `{"items":[{"type":"email","placeholder":"Your email","name":"email","label":"Email"},{"type":"text_area","name":"note","label":"Note","pattern_error":"too short"}]}`
+	cardsAttrs   = `{"items":[{"media_url":"https://x.example/i.png","title":"Card","description":"D","actions":[{"type":"link","text":"View More","uri":"https://x.example"},{"type":"postback","text":"Buy","payload":"buy"}]}]}`
+	articleAttrs = `{"items":[{"title":"How to","description":"Steps","link":"https://x.example/a"}]}`
+)
+
+func messagesPath(account, conv string) string {
+	return "/api/v1/accounts/" + account + "/conversations/" + conv + "/messages"
+}
+
+// Valid and invalid messages of each content type, with upstream's 422 texts.
+func TestCreateMessageValidation(t *testing.T) {
+	tests := []struct {
+		name, body string
+		wantErr    string // "" = 200
+	}{
+		{"text", `{"content":"Hello"}`, ""},
+		{"text with content_type", `{"content":"Hello","content_type":"text"}`, ""},
+		{"blank content_type means text", `{"content":"Hello","content_type":""}`, ""},
+		{"input_select", `{"content":"Pick","content_type":"input_select","content_attributes":` + optionsAttrs + `}`, ""},
+		{"input_select by enum value", `{"content":"Pick","content_type":4,"content_attributes":` + optionsAttrs + `}`, ""},
+		{"form", `{"content":"Fill","content_type":"form","content_attributes":` + formAttrs + `}`, ""},
+		{"cards", `{"content":"Look","content_type":"cards","content_attributes":` + cardsAttrs + `}`, ""},
+		{"article", `{"content":"Read","content_type":"article","content_attributes":` + articleAttrs + `}`, ""},
+		{"private note", `{"content":"internal","private":true}`, ""},
+		{"template", `{"content":"Hi","message_type":"template"}`, ""},
+
+		{"input_select without items", `{"content":"Pick","content_type":"input_select"}`, "Validation failed: Content attributes At least one item is required."},
+		{"input_select with empty items", `{"content":"Pick","content_type":"input_select","content_attributes":{"items":[]}}`, "Validation failed: Content attributes At least one item is required."},
+		{"input_select bad key", `{"content":"Pick","content_type":"input_select","content_attributes":{"items":[{"title":"a","value":"a","emoji":"x"}]}}`, "Validation failed: Content attributes contains invalid keys for items : [:emoji]"},
+		{"form items not objects", `{"content_type":"form","content_attributes":{"items":["email"]}}`, "Validation failed: Content attributes Items should be a hash."},
+		{"form bad key", `{"content_type":"form","content_attributes":{"items":[{"name":"n","colour":"red"}]}}`, "Validation failed: Content attributes contains invalid keys for items : [:colour]"},
+		{"cards without actions", `{"content_type":"cards","content_attributes":{"items":[{"title":"T"}]}}`, "Validation failed: Content attributes contains items missing actions"},
+		{"cards bad action key", `{"content_type":"cards","content_attributes":{"items":[{"title":"T","actions":[{"type":"link","text":"x","href":"y"}]}]}}`, "Validation failed: Content attributes contains invalid keys for actions:  [:href]"},
+		{"article without items", `{"content_type":"article","content_attributes":{}}`, "Validation failed: Content attributes At least one item is required."},
+		{"article bad key", `{"content_type":"article","content_attributes":{"items":[{"title":"T","url":"u"}]}}`, "Validation failed: Content attributes contains invalid keys for items : [:url]"},
+		{"unknown content_type", `{"content":"x","content_type":"video"}`, "'video' is not a valid content_type"},
+		{"content_type enum out of range", `{"content":"x","content_type":42}`, "'42' is not a valid content_type"},
+		{"unknown message_type", `{"content":"x","message_type":"broadcast"}`, "'broadcast' is not a valid message_type"},
+		{"incoming in a web widget inbox", `{"content":"x","message_type":"incoming"}`, "Incoming messages are only allowed in Api inboxes"},
+		{"content_attributes a string", `{"content":"x","content_attributes":"items"}`, "String does not have #dig method"},
+		{"content_attributes an array", `{"content":"x","content_attributes":[1]}`, "no implicit conversion of Symbol into Integer"},
+		{"content too long", `{"content":"` + strings.Repeat("a", maxContent+1) + `"}`, "Validation failed: Content is too long (maximum is 150000 characters)"},
+	}
+	s, ts := NewTestServer(t, Options{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := send(t, ts, "POST", messagesPath("1", "1"), AdminToken, tt.body)
+			if tt.wantErr == "" {
+				wantStatus(t, a, http.StatusOK)
+				var m chatwoot.Message
+				a.decode(t, &m)
+				if m.ID == 0 || m.ConversationID != 1 || m.InboxID != 1 {
+					t.Fatalf("message %s", a.body)
+				}
+				return
+			}
+			wantStatus(t, a, http.StatusUnprocessableEntity)
+			if got := a.errorBody(t); !reflect.DeepEqual(got, chatwoot.ErrorBody{Error: tt.wantErr}) {
+				t.Fatalf("body %s, want error %q", a.body, tt.wantErr)
+			}
+		})
+	}
+	// Only the valid ones fired.
+	if got, want := len(s.Events()), 10; got != want {
+		t.Fatalf("%d events fired, want %d", got, want)
+	}
+}
+
+// The answer is upstream's create view: integer message_type, unix
+// created_at, push_event_data sender.
+func TestCreateMessageAnswerShape(t *testing.T) {
+	_, ts := NewTestServer(t, Options{})
+	tests := []struct {
+		name, token, conv, body string
+		wantType                int
+		wantSender              chatwoot.PushSender
+		wantAttrs               string
+	}{
+		{
+			"outgoing by an administrator", AdminToken, "1", `{"content":"Hi there","content_type":"input_select","content_attributes":` + optionsAttrs + `,"echo_id":"e-1"}`,
+			1, chatwoot.PushSender{ID: 1, Name: "Ada Admin", Type: "user", AvailableName: ptr("Ada Admin"), AvatarURL: ptr(""), AvailabilityStatus: ptr("online"), Thumbnail: ptr("")},
+			optionsAttrs,
+		},
+		{
+			"outgoing by an agent (allowed on messages)", AgentToken, "1", `{"content":"Hi"}`,
+			1, chatwoot.PushSender{ID: 2, Name: "Alan Agent", Type: "user", AvailableName: ptr("Alan Agent"), AvatarURL: ptr(""), AvailabilityStatus: ptr("online"), Thumbnail: ptr("")},
+			`{}`,
+		},
+		{
+			"incoming in the API inbox comes from the contact", AgentToken, "2", `{"content":"Help","message_type":"incoming"}`,
+			0, chatwoot.PushSender{ID: 1, Name: "Jane Doe", Type: "contact", Email: ptr("jane@example.com"), PhoneNumber: ptr("+15555550100"), Identifier: ptr("jane-doe"), Thumbnail: ptr(""), Blocked: ptr(false),
+				AdditionalAttributes: map[string]any{"city": "Denver", "country": "United States", "company_name": "Example Corp"}, CustomAttributes: map[string]any{"plan": "pro"}},
+			`{}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := send(t, ts, "POST", messagesPath("1", tt.conv), tt.token, tt.body)
+			wantStatus(t, a, http.StatusOK)
+			var m chatwoot.Message
+			a.decode(t, &m)
+			if m.MessageType != tt.wantType || m.Status != "sent" || m.Private || m.SourceID != nil {
+				t.Errorf("message %s", a.body)
+			}
+			if time.Since(time.Unix(m.CreatedAt, 0)) > time.Minute {
+				t.Errorf("created_at %d", m.CreatedAt)
+			}
+			if !reflect.DeepEqual(*m.Sender, tt.wantSender) {
+				t.Errorf("sender\n got %+v\nwant %+v", *m.Sender, tt.wantSender)
+			}
+			assertJSONEqual(t, m.ContentAttributes, tt.wantAttrs)
+			var raw map[string]any
+			a.decode(t, &raw)
+			if _, isNumber := raw["message_type"].(float64); !isNumber {
+				t.Errorf("message_type %v is not an integer", raw["message_type"])
+			}
+		})
+	}
+}
+
+func TestMessageAgentInboxMembership(t *testing.T) {
+	seed, err := LoadSeed("testdata/custom-seed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ts := NewTestServer(t, Options{Seed: seed})
+	// The inbox lists no members: its agent may not see the conversation.
+	a := send(t, ts, "POST", messagesPath("7", "42"), "initech-agent", `{"content":"hi"}`)
+	wantStatus(t, a, http.StatusUnauthorized)
+	if a.errorBody(t).Error != chatwoot.MsgNotAuthorizedAction {
+		t.Fatalf("body %s", a.body)
+	}
+	// The administrator may, and an incoming message reopens the resolved conversation.
+	a = send(t, ts, "POST", messagesPath("7", "42"), "initech-admin", `{"content":"hi","message_type":"incoming"}`)
+	wantStatus(t, a, http.StatusOK)
+}
+
+// daemonStub records what the mock forwards.
+type daemonStub struct {
+	mu       sync.Mutex
+	requests []forwarded
+	status   int
+}
+
+type forwarded struct {
+	method, path, contentType string
+	body                      []byte
+}
+
+func newDaemonStub(t *testing.T, status int) (*daemonStub, *httptest.Server) {
+	d := &daemonStub{status: status}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		d.mu.Lock()
+		d.requests = append(d.requests, forwarded{r.Method, r.URL.Path, r.Header.Get("Content-Type"), b})
+		d.mu.Unlock()
+		w.WriteHeader(d.status)
+		_, _ = w.Write([]byte(`{"deliveries":1}`))
+	}))
+	t.Cleanup(ts.Close)
+	return d, ts
+}
+
+func (d *daemonStub) got() []forwarded {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]forwarded{}, d.requests...)
+}
+
+// The forwarded event reaches the daemon in today's upstream shape.
+func TestMessageCreatedForwarded(t *testing.T) {
+	daemon, dts := newDaemonStub(t, http.StatusAccepted)
+	s, ts := NewTestServer(t, Options{DaemonURL: dts.URL + "/"})
+
+	posts := []struct{ token, account, conv, body string }{
+		{AdminToken, "1", "1", `{"content":"Pick one","content_type":"input_select","content_attributes":` + optionsAttrs + `}`},
+		{AgentToken, "1", "1", `{"content":"note to self","private":true}`},
+		{AdminToken, "1", "2", `{"content":"I need help","message_type":"incoming"}`},
+		{AdminToken, "2", "1", `{"content":"Fill this","content_type":"form","content_attributes":` + formAttrs + `}`},
+		{AdminToken, "1", "1", `{"content":"joined","message_type":"activity"}`}, // never fires
+	}
+	for _, p := range posts {
+		wantStatus(t, send(t, ts, "POST", messagesPath(p.account, p.conv), p.token, p.body), 200)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	events, err := s.WaitForEvents(ctx, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := daemon.got()
+	if len(events) != 4 || len(got) != 4 {
+		t.Fatalf("%d events, %d forwarded; want 4 (activity messages do not fire)", len(events), len(got))
+	}
+	for i, f := range got {
+		wantPath := "/v1/accounts/1/events"
+		if i == 3 {
+			wantPath = "/v1/accounts/2/events"
+		}
+		if f.method != "POST" || f.path != wantPath || f.contentType != "application/json" {
+			t.Errorf("forward %d: %s %s %q", i, f.method, f.path, f.contentType)
+		}
+		if string(f.body) != string(events[i].Payload) {
+			t.Errorf("forward %d: body differs from the recorded payload", i)
+		}
+		if st := events[i].Forward; st.State != ForwardDelivered || st.Status != 202 || st.URL != dts.URL+wantPath {
+			t.Errorf("forward %d: %+v", i, st)
+		}
+	}
+
+	decode := func(i int) (chatwoot.MessageEvent, map[string]any) {
+		var ev chatwoot.MessageEvent
+		if err := json.Unmarshal(got[i].body, &ev); err != nil {
+			t.Fatalf("event %d does not decode into chatwoot.MessageEvent: %v\n%s", i, err, got[i].body)
+		}
+		var raw map[string]any
+		_ = json.Unmarshal(got[i].body, &raw)
+		return ev, raw
+	}
+
+	t.Run("outgoing input_select from the administrator", func(t *testing.T) {
+		ev, raw := decode(0)
+		if ev.Event != "message_created" || ev.ID != events[0].MessageID || *ev.Content != "Pick one" ||
+			ev.MessageType != "outgoing" || ev.ContentType != "input_select" || ev.Private || ev.SourceID != nil {
+			t.Errorf("%+v", ev)
+		}
+		if !reflect.DeepEqual(*ev.Sender, chatwoot.Sender{ID: 1, Name: "Ada Admin", Email: ptr("admin@acme.example"), Type: "user"}) {
+			t.Errorf("sender %+v", *ev.Sender)
+		}
+		if len(ev.ContentAttributes.Items) != 2 || ev.ContentAttributes.Items[1].Value != "option_2" {
+			t.Errorf("content_attributes %+v", ev.ContentAttributes)
+		}
+		if ev.Inbox != (chatwoot.Inbox{ID: 1, Name: "Website"}) || ev.Account != (chatwoot.Account{ID: 1, Name: "Acme Inc"}) {
+			t.Errorf("inbox %+v account %+v", ev.Inbox, ev.Account)
+		}
+		c := ev.Conversation
+		if c.ID != 1 || c.InboxID != 1 || c.Status != "open" || c.Channel != "Channel::WebWidget" || c.Labels == nil {
+			t.Errorf("conversation %+v", c)
+		}
+		browser, _ := c.AdditionalAttributes["browser"].(map[string]any)
+		if browser["browser_name"] != "Chrome" || c.AdditionalAttributes["referer"] != "http://www.chatwoot.com" {
+			t.Errorf("conversation additional_attributes %v", c.AdditionalAttributes)
+		}
+		if sender, _ := c.Meta["sender"].(map[string]any); sender["name"] != "Jane Doe" || sender["type"] != "contact" {
+			t.Errorf("conversation meta %v", c.Meta)
+		}
+		if len(c.Messages) != 1 {
+			t.Errorf("conversation messages %v", c.Messages)
+		} else if last, _ := c.Messages[0].(map[string]any); last["id"] != float64(ev.ID) || last["message_type"] != float64(1) {
+			t.Errorf("last message %v", last)
+		}
+		if time.Since(ev.CreatedAt) > time.Minute {
+			t.Errorf("created_at %v", ev.CreatedAt)
+		}
+		// Today's shape: no top-level contact, conversation.id not display_id, integer ids.
+		for _, gone := range []string{"contact"} {
+			if _, ok := raw[gone]; ok {
+				t.Errorf("payload has %q", gone)
+			}
+		}
+		if _, ok := raw["conversation"].(map[string]any)["display_id"]; ok {
+			t.Error("conversation.display_id is the 2020 shape")
+		}
+		if _, isNum := raw["id"].(float64); !isNum {
+			t.Errorf("id %v is not an integer", raw["id"])
+		}
+		for _, key := range []string{"additional_attributes", "private", "source_id", "inbox", "account", "created_at"} {
+			if _, ok := raw[key]; !ok {
+				t.Errorf("payload lacks %q", key)
+			}
+		}
+	})
+	t.Run("private note from the agent", func(t *testing.T) {
+		ev, _ := decode(1)
+		if !ev.Private || ev.MessageType != "outgoing" || ev.Sender.Type != "user" || ev.Sender.ID != 2 {
+			t.Errorf("%+v sender %+v", ev, ev.Sender)
+		}
+		// A private note is not the conversation's last public message.
+		if last := ev.Conversation.Messages[0].(map[string]any); last["id"] != float64(events[0].MessageID) {
+			t.Errorf("last public message %v", last["id"])
+		}
+	})
+	t.Run("incoming from the contact", func(t *testing.T) {
+		ev, raw := decode(2)
+		if ev.MessageType != "incoming" || ev.Conversation.ID != 2 || ev.Inbox.Name != "API" || ev.Conversation.UnreadCount != 1 {
+			t.Errorf("%+v", ev)
+		}
+		sender := raw["sender"].(map[string]any)
+		if _, hasType := sender["type"]; hasType {
+			t.Error("a contact sender has no type upstream")
+		}
+		if sender["email"] != "jane@example.com" || sender["phone_number"] != "+15555550100" ||
+			sender["account"].(map[string]any)["name"] != "Acme Inc" || sender["blocked"] != false {
+			t.Errorf("contact sender %v", sender)
+		}
+	})
+	t.Run("form in account 2 keeps every stored key", func(t *testing.T) {
+		ev, raw := decode(3)
+		if ev.Account.ID != 2 || ev.Inbox.ID != 3 || ev.Conversation.ID != 1 {
+			t.Errorf("%+v", ev)
+		}
+		attrs, _ := json.Marshal(raw["content_attributes"])
+		assertJSONEqual(t, attrs, formAttrs) // pattern_error included
+	})
+	t.Run("/_mock/events", func(t *testing.T) {
+		a := send(t, ts, "GET", "/_mock/events", "", "")
+		wantStatus(t, a, 200)
+		var list []EventRecord
+		a.decode(t, &list)
+		if len(list) != 4 || list[0].Forward.State != ForwardDelivered || list[0].Event != "message_created" || list[3].AccountID != 2 {
+			t.Fatalf("%s", a.body)
+		}
+		wantStatus(t, send(t, ts, "DELETE", "/_mock/events", "", ""), 204)
+		if a := send(t, ts, "GET", "/_mock/events", "", ""); string(a.body) != "[]" {
+			t.Fatalf("after reset %s", a.body)
+		}
+	})
+}
+
+func TestMessageForwardFailures(t *testing.T) {
+	t.Run("daemon refuses", func(t *testing.T) {
+		_, dts := newDaemonStub(t, http.StatusNotFound)
+		s, ts := NewTestServer(t, Options{DaemonURL: dts.URL})
+		wantStatus(t, send(t, ts, "POST", messagesPath("1", "1"), AdminToken, `{"content":"x"}`), 200)
+		events := waitEvents(t, s, 1)
+		if f := events[0].Forward; f.State != ForwardFailed || f.Status != 404 {
+			t.Fatalf("%+v", f)
+		}
+	})
+	t.Run("daemon down", func(t *testing.T) {
+		dts := httptest.NewServer(http.NotFoundHandler())
+		url := dts.URL
+		dts.Close()
+		s, ts := NewTestServer(t, Options{DaemonURL: url})
+		wantStatus(t, send(t, ts, "POST", messagesPath("1", "1"), AdminToken, `{"content":"x"}`), 200)
+		events := waitEvents(t, s, 1)
+		if f := events[0].Forward; f.State != ForwardFailed || f.Error == "" || f.Status != 0 {
+			t.Fatalf("%+v", f)
+		}
+	})
+	t.Run("no daemon url: recorded only", func(t *testing.T) {
+		s, ts := NewTestServer(t, Options{})
+		wantStatus(t, send(t, ts, "POST", messagesPath("1", "1"), AdminToken, `{"content":"x"}`), 200)
+		events := waitEvents(t, s, 1)
+		if f := events[0].Forward; f.State != ForwardDisabled || f.URL != "" {
+			t.Fatalf("%+v", f)
+		}
+	})
+	t.Run("Close fails what was not forwarded", func(t *testing.T) {
+		block := make(chan struct{})
+		dts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-block:
+			case <-r.Context().Done():
+			}
+		}))
+		t.Cleanup(dts.Close)
+		t.Cleanup(func() { close(block) })
+		s, ts := NewTestServer(t, Options{DaemonURL: dts.URL})
+		for range 3 {
+			wantStatus(t, send(t, ts, "POST", messagesPath("1", "1"), AdminToken, `{"content":"x"}`), 200)
+		}
+		_ = s.Close()
+		for i, ev := range s.Events() {
+			if ev.Forward.State != ForwardFailed {
+				t.Errorf("event %d after Close: %+v", i, ev.Forward)
+			}
+		}
+	})
+}
+
+func waitEvents(t *testing.T, s *Server, n int) []EventRecord {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	events, err := s.WaitForEvents(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events
+}
+
+func assertJSONEqual(t *testing.T, got []byte, want string) {
+	t.Helper()
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("%s: %v", got, err)
+	}
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("JSON\n got %s\nwant %s", got, want)
+	}
+}

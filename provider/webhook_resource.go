@@ -1,0 +1,362 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/setplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+)
+
+var (
+	_ resource.Resource                = (*webhookResource)(nil)
+	_ resource.ResourceWithConfigure   = (*webhookResource)(nil)
+	_ resource.ResourceWithImportState = (*webhookResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*webhookResource)(nil)
+)
+
+// NewWebhookResource is the chatwoot_webhook resource factory.
+func NewWebhookResource() resource.Resource { return &webhookResource{} }
+
+type webhookResource struct{ data *providerData }
+
+type webhookResourceModel struct {
+	ID            types.String `tfsdk:"id"`
+	WebhookID     types.Int64  `tfsdk:"webhook_id"`
+	AccountID     types.Int64  `tfsdk:"account_id"`
+	URL           types.String `tfsdk:"url"`
+	Name          types.String `tfsdk:"name"`
+	Subscriptions types.Set    `tfsdk:"subscriptions"`
+	InboxID       types.Int64  `tfsdk:"inbox_id"`
+	Secret        types.String `tfsdk:"secret"`
+}
+
+func (r *webhookResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_webhook"
+}
+
+func (r *webhookResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "An account webhook: Chatwoot POSTs a signed JSON payload to `url` for every event in `subscriptions`. " +
+			"Requires an administrator's access token. `url`, `name`, `subscriptions` and `inbox_id` change in place; changing `account_id` replaces the webhook.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: "`<account_id>/<webhook_id>`, the form `terraform import` accepts.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"webhook_id": schema.Int64Attribute{
+				MarkdownDescription: "Chatwoot's numeric id of the webhook.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
+			},
+			"account_id": schema.Int64Attribute{
+				MarkdownDescription: "Account that owns the webhook. Defaults to the provider's `account_id`; one of the two is required. Changing it replaces the webhook.",
+				Optional:            true,
+				Computed:            true,
+				Validators:          []validator.Int64{int64validator.AtLeast(1)},
+				PlanModifiers: []planmodifier.Int64{
+					// A computed account stays put; ModifyPlan compares it with
+					// the provider's default.
+					int64planmodifier.UseStateForUnknown(),
+					int64planmodifier.RequiresReplace(),
+				},
+			},
+			"url": schema.StringAttribute{
+				MarkdownDescription: "Absolute `http` or `https` address Chatwoot delivers to. Unique per account: Chatwoot refuses a second webhook with the same url.",
+				Required:            true,
+				Validators:          []validator.String{webhookURLValidator{}},
+			},
+			"name": schema.StringAttribute{
+				MarkdownDescription: "Label shown in Chatwoot's integrations page.",
+				Optional:            true,
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			},
+			"subscriptions": schema.SetAttribute{
+				MarkdownDescription: "Events delivered to the webhook, at least one of `" + strings.Join(chatwoot.AllowedEvents, "`, `") + "`. " +
+					"When omitted Chatwoot subscribes the webhook to its default eight (`" + strings.Join(chatwoot.DefaultSubscriptions, "`, `") + "`), " +
+					"which are recorded here without a diff.",
+				ElementType: types.StringType,
+				Optional:    true,
+				Computed:    true,
+				Validators: []validator.Set{
+					setvalidator.SizeAtLeast(1),
+					setvalidator.ValueStringsAre(stringvalidator.OneOf(chatwoot.AllowedEvents...)),
+				},
+				PlanModifiers: []planmodifier.Set{setplanmodifier.UseStateForUnknown()},
+			},
+			"inbox_id": schema.Int64Attribute{
+				MarkdownDescription: "Inbox the webhook is attached to. Note that upstream Chatwoot stores and shows it " +
+					"but does **not** filter deliveries by it: the webhook still receives the events of every inbox of the account.",
+				Optional:   true,
+				Validators: []validator.Int64{int64validator.AtLeast(1)},
+			},
+			"secret": schema.StringAttribute{
+				MarkdownDescription: "Signing secret Chatwoot generated for the webhook. Deliveries carry " +
+					"`X-Chatwoot-Signature: sha256=<hex HMAC-SHA256(secret, \"<X-Chatwoot-Timestamp>.<body>\")>`. " +
+					"It never changes on update and cannot be rotated except by replacing the webhook.",
+				Computed:      true,
+				Sensitive:     true,
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+		},
+	}
+}
+
+func (r *webhookResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = providerDataFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+// ModifyPlan resolves an omitted account_id to the provider's, so that a
+// missing account fails at plan time and a changed provider default
+// replaces the webhook.
+func (r *webhookResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || r.data == nil {
+		return // destroying, or the provider is not configured yet
+	}
+	var configured types.Int64
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("account_id"), &configured)...)
+	if resp.Diagnostics.HasError() || !configured.IsNull() {
+		return
+	}
+	var prior types.Int64
+	if !req.State.Raw.IsNull() {
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("account_id"), &prior)...)
+	}
+	switch {
+	case r.data.accountID != 0:
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("account_id"), r.data.accountID)...)
+		if !prior.IsNull() && prior.ValueInt64() != r.data.accountID {
+			resp.RequiresReplace = append(resp.RequiresReplace, path.Root("account_id"))
+		}
+	case prior.IsNull():
+		resp.Diagnostics.AddAttributeError(path.Root("account_id"), "Missing Chatwoot account",
+			"Set account_id on this resource or in the provider block (or the "+EnvAccountID+" environment variable).")
+	}
+	// An existing webhook whose provider lost its default keeps its account.
+}
+
+func (r *webhookResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan webhookResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
+		return
+	}
+	accountID := r.data.resolveAccount(plan.AccountID, path.Root("account_id"), &resp.Diagnostics)
+	in := webhookInput(ctx, plan, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	hook, err := r.data.client.CreateWebhook(ctx, accountID, in)
+	r.data.webhooks.Invalidate(accountID)
+	if err != nil {
+		resp.Diagnostics.AddError(fmt.Sprintf("Could not create the Chatwoot webhook %s in account %d", in.URL, accountID), err.Error())
+		return
+	}
+	tflog.Debug(ctx, "created Chatwoot webhook", map[string]any{"account_id": accountID, "webhook_id": hook.ID})
+	resp.Diagnostics.Append(plan.fill(ctx, accountID, hook)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+func (r *webhookResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state webhookResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
+		return
+	}
+	accountID, webhookID := state.AccountID.ValueInt64(), state.WebhookID.ValueInt64()
+
+	hook, ok, err := r.data.webhooks.Find(ctx, accountID, webhookID)
+	if err != nil {
+		resp.Diagnostics.AddError(fmt.Sprintf("Could not read the webhooks of Chatwoot account %d", accountID), err.Error())
+		return
+	}
+	if !ok {
+		resp.Diagnostics.AddWarning("Chatwoot webhook no longer exists",
+			fmt.Sprintf("Webhook %d is not among the webhooks of account %d; it was probably deleted outside Terraform. "+
+				"It is removed from the state and the next plan creates it again.", webhookID, accountID))
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	resp.Diagnostics.Append(state.fill(ctx, accountID, hook)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+}
+
+func (r *webhookResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state webhookResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
+		return
+	}
+	// A changed account replaces the webhook, so state's is the one it lives in.
+	accountID, webhookID := state.AccountID.ValueInt64(), state.WebhookID.ValueInt64()
+	in := webhookInput(ctx, plan, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	hook, err := r.data.client.UpdateWebhook(ctx, accountID, webhookID, in)
+	r.data.webhooks.Invalidate(accountID)
+	if err != nil {
+		resp.Diagnostics.AddError(fmt.Sprintf("Could not update Chatwoot webhook %d in account %d", webhookID, accountID), err.Error())
+		return
+	}
+	resp.Diagnostics.Append(plan.fill(ctx, accountID, hook)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+func (r *webhookResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state webhookResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
+		return
+	}
+	accountID, webhookID := state.AccountID.ValueInt64(), state.WebhookID.ValueInt64()
+
+	err := r.data.client.DeleteWebhook(ctx, accountID, webhookID)
+	r.data.webhooks.Invalidate(accountID)
+	if err != nil && !chatwoot.IsNotFound(err) { // already gone is what we wanted
+		resp.Diagnostics.AddError(fmt.Sprintf("Could not delete Chatwoot webhook %d in account %d", webhookID, accountID), err.Error())
+	}
+}
+
+// importIDFormat is shown whenever an import id cannot be parsed.
+const importIDFormat = "<account_id>/<webhook_id> (for example 1/42), or <webhook_id> alone when the provider sets account_id"
+
+func (r *webhookResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	accountID, webhookID, err := parseImportID(req.ID)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid chatwoot_webhook import ID",
+			fmt.Sprintf("%s. Expected %s.", err, importIDFormat))
+		return
+	}
+	if accountID == 0 {
+		if r.data == nil || r.data.accountID == 0 {
+			resp.Diagnostics.AddError("Invalid chatwoot_webhook import ID",
+				fmt.Sprintf("Import ID %q names no account and the provider has no account_id. Expected %s.", req.ID, importIDFormat))
+			return
+		}
+		accountID = r.data.accountID
+	}
+	// Read fills in the rest from the account's webhook list.
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), webhookStateID(accountID, webhookID))...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("account_id"), accountID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("webhook_id"), webhookID)...)
+}
+
+// parseImportID reads "<account_id>/<webhook_id>" or "<webhook_id>";
+// accountID is 0 in the second form.
+func parseImportID(id string) (accountID, webhookID int64, err error) {
+	parts := strings.Split(strings.TrimSpace(id), "/")
+	if len(parts) > 2 {
+		return 0, 0, fmt.Errorf("import ID %q has %d parts", id, len(parts))
+	}
+	nums := make([]int64, len(parts))
+	for i, p := range parts {
+		n, convErr := strconv.ParseInt(p, 10, 64)
+		if convErr != nil || n < 1 {
+			return 0, 0, fmt.Errorf("import ID %q: %q is not a positive number", id, p)
+		}
+		nums[i] = n
+	}
+	if len(nums) == 1 {
+		return 0, nums[0], nil
+	}
+	return nums[0], nums[1], nil
+}
+
+func webhookStateID(accountID, webhookID int64) string {
+	return strconv.FormatInt(accountID, 10) + "/" + strconv.FormatInt(webhookID, 10)
+}
+
+func (r *webhookResource) configured(diags *diag.Diagnostics) bool {
+	if r.data == nil {
+		diags.AddError("Chatwoot provider not configured",
+			"The chatwoot provider was not configured before use. This is a bug in the provider or in Terraform; please report it.")
+		return false
+	}
+	return true
+}
+
+// webhookInput is the create/update body for a planned webhook. Unknown
+// subscriptions (omitted on create) are left out so Chatwoot picks its
+// defaults; on update an omitted set keeps what the webhook has.
+func webhookInput(ctx context.Context, m webhookResourceModel, diags *diag.Diagnostics) chatwoot.WebhookInput {
+	in := chatwoot.WebhookInput{URL: m.URL.ValueString()}
+	if !m.Name.IsNull() && !m.Name.IsUnknown() {
+		name := m.Name.ValueString()
+		in.Name = &name
+	}
+	if !m.InboxID.IsNull() && !m.InboxID.IsUnknown() {
+		inbox := m.InboxID.ValueInt64()
+		in.InboxID = &inbox
+	}
+	if !m.Subscriptions.IsNull() && !m.Subscriptions.IsUnknown() {
+		diags.Append(m.Subscriptions.ElementsAs(ctx, &in.Subscriptions, false)...)
+		// Chatwoot keeps them in the order sent; a stable order keeps
+		// requests and logs reproducible.
+		slices.Sort(in.Subscriptions)
+	}
+	return in
+}
+
+// fill copies what Chatwoot answered into the model.
+func (m *webhookResourceModel) fill(ctx context.Context, accountID int64, hook chatwoot.Webhook) diag.Diagnostics {
+	m.ID = types.StringValue(webhookStateID(accountID, hook.ID))
+	m.WebhookID = types.Int64Value(hook.ID)
+	m.AccountID = types.Int64Value(accountID)
+	m.URL = types.StringValue(hook.URL)
+	m.Name = optionalString(hook.Name)
+	m.InboxID = optionalInt64(hook.InboxID())
+	m.Secret = types.StringValue(hook.Secret)
+	var diags diag.Diagnostics
+	m.Subscriptions, diags = subscriptionSet(ctx, hook.Subscriptions)
+	return diags
+}
+
+// subscriptionSet turns Chatwoot's list into a set; upstream keeps
+// duplicates as sent, which a set cannot hold.
+func subscriptionSet(ctx context.Context, subs []string) (types.Set, diag.Diagnostics) {
+	unique := slices.Clone(subs)
+	slices.Sort(unique)
+	unique = slices.Compact(unique)
+	if unique == nil {
+		unique = []string{}
+	}
+	return types.SetValueFrom(ctx, types.StringType, unique)
+}
+
+// optionalString maps Chatwoot's null-or-empty to null.
+func optionalString(s string) types.String {
+	if s == "" {
+		return types.StringNull()
+	}
+	return types.StringValue(s)
+}
+
+// optionalInt64 maps Chatwoot's absent id (0) to null.
+func optionalInt64(n int64) types.Int64 {
+	if n == 0 {
+		return types.Int64Null()
+	}
+	return types.Int64Value(n)
+}
