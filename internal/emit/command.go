@@ -1,0 +1,53 @@
+package emit
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Command is the `emit` subcommand: build one message_created and post it.
+func Command(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("emit", flag.ContinueOnError)
+	daemonURL := fs.String("daemon", "http://127.0.0.1:8787", "the delivery daemon's address")
+	var o Options
+	fs.Int64Var(&o.AccountID, "account", 1, "account id the event belongs to")
+	fs.StringVar(&o.AccountName, "account-name", "Acme Inc", "account name written in the payload")
+	fs.Int64Var(&o.ConversationID, "conversation", 1, "conversation display id")
+	fs.StringVar(&o.Content, "content", "Hi", "message content")
+	fs.StringVar(&o.MessageType, "message-type", "incoming", "incoming, outgoing or template")
+	fs.StringVar(&o.ContentType, "content-type", "text", "text, input_select, form, cards, article, ...")
+	attrs := fs.String("content-attributes", "", `JSON, e.g. '{"items":[{"title":"Yes","value":"yes"}]}' for input_select`)
+	fs.BoolVar(&o.Private, "private", false, "a private note")
+	key := fs.String("idempotency-key", "", "send an Idempotency-Key so a repeated emit is a no-op")
+	show := fs.Bool("print", false, "print the payload sent")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *attrs != "" {
+		if !json.Valid([]byte(*attrs)) {
+			return fmt.Errorf("--content-attributes is not valid JSON: %s", *attrs)
+		}
+		o.ContentAttributes = json.RawMessage(*attrs)
+	}
+	ev, err := Event(o)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	if *show {
+		fmt.Println(string(body))
+	}
+	res, err := Post(ctx, &http.Client{Timeout: 30 * time.Second}, *daemonURL, o.AccountID, body, *key)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("message_created (message %d, %s %s) → account %d: %d deliveries queued\n", ev.ID, ev.MessageType, ev.ContentType, o.AccountID, res.Deliveries)
+	return nil
+}
