@@ -15,6 +15,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/daemon"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/emit"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/mockapi"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/receiver"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/version"
@@ -29,6 +31,8 @@ type command struct {
 
 var commands = map[string]command{
 	"mock-api": {"run the Chatwoot-faithful mock API", mockapi.Command},
+	"daemon":   {"run the webhook delivery daemon", daemon.Command},
+	"emit":     {"send a sample message_created through the daemon", emit.Command},
 	"receive":  {"run a receiver that verifies webhook signatures", receiver.Command},
 }
 

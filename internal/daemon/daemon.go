@@ -1,0 +1,239 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/riverqueue/river"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/ingest"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/version"
+)
+
+// Command runs the daemon until ctx ends (SIGINT/SIGTERM).
+func Command(ctx context.Context, args []string) error {
+	cfg, err := ParseFlags(args, os.Getenv, os.Stderr)
+	if err != nil {
+		return err
+	}
+	return Run(ctx, cfg, Hooks{})
+}
+
+// Hooks let tests and benchmarks observe and replace parts of a running
+// daemon. Zero values are fine.
+type Hooks struct {
+	// Lister replaces the Chatwoot client used by the reconciler.
+	Lister endpoints.Lister
+	// LogOutput receives the logs; default os.Stderr.
+	LogOutput io.Writer
+	// Listening is called with the ingest address once it listens.
+	Listening func(addr net.Addr)
+}
+
+// Run runs the daemon with cfg until ctx ends, then shuts down: stop
+// accepting events, commit those already accepted, let attempts in flight
+// finish (or put them back, uncounted, after the grace period), close the
+// store.
+func Run(ctx context.Context, cfg Config, hooks Hooks) error {
+	out := hooks.LogOutput
+	if out == nil {
+		out = os.Stderr
+	}
+	log := newLogger(cfg, out)
+	riverLog := newSlog(log.Named("river"), hclog.Warn) // River's per-job lines duplicate ours
+
+	lister := hooks.Lister
+	if lister == nil {
+		c, err := chatwoot.NewClient(chatwoot.Options{
+			BaseURL:    cfg.ChatwootURL,
+			Token:      cfg.Token,
+			Timeout:    30 * time.Second,
+			MaxRetries: 2,
+			UserAgent:  version.UserAgent(),
+			Logger:     chatwootLogger{log.Named("chatwoot")},
+		})
+		if err != nil {
+			return err
+		}
+		lister = c
+	}
+
+	st, err := store.Open(ctx, store.Options{URL: cfg.Store, Synchronous: cfg.SQLiteSynchronous, Logger: riverLog})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	registry := endpoints.NewRegistry()
+	limiter := delivery.NewLimiter(delivery.LimiterOptions{PerEndpoint: cfg.EndpointConcurrency})
+	sender := delivery.NewSender(delivery.SenderOptions{
+		Timeout:             cfg.Timeout,
+		UserAgent:           version.UserAgent(),
+		Guard:               delivery.NewGuard(cfg.AllowCIDRs),
+		MaxIdleConnsPerHost: cfg.EndpointConcurrency,
+	})
+
+	// The client is created after the worker, which needs the canceller,
+	// which needs the client: close the loop through a variable.
+	var client store.Client
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	var bgWG sync.WaitGroup
+	cancelPending := func(eps []endpoints.Endpoint) {
+		bgWG.Add(1)
+		go func() {
+			defer bgWG.Done()
+			for _, ep := range eps {
+				n, err := delivery.CancelPending(bg, client, ep.Key())
+				if err != nil && bg.Err() == nil {
+					log.Warn("cancelling pending deliveries failed; they are cancelled at their next attempt", "endpoint", ep.String(), "error", err)
+				} else if n > 0 {
+					log.Info("pending deliveries cancelled", "endpoint", ep.String(), "count", n)
+				}
+			}
+		}()
+	}
+
+	worker := delivery.NewWorker(delivery.WorkerOptions{
+		Endpoints:  registry,
+		Sender:     sender,
+		Limiter:    limiter,
+		Timeout:    cfg.Timeout,
+		OnDisabled: func(ep endpoints.Endpoint) { cancelPending([]endpoints.Endpoint{ep}) },
+		Logger:     log,
+	})
+	workers := river.NewWorkers()
+	river.AddWorker(workers, worker)
+
+	discarded := cfg.DeadRetention
+	if discarded == 0 {
+		discarded = -1 // River: never delete
+	}
+	client, err = st.NewClient(&river.Config{
+		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Workers: workers,
+		// River's defaults (100ms cooldown, 1s poll) cap SQLite near 1,000
+		// jobs/s with p99 in seconds; SQLite has no LISTEN, so the poll
+		// interval is the pickup latency of a new delivery.
+		FetchCooldown:     cfg.FetchCooldown,
+		FetchPollInterval: cfg.FetchPollInterval,
+		JobTimeout:        worker.JobTimeout(),
+		// A daemon killed mid-attempt leaves its deliveries "running"; they
+		// are retried this long after the attempt started, not River's
+		// default hour later.
+		RescueStuckJobsAfter:        worker.JobTimeout() + 10*time.Second,
+		RetryPolicy:                 &delivery.RetryPolicy{Schedule: cfg.Schedule},
+		MaxAttempts:                 cfg.Schedule.MaxAttempts(),
+		CompletedJobRetentionPeriod: cfg.Retention,
+		CancelledJobRetentionPeriod: cfg.Retention,
+		DiscardedJobRetentionPeriod: discarded,
+		// On stop, attempts in flight get this long to finish before their
+		// contexts are cancelled and River puts them back uncounted.
+		SoftStopTimeout: cfg.Timeout + time.Second,
+		Logger:          riverLog,
+	})
+	if err != nil {
+		return fmt.Errorf("creating the River client: %w", err)
+	}
+
+	ingestHandler := ingest.New(ingest.Options{
+		Registry:    registry,
+		Inserter:    client,
+		MaxAttempts: cfg.Schedule.MaxAttempts(),
+		Logger:      log,
+	})
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.Listen)
+	if err != nil {
+		ingestHandler.Close()
+		return fmt.Errorf("--listen %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           ingestHandler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          log.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "store", st.Description, "chatwoot", endpoints.RedactURL(cfg.ChatwootURL),
+		"retry_schedule", cfg.Schedule.String(), "timeout", cfg.Timeout, "version", version.Version)
+	if hooks.Listening != nil {
+		hooks.Listening(ln.Addr())
+	}
+
+	reconciler := endpoints.NewReconciler(endpoints.ReconcilerOptions{
+		Client:   lister,
+		Registry: registry,
+		Accounts: cfg.Accounts,
+		Interval: cfg.ReconcileInterval,
+		OnRemoved: func(_ context.Context, eps []endpoints.Endpoint) {
+			for _, ep := range eps {
+				limiter.Forget(ep.Key())
+			}
+			cancelPending(eps)
+		},
+		Logger: log,
+	})
+	var recWG sync.WaitGroup
+	recWG.Add(1)
+	go func() { defer recWG.Done(); reconciler.Run(bg) }()
+
+	// Workers start once the endpoints are known: before that a delivery
+	// could not tell a removed webhook from one not listed yet.
+	started := false
+	var runErr error
+	select {
+	case <-registry.ReadyC():
+		if err := client.Start(bg); err != nil {
+			runErr = fmt.Errorf("starting the River client: %w", err)
+		} else {
+			started = true
+			log.Info("delivering", "workers", cfg.Workers, "endpoint_concurrency", cfg.EndpointConcurrency)
+		}
+	case err := <-serveErr:
+		runErr = fmt.Errorf("ingest server: %w", err)
+	case <-ctx.Done():
+	}
+	if runErr == nil {
+		select {
+		case <-ctx.Done():
+		case err := <-serveErr:
+			runErr = fmt.Errorf("ingest server: %w", err)
+		}
+	}
+
+	log.Info("shutting down")
+	deadline, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(deadline); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("ingest requests still open at the deadline were cut", "error", err)
+	}
+	ingestHandler.Close() // commits what was accepted before the listener closed
+	if started {
+		limiter.Drain() // deliveries waiting for a slot go back to the store now
+		if err := client.Stop(deadline); err != nil {
+			log.Warn("attempts still running at the deadline are cancelled and put back", "error", err)
+			hard, cancelHard := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = client.StopAndCancel(hard)
+			cancelHard()
+		}
+	}
+	stopBG()
+	recWG.Wait()
+	bgWG.Wait()
+	log.Info("stopped")
+	return runErr
+}

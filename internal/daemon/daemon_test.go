@@ -1,0 +1,167 @@
+package daemon
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+)
+
+func postEvent(t testing.TB, base string, account int64, body []byte, key string) (int, []string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/v1/accounts/%d/events", base, account), bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST event: %v", err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		DeliveryIDs []string `json:"delivery_ids"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out.DeliveryIDs
+}
+
+func TestRunDeliversSignedBytesUnchanged(t *testing.T) {
+	rcv := newReceiver(t, "s3cret")
+	cw := newFakeChatwoot()
+	cw.set(1, chatwoot.Webhook{ID: 7, URL: rcv.srv.URL + "/hook?token=x", Subscriptions: []string{"message_created"}, Secret: "s3cret"})
+	base := startDaemon(t, cw, nil)
+
+	// Spacing, key order, HTML characters and escapes a re-encoder would change.
+	body := []byte("{ \"event\":\"message_created\",  \"content\":\"<b>a & b</b> \\u00e9 é \\/\" ,\"id\":1}\n")
+	status, ids := postEvent(t, base, 1, body, "")
+	if status != http.StatusAccepted || len(ids) != 1 {
+		t.Fatalf("POST = %d %v, want 202 with one delivery", status, ids)
+	}
+	select {
+	case id := <-rcv.arrived:
+		if id != ids[0] {
+			t.Fatalf("delivered under %s, ingest answered %s", id, ids[0])
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no delivery")
+	}
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if got := rcv.got[ids[0]]; !bytes.Equal(got, body) {
+		t.Fatalf("receiver got %q, want the accepted bytes %q", got, body)
+	}
+}
+
+// TestLogsNeverContainSecrets runs a delivery that fails, retries and dies
+// at trace level and checks that neither the API token, nor the webhook
+// secret, nor the url's query string, nor the payload reach the logs.
+func TestLogsNeverContainSecrets(t *testing.T) {
+	rcv := newReceiver(t, "whsec-do-not-log")
+	rcv.setAnswer(func(n int) int { return map[bool]int{true: 503, false: 200}[n <= 3] })
+	cw := newFakeChatwoot()
+	cw.set(1, chatwoot.Webhook{ID: 3, URL: rcv.srv.URL + "/in?token=query-do-not-log", Subscriptions: []string{"message_created"}, Secret: "whsec-do-not-log"})
+	var logs lockedBuffer
+	base := startDaemonLogs(t, cw, &logs, func(c *Config) {
+		c.LogLevel = "trace"
+		c.LogFormat = "json"
+		c.Token = "token-do-not-log"
+	})
+	status, ids := postEvent(t, base, 1, []byte(`{"event":"message_created","content":"payload-do-not-log"}`), "")
+	if status != http.StatusAccepted {
+		t.Fatal(status)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !rcv.has(ids[0]) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "delivery attempt failed") {
+		t.Fatalf("the failures were not logged:\n%s", out)
+	}
+	for _, secret := range []string{"token-do-not-log", "whsec-do-not-log", "query-do-not-log", "payload-do-not-log"} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("logs contain %q:\n%s", secret, out)
+		}
+	}
+}
+
+// TestPayloadShapesPassThroughUnchanged builds message_created events of
+// every rich content_type from the shared types, indented (bytes a
+// re-encoder would change), and checks each arrives byte for byte, signed,
+// and still decodes into the typed content attributes.
+func TestPayloadShapesPassThroughUnchanged(t *testing.T) {
+	rcv := newReceiver(t, "shape-secret")
+	cw := newFakeChatwoot()
+	cw.set(1, chatwoot.Webhook{ID: 1, URL: rcv.srv.URL, Subscriptions: []string{"message_created"}, Secret: "shape-secret"})
+	base := startDaemon(t, cw, nil)
+
+	content := "Pick <one> & go"
+	yes := true
+	attrs := map[string]*chatwoot.ContentAttributes{
+		chatwoot.ContentTypeText:        nil,
+		chatwoot.ContentTypeInputSelect: {Items: []chatwoot.ContentItem{{Title: "Yes", Value: "y"}, {Title: "No", Value: "n"}}},
+		chatwoot.ContentTypeForm: {Items: []chatwoot.ContentItem{
+			{Type: "email", Name: "email", Label: "Email", Placeholder: "you@example.com", Required: &yes},
+			{Type: "text_area", Name: "msg", Label: "Message"},
+		}},
+		chatwoot.ContentTypeCards: {Items: []chatwoot.ContentItem{{
+			MediaURL: "https://img.example/p.png", Title: "Pro", Description: "For teams",
+			Actions: []chatwoot.CardAction{{Type: "link", Text: "See", URI: "https://example.com/pro"}, {Type: "postback", Text: "Buy", Payload: "BUY_PRO"}},
+		}}},
+		chatwoot.ContentTypeArticle: {Items: []chatwoot.ContentItem{{Title: "Setup", Description: "How to", Link: "https://help.example/setup"}}},
+	}
+	for ct, a := range attrs {
+		t.Run(ct, func(t *testing.T) {
+			ev := chatwoot.MessageEvent{
+				Event: chatwoot.EventMessageCreated, ID: 10, Content: &content, ContentType: ct, ContentAttributes: a,
+				MessageType: chatwoot.MessageTypeOutgoing, CreatedAt: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC),
+				Sender:       &chatwoot.Sender{ID: 1, Name: "Ada", Type: chatwoot.SenderUser},
+				Conversation: chatwoot.Conversation{ID: 2, InboxID: 2, Status: "open"},
+				Inbox:        chatwoot.Inbox{ID: 2, Name: "API"}, Account: chatwoot.Account{ID: 1, Name: "Acme"},
+			}
+			body, err := json.MarshalIndent(ev, "", "   ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msgs := chatwoot.ValidateContent(ct, mustJSON(t, a)); len(msgs) > 0 {
+				t.Fatalf("test event is not valid upstream: %v", msgs)
+			}
+			status, ids := postEvent(t, base, 1, body, "")
+			if status != http.StatusAccepted || len(ids) != 1 {
+				t.Fatalf("ingest: %d %v", status, ids)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for !rcv.has(ids[0]) && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			rcv.mu.Lock()
+			got := rcv.got[ids[0]]
+			rcv.mu.Unlock()
+			if !bytes.Equal(got, body) {
+				t.Fatalf("delivered bytes differ from the accepted ones:\n%s\nvs\n%s", got, body)
+			}
+			var back chatwoot.MessageEvent
+			if err := json.Unmarshal(got, &back); err != nil || back.ContentType != ct {
+				t.Fatalf("decode: %v, content_type %q", err, back.ContentType)
+			}
+			if a != nil && (back.ContentAttributes == nil || len(back.ContentAttributes.Items) != len(a.Items)) {
+				t.Fatalf("content_attributes lost their items: %s", got)
+			}
+		})
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

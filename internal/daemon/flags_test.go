@@ -1,0 +1,68 @@
+package daemon
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestParseFlagsDefaults(t *testing.T) {
+	cfg, err := ParseFlags(nil, env(map[string]string{EnvToken: "tok", EnvBaseURL: "http://chatwoot.local:3000"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "127.0.0.1:8787" || cfg.Token != "tok" || cfg.ChatwootURL != "http://chatwoot.local:3000" ||
+		cfg.ReconcileInterval != 30*time.Second || cfg.Timeout != 10*time.Second || cfg.Store != "sqlite:./chatwoot-deliveries.db" ||
+		cfg.Schedule.String() != "5s,5m0s,30m0s,2h0m0s,5h0m0s,10h0m0s,10h0m0s" || cfg.SQLiteSynchronous != "full" || len(cfg.AllowCIDRs) != 0 {
+		t.Fatalf("defaults: %+v", cfg)
+	}
+	cfg, err = ParseFlags([]string{"--api-access-token", "flag-tok", "--accounts", "1, 2", "--allow-cidr", "127.0.0.0/8", "--allow-cidr", "10.0.0.0/8,::1/128", "--retry-schedule", "100ms,1s"},
+		env(map[string]string{EnvToken: "env-tok"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Token != "flag-tok" || len(cfg.Accounts) != 2 || len(cfg.AllowCIDRs) != 3 || cfg.Schedule.MaxAttempts() != 3 || cfg.ChatwootURL != "https://app.chatwoot.com" {
+		t.Fatalf("flags: %+v", cfg)
+	}
+}
+
+func TestParseFlagsErrorsNameTheFlag(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "--api-access-token is required"},
+		{[]string{"--api-access-token", "t", "--accounts", "1,x"}, `--accounts: "x"`},
+		{[]string{"--api-access-token", "t", "--retry-schedule", "5s,soon"}, "--retry-schedule"},
+		{[]string{"--api-access-token", "t", "--allow-cidr", "localhost"}, "--allow-cidr"},
+		{[]string{"--api-access-token", "t", "--listen", "8787"}, "--listen"},
+		{[]string{"--api-access-token", "t", "--chatwoot-url", "chatwoot.local"}, "--chatwoot-url"},
+		{[]string{"--api-access-token", "t", "--log-format", "xml"}, "--log-format"},
+		{[]string{"--api-access-token", "t", "--sqlite-synchronous", "off"}, "--sqlite-synchronous"},
+		{[]string{"--api-access-token", "t", "--timeout", "0s"}, "--timeout"},
+		{[]string{"--api-access-token", "t", "extra"}, "unexpected argument"},
+		{[]string{"--api-access-token", "t", "--timeout", "soon"}, "invalid value"},
+	}
+	for _, tt := range tests {
+		_, err := ParseFlags(tt.args, env(nil), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("ParseFlags(%q) = %v, want an error containing %q", tt.args, err, tt.want)
+		}
+	}
+}
+
+func TestHelpNeverPrintsTheToken(t *testing.T) {
+	var out strings.Builder
+	_, err := ParseFlags([]string{"-h"}, env(map[string]string{EnvToken: "super-secret-token"}), &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h = %v", err)
+	}
+	if strings.Contains(out.String(), "super-secret-token") || !strings.Contains(out.String(), "--retry-schedule") && !strings.Contains(out.String(), "-retry-schedule") {
+		t.Fatalf("usage leaks the token or misses flags:\n%s", out.String())
+	}
+}

@@ -1,0 +1,638 @@
+package daemon
+
+// Integration tests with the real binary as subprocesses: the mock API
+// (mock-api), the daemon, and receivers in this test process that verify
+// every signature. The binary is built once, with CGO_ENABLED=0.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/mockapi"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds the project's binary once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test with subprocesses; skipped with -short")
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tpc-daemon-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "terraform-provider-chatwoot")
+		cmd := exec.Command("go", "build", "-o", binPath, ".")
+		cmd.Dir = filepath.Join("..", "..")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+// proc is a running subprocess whose output is kept for failure reports.
+type proc struct {
+	t    *testing.T
+	name string
+	cmd  *exec.Cmd
+	out  *lockedBuffer
+	done chan struct{}
+	err  error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func startProc(t *testing.T, name string, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, name: name, out: &lockedBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(binary(t), args...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.stop(syscall.SIGTERM, 20*time.Second)
+		if t.Failed() {
+			t.Logf("--- %s output ---\n%s", p.name, tail(p.out.String(), 6000))
+		}
+	})
+	return p
+}
+
+// stop signals the process and waits for it; it reports whether it exited
+// in time (it is killed otherwise).
+func (p *proc) stop(sig syscall.Signal, within time.Duration) bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+	}
+	_ = p.cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+		return true
+	case <-time.After(within):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return false
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitHTTP(t *testing.T, url string, want int, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == want {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not answer %d within %s (last: %v)", url, want, within, err)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// stack is a mock API and a daemon wired together.
+type stack struct {
+	t         *testing.T
+	mockURL   string
+	daemonURL string
+	store     string
+	daemon    *proc
+	client    *chatwoot.Client
+	extra     []string
+}
+
+func startStack(t *testing.T, daemonArgs ...string) *stack {
+	t.Helper()
+	s := &stack{t: t, daemonURL: "http://" + freeAddr(t), store: "sqlite:" + filepath.Join(t.TempDir(), "deliveries.db"), extra: daemonArgs}
+	mockAddr := freeAddr(t)
+	s.mockURL = "http://" + mockAddr
+	startProc(t, "mock-api", "mock-api", "--listen", mockAddr, "--daemon-url", s.daemonURL, "--forward-workers", "8", "--log-level", "warn")
+	waitHTTP(t, s.mockURL+"/_mock/requests", 200, 20*time.Second)
+	var err error
+	s.client, err = chatwoot.NewClient(chatwoot.Options{BaseURL: s.mockURL, Token: mockapi.AdminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (s *stack) startDaemon() {
+	s.t.Helper()
+	args := append([]string{"daemon",
+		"--listen", strings.TrimPrefix(s.daemonURL, "http://"),
+		"--chatwoot-url", s.mockURL,
+		"--api-access-token", mockapi.AdminToken,
+		"--store", s.store,
+		"--sqlite-synchronous", "normal",
+		"--allow-cidr", "127.0.0.0/8",
+		"--retry-schedule", "100ms,100ms,100ms",
+		"--reconcile-interval", "200ms",
+		"--timeout", "2s",
+		"--shutdown-timeout", "10s",
+		"--log-format", "json",
+	}, s.extra...)
+	s.daemon = startProc(s.t, "daemon", args...)
+	waitHTTP(s.t, s.daemonURL+"/readyz", 200, 30*time.Second)
+}
+
+// webhook creates a webhook in the mock pointing at rcv and teaches rcv its secret.
+func (s *stack) webhook(account int64, rcv *receiver, subs ...string) chatwoot.Webhook {
+	s.t.Helper()
+	if len(subs) == 0 {
+		subs = []string{chatwoot.EventMessageCreated}
+	}
+	w, err := s.client.CreateWebhook(context.Background(), account, chatwoot.WebhookInput{URL: rcv.srv.URL, Subscriptions: subs})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	rcv.setSecret(w.Secret)
+	return w
+}
+
+func (s *stack) postEvent(account int64, body []byte) (int, []string, error) {
+	resp, err := http.Post(fmt.Sprintf("%s/v1/accounts/%d/events", s.daemonURL, account), "application/json", bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		DeliveryIDs []string `json:"delivery_ids"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out.DeliveryIDs, nil
+}
+
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestE2EMockDaemonReceiver: a message created in the mock fires
+// message_created; the daemon delivers it, signed, to the webhook's
+// receiver, for every content_type the seed document names and for a
+// private note.
+func TestE2EMockDaemonReceiver(t *testing.T) {
+	s := startStack(t)
+	rcv := newReceiver(t, "")
+	s.webhook(1, rcv)
+	other := newReceiver(t, "") // subscribed to something else: gets nothing
+	s.webhook(1, other, chatwoot.EventConversationCreated)
+	s.startDaemon()
+
+	cases := []struct {
+		name string
+		body string
+		// check the delivered event
+		check func(ev chatwoot.MessageEvent) string
+	}{
+		{"text", `{"content":"Hello <b>there</b> & welcome","message_type":"outgoing"}`, func(ev chatwoot.MessageEvent) string {
+			if ev.ContentType != "text" || ev.Content == nil || *ev.Content != "Hello <b>there</b> & welcome" {
+				return "text content"
+			}
+			return ""
+		}},
+		{"input_select", `{"content":"Pick one","message_type":"outgoing","content_type":"input_select","content_attributes":{"items":[{"title":"Option A","value":"a"},{"title":"Option B","value":"b"}]}}`, func(ev chatwoot.MessageEvent) string {
+			if ev.ContentAttributes == nil || len(ev.ContentAttributes.Items) != 2 || ev.ContentAttributes.Items[1].Value != "b" {
+				return "input_select options"
+			}
+			return ""
+		}},
+		{"form", `{"content":"Tell us","message_type":"outgoing","content_type":"form","content_attributes":{"items":[{"name":"email","placeholder":"Your email","type":"email","label":"Email"},{"name":"msg","type":"text_area","label":"Message"}]}}`, func(ev chatwoot.MessageEvent) string {
+			if ev.ContentAttributes == nil || len(ev.ContentAttributes.Items) != 2 || ev.ContentAttributes.Items[0].Type != "email" || ev.ContentAttributes.Items[1].Label != "Message" {
+				return "form fields"
+			}
+			return ""
+		}},
+		{"cards", `{"content":"Cards","message_type":"outgoing","content_type":"cards","content_attributes":{"items":[{"media_url":"https://img.example/1.png","title":"Plan","description":"Pro","actions":[{"type":"link","text":"View","uri":"https://example.com"},{"type":"postback","text":"Buy","payload":"BUY"}]}]}}`, func(ev chatwoot.MessageEvent) string {
+			if ev.ContentAttributes == nil || len(ev.ContentAttributes.Items) != 1 || len(ev.ContentAttributes.Items[0].Actions) != 2 || ev.ContentAttributes.Items[0].Actions[1].Payload != "BUY" {
+				return "card actions"
+			}
+			return ""
+		}},
+		{"article", `{"content":"Read","message_type":"outgoing","content_type":"article","content_attributes":{"items":[{"title":"Guide","description":"How to","link":"https://help.example/guide"}]}}`, func(ev chatwoot.MessageEvent) string {
+			if ev.ContentAttributes == nil || ev.ContentAttributes.Items[0].Link != "https://help.example/guide" {
+				return "article link"
+			}
+			return ""
+		}},
+		{"private note", `{"content":"internal","message_type":"outgoing","private":true}`, func(ev chatwoot.MessageEvent) string {
+			if !ev.Private {
+				return "private flag"
+			}
+			return ""
+		}},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, s.mockURL+"/api/v1/accounts/1/conversations/2/messages", strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("api_access_token", mockapi.AdminToken)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("mock answered %d %s", resp.StatusCode, b)
+			}
+			var id string
+			select {
+			case id = <-rcv.arrived:
+			case <-time.After(15 * time.Second):
+				t.Fatal("no delivery")
+			}
+			rcv.mu.Lock()
+			body := rcv.got[id]
+			rcv.mu.Unlock()
+			var ev chatwoot.MessageEvent
+			if err := json.Unmarshal(body, &ev); err != nil {
+				t.Fatalf("delivered payload is not a MessageEvent: %v\n%s", err, body)
+			}
+			if ev.Event != chatwoot.EventMessageCreated || ev.Account.ID != 1 || ev.Conversation.ID != 2 || ev.MessageType != "outgoing" {
+				t.Fatalf("event %s account %d conversation %d type %s", ev.Event, ev.Account.ID, ev.Conversation.ID, ev.MessageType)
+			}
+			if msg := tc.check(ev); msg != "" {
+				t.Fatalf("%s wrong in %s", msg, body)
+			}
+			// The bytes the receiver got are the event the mock fired.
+			events := mockEvents(t, s.mockURL)
+			if len(events) != i+1 || !jsonEqual(events[i].Payload, body) {
+				t.Fatalf("delivered %s\nmock fired %s", body, events[len(events)-1].Payload)
+			}
+		})
+	}
+	if hits, _, bad := rcv.stats(); bad != 0 || hits != len(cases) {
+		t.Fatalf("receiver: %d requests, %d with bad signatures; want %d, 0", hits, bad, len(cases))
+	}
+	if hits, _, _ := other.stats(); hits != 0 {
+		t.Fatalf("a webhook not subscribed to message_created got %d deliveries", hits)
+	}
+}
+
+func mockEvents(t *testing.T, base string) []mockapi.EventRecord {
+	t.Helper()
+	resp, err := http.Get(base + "/_mock/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var evs []mockapi.EventRecord
+	if err := json.NewDecoder(resp.Body).Decode(&evs); err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return bytes.Equal(xa, ya)
+}
+
+// TestE2ERetriesUnderOneDeliveryID: an endpoint answering 500, 500, 200
+// gets the event three times under one X-Chatwoot-Delivery.
+func TestE2ERetriesUnderOneDeliveryID(t *testing.T) {
+	s := startStack(t)
+	rcv := newReceiver(t, "")
+	rcv.setAnswer(func(n int) int { return map[bool]int{true: 500, false: 200}[n <= 2] })
+	s.webhook(1, rcv)
+	s.startDaemon()
+
+	status, ids, err := s.postEvent(1, []byte(`{"event":"message_created","id":77}`))
+	if err != nil || status != 202 || len(ids) != 1 {
+		t.Fatalf("ingest: %d %v %v", status, ids, err)
+	}
+	waitFor(t, 15*time.Second, "the delivery", func() bool { return rcv.has(ids[0]) })
+	time.Sleep(500 * time.Millisecond) // nothing more should come
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if len(rcv.ids) != 3 {
+		t.Fatalf("endpoint got %d requests, want 3 (500, 500, 200)", len(rcv.ids))
+	}
+	for _, id := range rcv.ids {
+		if id != ids[0] {
+			t.Fatalf("attempts under delivery ids %v, want all %s", rcv.ids, ids[0])
+		}
+	}
+}
+
+// TestE2EKill9LosesNoAcceptedEvent streams thousands of events, kills the
+// daemon with SIGKILL mid-stream, restarts it on the same store and checks
+// that every event answered 202 is delivered; duplicates are allowed only
+// for attempts that were in flight.
+func TestE2EKill9LosesNoAcceptedEvent(t *testing.T) {
+	s := startStack(t)
+	rcv := newReceiver(t, "")
+	s.webhook(1, rcv)
+	s.startDaemon()
+
+	var (
+		mu       sync.Mutex
+		accepted []string
+		posted   atomic.Int64
+		stop     atomic.Bool
+		wg       sync.WaitGroup
+	)
+	hc := &http.Client{Timeout: 5 * time.Second}
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; !stop.Load(); i++ {
+				body := fmt.Appendf(nil, `{"event":"message_created","id":%d,"worker":%d}`, i, w)
+				resp, err := hc.Post(s.daemonURL+"/v1/accounts/1/events", "application/json", bytes.NewReader(body))
+				posted.Add(1)
+				if err != nil {
+					time.Sleep(5 * time.Millisecond) // daemon down
+					continue
+				}
+				var out struct {
+					DeliveryIDs []string `json:"delivery_ids"`
+				}
+				_ = json.NewDecoder(resp.Body).Decode(&out)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusAccepted && len(out.DeliveryIDs) == 1 {
+					mu.Lock()
+					accepted = append(accepted, out.DeliveryIDs[0])
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	acceptedN := func() int { mu.Lock(); defer mu.Unlock(); return len(accepted) }
+	waitFor(t, 60*time.Second, "1500 accepted events", func() bool { return acceptedN() >= 1500 })
+
+	// SIGKILL mid-stream: no chance to flush or finish anything.
+	s.daemon.stop(syscall.SIGKILL, 5*time.Second)
+	atKill := acceptedN()
+	_, deliveredAtKill, _ := rcv.stats()
+	t.Logf("killed with %d accepted, %d delivered", atKill, deliveredAtKill)
+
+	s.startDaemon()
+	waitFor(t, 60*time.Second, "3000 accepted events", func() bool { return acceptedN() >= 3000 })
+	stop.Store(true)
+	wg.Wait()
+
+	mu.Lock()
+	all := append([]string(nil), accepted...)
+	mu.Unlock()
+	// In-flight attempts of the killed daemon are rescued after River's
+	// RescueStuckJobsAfter (about 20s with --timeout 2s) by the next leader.
+	waitFor(t, 150*time.Second, fmt.Sprintf("all %d accepted events delivered", len(all)), func() bool {
+		for _, id := range all {
+			if !rcv.has(id) {
+				return false
+			}
+		}
+		return true
+	})
+	hits, delivered, bad := rcv.stats()
+	t.Logf("posted %d, accepted %d, delivered %d distinct in %d requests (%d duplicates), bad signatures %d",
+		posted.Load(), len(all), delivered, hits, hits-delivered, bad)
+	if bad != 0 {
+		t.Fatalf("%d deliveries with bad signatures", bad)
+	}
+	if dups := hits - delivered; dups > 1000 {
+		t.Fatalf("%d duplicate deliveries; only attempts in flight at the kill may repeat (at most --workers)", dups)
+	}
+}
+
+// TestE2EDeadEndpointDoesNotSlowHealthyOne: one endpoint hangs until the
+// attempt times out, another answers at once; the healthy one's deliveries
+// arrive promptly.
+func TestE2EDeadEndpointDoesNotSlowHealthyOne(t *testing.T) {
+	s := startStack(t, "--endpoint-concurrency", "4")
+	healthy := newReceiver(t, "")
+	s.webhook(1, healthy)
+	hang := make(chan struct{})
+	var dead atomic.Int64
+	deadSrv := newReceiver(t, "")
+	deadSrv.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		dead.Add(1)
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	})
+	t.Cleanup(func() { close(hang) })
+	s.webhook(1, deadSrv)
+	s.startDaemon()
+
+	const n = 300
+	sent := make(map[string]time.Time, n)
+	var healthyIDs []string
+	for i := range n {
+		status, ids, err := s.postEvent(1, fmt.Appendf(nil, `{"event":"message_created","id":%d}`, i))
+		if err != nil || status != 202 || len(ids) != 2 {
+			t.Fatalf("ingest %d: %d %v %v", i, status, ids, err)
+		}
+		// ids follow webhook ids: the healthy webhook was created first.
+		sent[ids[0]] = time.Now()
+		healthyIDs = append(healthyIDs, ids[0])
+		time.Sleep(10 * time.Millisecond) // a steady stream over ~3s, across several attempt timeouts
+	}
+	waitFor(t, 20*time.Second, "every healthy delivery", func() bool { return healthy.count() == n })
+	healthy.mu.Lock()
+	var lat []time.Duration
+	for _, id := range healthyIDs {
+		lat = append(lat, healthy.times[id].Sub(sent[id]))
+	}
+	healthy.mu.Unlock()
+	p50, p99, worst := pct(lat, 50), pct(lat, 99), pct(lat, 100)
+	t.Logf("healthy endpoint latency p50 %s p99 %s max %s; the dead one got %d attempts", p50, p99, worst, dead.Load())
+	if dead.Load() == 0 {
+		t.Fatal("the dead endpoint was never tried")
+	}
+	if p99 > 1500*time.Millisecond {
+		t.Fatalf("healthy p99 %s: the dead endpoint (2s timeouts) slowed it", p99)
+	}
+}
+
+// TestE2ERemovedWebhookStopsReceiving: a webhook deleted upstream gets no
+// further attempts of its pending deliveries.
+func TestE2ERemovedWebhookStopsReceiving(t *testing.T) {
+	s := startStack(t, "--retry-schedule", "500ms,500ms,500ms,500ms,500ms,500ms,500ms,500ms")
+	rcv := newReceiver(t, "")
+	rcv.setAnswer(func(int) int { return 500 })
+	w := s.webhook(1, rcv)
+	s.startDaemon()
+	if status, _, err := s.postEvent(1, []byte(`{"event":"message_created"}`)); err != nil || status != 202 {
+		t.Fatalf("ingest: %d %v", status, err)
+	}
+	waitFor(t, 10*time.Second, "a first attempt", func() bool { h, _, _ := rcv.stats(); return h >= 1 })
+	if err := s.client.DeleteWebhook(context.Background(), 1, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // a reconcile (200ms) happens; at most one attempt may be in flight
+	before, _, _ := rcv.stats()
+	time.Sleep(3 * time.Second)
+	after, _, _ := rcv.stats()
+	if after != before {
+		t.Fatalf("the deleted webhook got %d more attempts", after-before)
+	}
+	if !strings.Contains(s.daemon.out.String(), "pending deliveries cancelled") && !strings.Contains(s.daemon.out.String(), "no longer exists upstream") {
+		t.Log("daemon log does not mention the cancellation")
+	}
+}
+
+// TestE2EGoneDisablesUntilWebhookChanges: 410 disables the endpoint; an
+// update of the webhook upstream enables it again.
+func TestE2EGoneDisablesUntilWebhookChanges(t *testing.T) {
+	s := startStack(t)
+	rcv := newReceiver(t, "")
+	rcv.setAnswer(func(n int) int { return map[bool]int{true: 410, false: 200}[n == 1] })
+	w := s.webhook(1, rcv)
+	s.startDaemon()
+	if status, _, _ := s.postEvent(1, []byte(`{"event":"message_created","n":1}`)); status != 202 {
+		t.Fatal(status)
+	}
+	waitFor(t, 10*time.Second, "the 410", func() bool { h, _, _ := rcv.stats(); return h == 1 })
+	waitFor(t, 5*time.Second, "the endpoint disabled", func() bool {
+		status, ids, _ := s.postEvent(1, []byte(`{"event":"message_created","n":2}`))
+		return status == 202 && len(ids) == 0
+	})
+	if _, err := s.client.UpdateWebhook(context.Background(), 1, w.ID, chatwoot.WebhookInput{URL: rcv.srv.URL + "/v2", Subscriptions: []string{chatwoot.EventMessageCreated}}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	waitFor(t, 5*time.Second, "the endpoint enabled again", func() bool {
+		var status int
+		status, ids, _ = s.postEvent(1, []byte(`{"event":"message_created","n":3}`))
+		return status == 202 && len(ids) == 1
+	})
+	waitFor(t, 10*time.Second, "the delivery after re-enabling", func() bool { return rcv.has(ids[0]) })
+}
+
+// TestE2ESIGTERMExitsCleanlyAndKeepsQueue: SIGTERM stops the daemon with
+// exit status 0 while deliveries are pending; a restart delivers them.
+func TestE2ESIGTERMExitsCleanlyAndKeepsQueue(t *testing.T) {
+	s := startStack(t, "--retry-schedule", "1s")
+	rcv := newReceiver(t, "")
+	var slow atomic.Bool
+	slow.Store(true)
+	rcv.setAnswer(func(int) int {
+		if slow.Load() {
+			time.Sleep(300 * time.Millisecond)
+			return 503
+		}
+		return 200
+	})
+	s.webhook(1, rcv)
+	s.startDaemon()
+	var ids []string
+	for i := range 20 {
+		status, got, err := s.postEvent(1, fmt.Appendf(nil, `{"event":"message_created","id":%d}`, i))
+		if err != nil || status != 202 {
+			t.Fatalf("ingest: %d %v", status, err)
+		}
+		ids = append(ids, got...)
+	}
+	time.Sleep(200 * time.Millisecond) // attempts in flight
+	start := time.Now()
+	if !s.daemon.stop(syscall.SIGTERM, 15*time.Second) {
+		t.Fatal("daemon did not exit within 15s of SIGTERM")
+	}
+	if s.daemon.err != nil {
+		t.Fatalf("daemon exited with %v after SIGTERM", s.daemon.err)
+	}
+	t.Logf("stopped in %s", time.Since(start))
+	if !strings.Contains(s.daemon.out.String(), `"stopped"`) {
+		t.Fatal("no clean stop in the log")
+	}
+	slow.Store(false)
+	s.startDaemon()
+	waitFor(t, 20*time.Second, "every pending delivery after the restart", func() bool {
+		for _, id := range ids {
+			if !rcv.has(id) {
+				return false
+			}
+		}
+		return true
+	})
+}

@@ -1,0 +1,97 @@
+package delivery
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
+)
+
+func TestLimiterSlowEndpointIsSnoozedNotQueued(t *testing.T) {
+	l := NewLimiter(LimiterOptions{PerEndpoint: 2, MaxWait: 500 * time.Millisecond})
+	slow, fast := endpoints.Key{AccountID: 1, ID: 1}, endpoints.Key{AccountID: 1, ID: 2}
+	ctx := context.Background()
+
+	// Teach the limiter that the slow endpoint takes 2s an attempt.
+	rel, _, _ := l.Acquire(ctx, slow, 0)
+	l.mu.Lock()
+	l.m[slow].latency = 2 * time.Second
+	l.mu.Unlock()
+	rel2, _, _ := l.Acquire(ctx, slow, 0)
+
+	start := time.Now()
+	_, snooze, err := l.Acquire(ctx, slow, 0)
+	if err != nil || snooze <= 0 || time.Since(start) > 100*time.Millisecond {
+		t.Fatalf("Acquire on a saturated slow endpoint = snooze %s err %v after %s; want an immediate snooze", snooze, err, time.Since(start))
+	}
+	// Other endpoints are not affected.
+	if r, s, err := l.Acquire(ctx, fast, 0); r == nil || s != 0 || err != nil {
+		t.Fatalf("Acquire on another endpoint = %v %s %v", r != nil, s, err)
+	}
+	rel()
+	rel2()
+}
+
+func TestLimiterFastEndpointWaits(t *testing.T) {
+	l := NewLimiter(LimiterOptions{PerEndpoint: 1, MaxWait: time.Second})
+	k := endpoints.Key{AccountID: 1, ID: 1}
+	ctx := context.Background()
+	rel, _, _ := l.Acquire(ctx, k, 0)
+	time.Sleep(5 * time.Millisecond)
+	rel() // latency ~5ms learnt
+	rel, _, _ = l.Acquire(ctx, k, 0)
+	go func() { time.Sleep(20 * time.Millisecond); rel() }()
+	got, snooze, err := l.Acquire(ctx, k, 0)
+	if got == nil || snooze != 0 || err != nil {
+		t.Fatalf("Acquire behind a fast attempt = %v %s %v; want to wait for the slot", got != nil, snooze, err)
+	}
+	got()
+}
+
+func TestLimiterPause(t *testing.T) {
+	l := NewLimiter(LimiterOptions{})
+	k := endpoints.Key{AccountID: 1, ID: 1}
+	l.Pause(k, time.Now().Add(3*time.Second))
+	_, snooze, _ := l.Acquire(context.Background(), k, 0)
+	if snooze < 2*time.Second || snooze > 5*time.Second {
+		t.Fatalf("snooze during a pause = %s, want about 3s", snooze)
+	}
+}
+
+func TestBackoffBounds(t *testing.T) {
+	for n := range 10 {
+		for range 100 {
+			d := backoff(n)
+			base := min(time.Second<<min(n, 5), 30*time.Second)
+			if d < base/2 || d > base*3/2 {
+				t.Fatalf("backoff(%d) = %s, outside [%s, %s]", n, d, base/2, base*3/2)
+			}
+		}
+	}
+}
+
+func TestLimiterDrainReleasesWaiters(t *testing.T) {
+	l := NewLimiter(LimiterOptions{PerEndpoint: 1, MaxWait: time.Minute})
+	k := endpoints.Key{AccountID: 1, ID: 1}
+	rel, _, _ := l.Acquire(context.Background(), k, 0)
+	defer rel()
+	got := make(chan time.Duration)
+	go func() {
+		_, snooze, _ := l.Acquire(context.Background(), k, 0)
+		got <- snooze
+	}()
+	time.Sleep(20 * time.Millisecond)
+	l.Drain()
+	select {
+	case s := <-got:
+		if s <= 0 || s > time.Second {
+			t.Fatalf("waiter after Drain snoozed %s, want an immediate requeue", s)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Drain did not release the waiter")
+	}
+	if _, s, _ := l.Acquire(context.Background(), endpoints.Key{AccountID: 9, ID: 9}, 0); s <= 0 {
+		t.Fatal("Acquire after Drain took a slot")
+	}
+}

@@ -1,0 +1,157 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+)
+
+// The signature was computed outside Go with upstream's formula:
+//
+//	printf '%s' '1714000000.{"event":"message_created","id":42,"content":"<b>Hi & bye</b>"}' |
+//	  openssl dgst -sha256 -hmac 'whsec-delivery' -hex
+const (
+	vectorSecret = "whsec-delivery"
+	vectorBody   = `{"event":"message_created","id":42,"content":"<b>Hi & bye</b>"}`
+	vectorTS     = 1714000000
+	vectorSig    = "sha256=d87393bc9035b66ecef46dc22cd51537dd59b6fd5a35853814d0839ace81d178"
+)
+
+func TestSenderHeadersMatchUpstream(t *testing.T) {
+	var got http.Header
+	var gotBody []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, gotBody = r.Header.Clone(), mustRead(t, r.Body)
+	}))
+	defer srv.Close()
+	s := NewSender(SenderOptions{UserAgent: "terraform-provider-chatwoot/test", Now: func() time.Time { return time.Unix(vectorTS, 0) }})
+	resp, err := s.Send(context.Background(), Request{URL: srv.URL, Secret: vectorSecret, DeliveryID: "1b0e4bb8-8f5c-4b0a-9f0e-8a8f8b3c2d11", Body: []byte(vectorBody)})
+	if err != nil || !resp.OK() {
+		t.Fatalf("Send = %+v, %v", resp, err)
+	}
+	want := map[string]string{
+		"Content-Type":         "application/json",
+		"Accept":               "application/json",
+		"User-Agent":           "terraform-provider-chatwoot/test",
+		"X-Chatwoot-Delivery":  "1b0e4bb8-8f5c-4b0a-9f0e-8a8f8b3c2d11",
+		"X-Chatwoot-Timestamp": "1714000000",
+		"X-Chatwoot-Signature": vectorSig,
+	}
+	for k, v := range want {
+		if got.Get(k) != v {
+			t.Errorf("%s = %q, want %q", k, got.Get(k), v)
+		}
+	}
+	if string(gotBody) != vectorBody {
+		t.Errorf("body = %q, want the bytes given", gotBody)
+	}
+	if err := chatwoot.Verify(vectorSecret, got, gotBody, 0, time.Time{}); err != nil {
+		t.Errorf("chatwoot.Verify: %v", err)
+	}
+}
+
+// TestSenderSignatureOpenSSL checks a fresh signature (real clock) against
+// openssl when the machine has it.
+func TestSenderSignatureOpenSSL(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed")
+	}
+	h := http.Header{}
+	NewSender(SenderOptions{}).Headers(h, Request{Secret: "s3cr3t", DeliveryID: "d", Body: []byte(vectorBody)})
+	cmd := exec.Command("openssl", "dgst", "-sha256", "-hmac", "s3cr3t", "-hex")
+	cmd.Stdin = strings.NewReader(h.Get(chatwoot.HeaderTimestamp) + "." + vectorBody)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(string(out))
+	if want := "sha256=" + fields[len(fields)-1]; h.Get(chatwoot.HeaderSignature) != want {
+		t.Fatalf("signature %s, openssl says %s", h.Get(chatwoot.HeaderSignature), want)
+	}
+}
+
+func TestSenderNoSecretNoSignature(t *testing.T) {
+	h := http.Header{}
+	NewSender(SenderOptions{}).Headers(h, Request{DeliveryID: "d", Body: []byte("{}")})
+	if h.Get(chatwoot.HeaderSignature) != "" || h.Get(chatwoot.HeaderTimestamp) != "" || h.Get(chatwoot.HeaderDelivery) != "d" {
+		t.Fatalf("headers without a secret = %v; upstream signs only when the webhook has a secret", h)
+	}
+}
+
+func TestSenderRedirectIsNotFollowed(t *testing.T) {
+	var followed atomic.Bool
+	target := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { followed.Store(true) }))
+	defer target.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL, http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	resp, err := NewSender(SenderOptions{}).Send(context.Background(), Request{URL: srv.URL, DeliveryID: "d", Body: []byte("{}")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.OK() || resp.Status != http.StatusTemporaryRedirect || followed.Load() {
+		t.Fatalf("redirect: status %d ok=%v followed=%v; want 307 reported as a failure, not followed", resp.Status, resp.OK(), followed.Load())
+	}
+}
+
+func TestSenderGuardRefusesLoopbackBeforeConnecting(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	// localhost resolves to loopback: the guard sees the resolved address.
+	url := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	_, err := NewSender(SenderOptions{Guard: NewGuard(nil)}).Send(context.Background(), Request{URL: url, DeliveryID: "d", Body: []byte("{}")})
+	var blocked *ErrBlockedAddress
+	if !errors.As(err, &blocked) || hits.Load() != 0 {
+		t.Fatalf("Send to loopback = %v (hits %d), want ErrBlockedAddress and no request", err, hits.Load())
+	}
+	allowed := NewGuard([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")})
+	if _, err := NewSender(SenderOptions{Guard: allowed}).Send(context.Background(), Request{URL: url, DeliveryID: "d", Body: []byte("{}")}); err != nil || hits.Load() != 1 {
+		t.Fatalf("Send with --allow-cidr 127.0.0.0/8 = %v (hits %d)", err, hits.Load())
+	}
+}
+
+func TestSenderTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
+	defer srv.Close()
+	defer close(release)
+	start := time.Now()
+	_, err := NewSender(SenderOptions{Timeout: 200 * time.Millisecond}).Send(context.Background(), Request{URL: srv.URL, DeliveryID: "d", Body: []byte("{}")})
+	if err == nil || time.Since(start) > 2*time.Second {
+		t.Fatalf("Send to a hanging endpoint = %v after %s, want a timeout after 200ms", err, time.Since(start))
+	}
+}
+
+func TestSenderRetryAfter(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", "7")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = io.WriteString(w, strings.Repeat("slow down ", 100))
+	}))
+	defer srv.Close()
+	resp, err := NewSender(SenderOptions{}).Send(context.Background(), Request{URL: srv.URL, DeliveryID: "d", Body: []byte("{}")})
+	if err != nil || resp.Status != 429 || !resp.HasRetry || resp.RetryAfter != 7*time.Second || len(resp.Snippet) > 205 {
+		t.Fatalf("Send = %+v, %v; want 429 with Retry-After 7s and a short snippet", resp, err)
+	}
+}
+
+func mustRead(t *testing.T, r io.Reader) []byte {
+	t.Helper()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

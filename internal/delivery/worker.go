@@ -1,0 +1,184 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
+)
+
+// Endpoints is the registry as the worker sees it.
+type Endpoints interface {
+	Lookup(k endpoints.Key) (endpoints.Endpoint, endpoints.Status)
+	Disable(ep endpoints.Endpoint) bool
+}
+
+// WorkerOptions configures a Worker.
+type WorkerOptions struct {
+	Endpoints Endpoints
+	Sender    *Sender
+	Limiter   *Limiter
+
+	// Timeout is the sender's per-attempt timeout; the job's own timeout
+	// adds the limiter's wait and a margin to it.
+	Timeout time.Duration
+
+	// OnDisabled is called once when an endpoint answered 410 Gone and got
+	// disabled, to cancel its other pending deliveries.
+	OnDisabled func(ep endpoints.Endpoint)
+
+	Logger hclog.Logger
+}
+
+// MaxRetryAfter caps how long an endpoint's Retry-After can postpone a retry.
+const MaxRetryAfter = 24 * time.Hour
+
+// Worker makes one attempt of a delivery per Work call.
+type Worker struct {
+	river.WorkerDefaults[Args]
+	opts WorkerOptions
+	log  hclog.Logger
+}
+
+// NewWorker returns a Worker.
+func NewWorker(opts WorkerOptions) *Worker {
+	log := opts.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	return &Worker{opts: opts, log: log.Named("delivery")}
+}
+
+// JobTimeout is how long one Work call may take: a queue wait plus an attempt.
+func (w *Worker) JobTimeout() time.Duration {
+	return w.opts.Limiter.MaxWait() + w.opts.Timeout + 5*time.Second
+}
+
+// Timeout implements river.Worker.
+func (w *Worker) Timeout(*river.Job[Args]) time.Duration { return w.JobTimeout() }
+
+// NextRetry honours the endpoint's Retry-After when it sent one; otherwise
+// the client's RetryPolicy (the schedule) decides.
+func (w *Worker) NextRetry(job *river.Job[Args]) time.Time {
+	if job.Args.retryAfter > 0 {
+		return time.Now().Add(job.Args.retryAfter)
+	}
+	return time.Time{}
+}
+
+// Errors of attempts that will not be retried.
+var (
+	ErrEndpointRemoved  = errors.New("the webhook no longer exists upstream")
+	ErrEndpointDisabled = errors.New("the endpoint is disabled: it answered 410 Gone; it is enabled again when its webhook changes upstream")
+	ErrUnsubscribed     = errors.New("the webhook no longer subscribes to this event")
+)
+
+// Work implements river.Worker.
+func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
+	a := &job.Args
+	key := a.Key()
+	ep, status := w.opts.Endpoints.Lookup(key)
+	switch {
+	case status == endpoints.Removed:
+		return river.JobCancel(ErrEndpointRemoved)
+	case status == endpoints.Disabled:
+		return river.JobCancel(ErrEndpointDisabled)
+	case !ep.Subscribed(a.Event):
+		return river.JobCancel(ErrUnsubscribed)
+	}
+
+	release, snooze, err := w.opts.Limiter.Acquire(ctx, key, snoozes(job.JobRow))
+	if err != nil {
+		return err // stopping: River puts the job back without counting the attempt
+	}
+	if snooze > 0 {
+		return river.JobSnooze(snooze)
+	}
+	defer release()
+
+	resp, err := w.opts.Sender.Send(ctx, Request{URL: ep.URL, Secret: ep.Secret, DeliveryID: a.DeliveryID, Body: []byte(a.Payload)})
+	logAttempt := func(level hclog.Level, msg string, args ...any) {
+		w.log.Log(level, msg, append([]any{
+			"delivery", a.DeliveryID, "endpoint", ep.String(), "event", a.Event,
+			"attempt", job.Attempt, "max_attempts", job.MaxAttempts,
+		}, args...)...)
+	}
+	final := job.Attempt >= job.MaxAttempts
+	failed := func(err error, args ...any) error {
+		if final {
+			logAttempt(hclog.Error, "delivery dead: retry schedule exhausted; kept for replay", append(args, "error", err)...)
+		} else {
+			logAttempt(hclog.Warn, "delivery attempt failed; will retry", append(args, "error", err)...)
+		}
+		return err
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		return failed(fmt.Errorf("POST %s: %w", endpoints.RedactURL(ep.URL), unwrapURLError(err)))
+	}
+
+	switch {
+	case resp.OK():
+		logAttempt(hclog.Debug, "delivered", "status", resp.Status, "elapsed", resp.Elapsed)
+		return nil
+	case resp.Status == http.StatusGone:
+		if w.opts.Endpoints.Disable(ep) {
+			logAttempt(hclog.Warn, "endpoint answered 410 Gone: disabled until its webhook changes upstream; its pending deliveries are cancelled")
+			if w.opts.OnDisabled != nil {
+				w.opts.OnDisabled(ep)
+			}
+		}
+		return river.JobCancel(fmt.Errorf("endpoint answered 410 Gone: %w", ErrEndpointDisabled))
+	}
+
+	err = fmt.Errorf("endpoint answered %d%s", resp.Status, describe(resp))
+	if resp.HasRetry && (resp.Status == http.StatusTooManyRequests || resp.Status >= 500) {
+		a.retryAfter = min(max(resp.RetryAfter, time.Second), MaxRetryAfter)
+		w.opts.Limiter.Pause(key, time.Now().Add(a.retryAfter))
+		return failed(err, "retry_after", a.retryAfter)
+	}
+	return failed(err, "status", resp.Status)
+}
+
+func describe(r Response) string {
+	s := ""
+	if r.Status >= 300 && r.Status <= 399 {
+		s = " (a redirect: deliveries never follow redirects)"
+	}
+	if r.Snippet != "" {
+		s += fmt.Sprintf(": %q", r.Snippet)
+	}
+	return s
+}
+
+// unwrapURLError drops url.Error's "Post <full url>:" prefix, which would
+// put the endpoint's query string into the stored attempt error.
+func unwrapURLError(err error) error {
+	var u *url.Error
+	if errors.As(err, &u) {
+		return u.Err
+	}
+	return err
+}
+
+func snoozes(job *rivertype.JobRow) int {
+	var m struct {
+		Snoozes int `json:"snoozes"`
+	}
+	_ = json.Unmarshal(job.Metadata, &m)
+	return m.Snoozes
+}

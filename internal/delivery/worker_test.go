@@ -1,0 +1,231 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
+)
+
+// endpointServer answers each request with the next status of a script
+// (the last one repeats) and records what it got.
+type endpointServer struct {
+	*httptest.Server
+	mu      sync.Mutex
+	script  []int
+	headers map[string]string // extra response headers
+	got     []*http.Request
+	bodies  [][]byte
+}
+
+func newEndpointServer(t *testing.T, script ...int) *endpointServer {
+	s := &endpointServer{script: script, headers: map[string]string{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		s.got = append(s.got, r)
+		s.bodies = append(s.bodies, body)
+		status := s.script[min(len(s.got), len(s.script))-1]
+		for k, v := range s.headers {
+			w.Header().Set(k, v)
+		}
+		s.mu.Unlock()
+		if status >= 300 && status < 400 {
+			w.Header().Set("Location", "https://elsewhere.example/")
+		}
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *endpointServer) requests() []*http.Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*http.Request(nil), s.got...)
+}
+
+type workerFixture struct {
+	reg      *endpoints.Registry
+	worker   *Worker
+	limiter  *Limiter
+	disabled []endpoints.Endpoint
+}
+
+func newWorkerFixture(t *testing.T, url string) *workerFixture {
+	f := &workerFixture{reg: endpoints.NewRegistry(), limiter: NewLimiter(LimiterOptions{PerEndpoint: 2})}
+	f.reg.Replace(1, []chatwoot.Webhook{{ID: 7, URL: url, Subscriptions: []string{"message_created"}, Secret: "s1"}})
+	f.worker = NewWorker(WorkerOptions{
+		Endpoints:  f.reg,
+		Sender:     NewSender(SenderOptions{Timeout: time.Second}),
+		Limiter:    f.limiter,
+		OnDisabled: func(ep endpoints.Endpoint) { f.disabled = append(f.disabled, ep) },
+	})
+	return f
+}
+
+func newJob(attempt int) *river.Job[Args] {
+	return &river.Job[Args]{
+		JobRow: &rivertype.JobRow{ID: 1, Attempt: attempt, MaxAttempts: 4, Metadata: []byte(`{}`)},
+		Args:   Args{DeliveryID: "9a4e1f0e-2b7c-4d8e-8f00-0c1d2e3f4a5b", AccountID: 1, EndpointID: 7, Event: "message_created", Payload: `{"event":"message_created","id":1}`},
+	}
+}
+
+func TestWorkerOutcomes(t *testing.T) {
+	tests := []struct {
+		name       string
+		status     int
+		retryAfter string
+		wantErr    bool // retried on the schedule (or Retry-After)
+		wantCancel bool
+		wantText   string
+		wantRetry  time.Duration // from Retry-After; 0 = the schedule decides
+		wantDisabl bool
+	}{
+		{name: "200 delivered", status: 200},
+		{name: "204 delivered", status: 204},
+		{name: "500 retried", status: 500, wantErr: true, wantText: "answered 500"},
+		{name: "302 is a failure", status: 302, wantErr: true, wantText: "never follow redirects"},
+		{name: "404 retried", status: 404, wantErr: true},
+		{name: "410 cancels and disables", status: 410, wantCancel: true, wantDisabl: true},
+		{name: "429 honours Retry-After", status: 429, retryAfter: "3", wantErr: true, wantRetry: 3 * time.Second},
+		{name: "503 honours Retry-After", status: 503, retryAfter: "120", wantErr: true, wantRetry: 2 * time.Minute},
+		{name: "429 without Retry-After", status: 429, wantErr: true},
+		{name: "Retry-After 0 waits a second", status: 429, retryAfter: "0", wantErr: true, wantRetry: time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newEndpointServer(t, tt.status)
+			if tt.retryAfter != "" {
+				srv.headers["Retry-After"] = tt.retryAfter
+			}
+			f := newWorkerFixture(t, srv.URL)
+			job := newJob(1)
+			err := f.worker.Work(context.Background(), job)
+			var cancel *river.JobCancelError
+			switch {
+			case tt.wantCancel:
+				if !errors.As(err, &cancel) {
+					t.Fatalf("Work = %v, want JobCancel", err)
+				}
+			case tt.wantErr:
+				if err == nil || errors.As(err, &cancel) || !strings.Contains(err.Error(), tt.wantText) {
+					t.Fatalf("Work = %v, want a retryable error containing %q", err, tt.wantText)
+				}
+			default:
+				if err != nil {
+					t.Fatalf("Work = %v, want success", err)
+				}
+			}
+			next := f.worker.NextRetry(job)
+			if tt.wantRetry == 0 && !next.IsZero() {
+				t.Fatalf("NextRetry = %s, want zero (the schedule decides)", next)
+			}
+			if tt.wantRetry > 0 {
+				if d := time.Until(next); d < tt.wantRetry-time.Second || d > tt.wantRetry {
+					t.Fatalf("NextRetry in %s, want %s (Retry-After)", d, tt.wantRetry)
+				}
+				// The endpoint is held back: another delivery to it is snoozed, not sent.
+				err := f.worker.Work(context.Background(), newJob(1))
+				var snooze *river.JobSnoozeError
+				if !errors.As(err, &snooze) || snooze.Duration < tt.wantRetry-time.Second {
+					t.Fatalf("Work during Retry-After = %v, want a snooze of about %s", err, tt.wantRetry)
+				}
+				if n := len(srv.requests()); n != 1 {
+					t.Fatalf("endpoint got %d requests during its Retry-After, want 1", n)
+				}
+			}
+			_, status := f.reg.Lookup(endpoints.Key{AccountID: 1, ID: 7})
+			if (status == endpoints.Disabled) != tt.wantDisabl || len(f.disabled) != map[bool]int{true: 1}[tt.wantDisabl] {
+				t.Fatalf("after %d: registry status %s, OnDisabled calls %d", tt.status, status, len(f.disabled))
+			}
+		})
+	}
+}
+
+func TestWorkerDisabledEndpointGetsNothingUntilItChanges(t *testing.T) {
+	srv := newEndpointServer(t, 410, 200)
+	f := newWorkerFixture(t, srv.URL)
+	_ = f.worker.Work(context.Background(), newJob(1))
+	err := f.worker.Work(context.Background(), newJob(1))
+	if !errors.Is(err, ErrEndpointDisabled) || len(srv.requests()) != 1 {
+		t.Fatalf("second Work = %v after %d requests; want ErrEndpointDisabled without a request", err, len(srv.requests()))
+	}
+	if eps, _ := f.reg.Subscribers(1, "message_created"); len(eps) != 0 {
+		t.Fatalf("a disabled endpoint is still offered to ingest: %v", eps)
+	}
+	// The webhook changes upstream (new url): enabled again.
+	f.reg.Replace(1, []chatwoot.Webhook{{ID: 7, URL: srv.URL + "/v2", Subscriptions: []string{"message_created"}, Secret: "s1"}})
+	if err := f.worker.Work(context.Background(), newJob(1)); err != nil {
+		t.Fatalf("Work after the webhook changed = %v", err)
+	}
+	if got := srv.requests(); got[len(got)-1].URL.Path != "/v2" {
+		t.Fatalf("delivered to %s, want the new url", got[len(got)-1].URL.Path)
+	}
+}
+
+func TestWorkerUsesCurrentURLAndSecretAndSameDeliveryID(t *testing.T) {
+	srv := newEndpointServer(t, 500, 200)
+	f := newWorkerFixture(t, srv.URL+"/old")
+	if err := f.worker.Work(context.Background(), newJob(1)); err == nil {
+		t.Fatal("first attempt should fail")
+	}
+	f.reg.Replace(1, []chatwoot.Webhook{{ID: 7, URL: srv.URL + "/new", Subscriptions: []string{"message_created"}, Secret: "s2"}})
+	time.Sleep(1100 * time.Millisecond) // a new second: a fresh timestamp and signature
+	if err := f.worker.Work(context.Background(), newJob(2)); err != nil {
+		t.Fatalf("second attempt: %v", err)
+	}
+	got := srv.requests()
+	if got[0].URL.Path != "/old" || got[1].URL.Path != "/new" {
+		t.Fatalf("paths %s, %s; want the url current at each attempt", got[0].URL.Path, got[1].URL.Path)
+	}
+	if got[0].Header.Get(chatwoot.HeaderDelivery) != got[1].Header.Get(chatwoot.HeaderDelivery) {
+		t.Fatal("X-Chatwoot-Delivery changed between attempts of one delivery")
+	}
+	if got[0].Header.Get(chatwoot.HeaderSignature) == got[1].Header.Get(chatwoot.HeaderSignature) {
+		t.Fatal("the signature was not computed afresh")
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if err := chatwoot.Verify("s1", got[0].Header, srv.bodies[0], 0, time.Time{}); err != nil {
+		t.Fatalf("first attempt not signed with the secret of its time: %v", err)
+	}
+	if err := chatwoot.Verify("s2", got[1].Header, srv.bodies[1], 0, time.Time{}); err != nil {
+		t.Fatalf("second attempt not signed with the current secret: %v", err)
+	}
+}
+
+func TestWorkerCancelsRemovedOrUnsubscribed(t *testing.T) {
+	srv := newEndpointServer(t, 200)
+	f := newWorkerFixture(t, srv.URL)
+	f.reg.Replace(1, []chatwoot.Webhook{{ID: 7, URL: srv.URL, Subscriptions: []string{"conversation_created"}, Secret: "s1"}})
+	if err := f.worker.Work(context.Background(), newJob(1)); !errors.Is(err, ErrUnsubscribed) {
+		t.Fatalf("Work for an unsubscribed event = %v", err)
+	}
+	f.reg.Replace(1, nil)
+	if err := f.worker.Work(context.Background(), newJob(1)); !errors.Is(err, ErrEndpointRemoved) {
+		t.Fatalf("Work for a removed webhook = %v", err)
+	}
+	if n := len(srv.requests()); n != 0 {
+		t.Fatalf("endpoint got %d requests", n)
+	}
+}
+
+func TestWorkerStoredErrorHidesQuery(t *testing.T) {
+	f := newWorkerFixture(t, "http://127.0.0.1:1/hook?token=topsecret")
+	err := f.worker.Work(context.Background(), newJob(1))
+	if err == nil || strings.Contains(err.Error(), "topsecret") {
+		t.Fatalf("Work = %v; want a connection error without the url's query", err)
+	}
+}

@@ -1,0 +1,197 @@
+package endpoints
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/mockapi"
+)
+
+// fakeLister serves webhooks and a profile from memory, with errors to inject.
+type fakeLister struct {
+	mu         sync.Mutex
+	hooks      map[int64][]chatwoot.Webhook
+	roles      map[int64]string
+	listErr    map[int64]error
+	profileErr error
+}
+
+func (f *fakeLister) ListWebhooks(_ context.Context, id int64) ([]chatwoot.Webhook, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.listErr[id]; err != nil {
+		return nil, err
+	}
+	return f.hooks[id], nil
+}
+
+func (f *fakeLister) Profile(context.Context) (chatwoot.Profile, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.profileErr != nil {
+		return chatwoot.Profile{}, f.profileErr
+	}
+	var p chatwoot.Profile
+	for id, role := range f.roles {
+		p.Accounts = append(p.Accounts, chatwoot.AccountProfile{ID: id, Role: role})
+	}
+	return p, nil
+}
+
+func (f *fakeLister) set(fn func(f *fakeLister)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f)
+}
+
+var errUnavailable = &chatwoot.APIError{StatusCode: http.StatusServiceUnavailable, Method: "GET", Path: "/x"}
+
+func TestReconcilerKeepsLastGoodOnErrors(t *testing.T) {
+	f := &fakeLister{
+		hooks:   map[int64][]chatwoot.Webhook{1: {hook(1, "https://a.example/h", "message_created")}},
+		roles:   map[int64]string{1: chatwoot.RoleAdministrator, 2: chatwoot.RoleAgent},
+		listErr: map[int64]error{},
+	}
+	reg := NewRegistry()
+	var removed []Endpoint
+	rec := NewReconciler(ReconcilerOptions{Client: f, Registry: reg, OnRemoved: func(_ context.Context, eps []Endpoint) { removed = append(removed, eps...) }})
+	ctx := context.Background()
+
+	if err := rec.ReconcileOnce(ctx); err != nil || !reg.Ready() {
+		t.Fatalf("first pass: %v, ready %v", err, reg.Ready())
+	}
+	if got := reg.Accounts(); len(got) != 1 || got[0] != 1 {
+		t.Fatalf("accounts %v; want only the administered one", got)
+	}
+
+	// The API fails: the last good registry stays.
+	f.set(func(f *fakeLister) { f.listErr[1] = errUnavailable; f.hooks[1] = nil })
+	if err := rec.ReconcileOnce(ctx); err == nil {
+		t.Fatal("want the list error reported")
+	}
+	if eps, _ := reg.Subscribers(1, "message_created"); len(eps) != 1 {
+		t.Fatalf("after an API error the registry has %v", eps)
+	}
+	f.set(func(f *fakeLister) { f.profileErr = errors.New("connection refused") })
+	if err := rec.ReconcileOnce(ctx); err == nil {
+		t.Fatal("want the profile error reported")
+	}
+	if eps, _ := reg.Subscribers(1, "message_created"); len(eps) != 1 || len(removed) != 0 {
+		t.Fatalf("after a profile error: %v, removed %v", eps, removed)
+	}
+
+	// Recovery: the webhook is gone upstream now.
+	f.set(func(f *fakeLister) { f.profileErr = nil; delete(f.listErr, 1) })
+	if err := rec.ReconcileOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if eps, _ := reg.Subscribers(1, "message_created"); len(eps) != 0 || len(removed) != 1 || removed[0].ID != 1 {
+		t.Fatalf("after recovery: %v, removed %v", eps, removed)
+	}
+
+	// The token stops administering account 1: the account goes.
+	f.set(func(f *fakeLister) {
+		f.hooks[1] = []chatwoot.Webhook{hook(5, "https://e.example/h", "message_created")}
+	})
+	_ = rec.ReconcileOnce(ctx)
+	f.set(func(f *fakeLister) { f.roles[1] = chatwoot.RoleAgent })
+	_ = rec.ReconcileOnce(ctx)
+	if _, known := reg.Subscribers(1, "message_created"); known || removed[len(removed)-1].ID != 5 {
+		t.Fatalf("account 1 still known (%v) or its endpoint not reported removed (%v)", known, removed)
+	}
+}
+
+func TestReconcilerReadiness(t *testing.T) {
+	f := &fakeLister{hooks: map[int64][]chatwoot.Webhook{}, listErr: map[int64]error{1: errUnavailable}}
+	reg := NewRegistry()
+	rec := NewReconciler(ReconcilerOptions{Client: f, Registry: reg, Accounts: []int64{1, 2}})
+	_ = rec.ReconcileOnce(context.Background())
+	if reg.Ready() {
+		t.Fatal("ready although account 1 failed with a 503")
+	}
+	// A definitive answer (the token is not an administrator there) completes the pass.
+	f.set(func(f *fakeLister) { f.listErr[1] = &chatwoot.APIError{StatusCode: 401, AccountID: 1} })
+	_ = rec.ReconcileOnce(context.Background())
+	if !reg.Ready() {
+		t.Fatal("not ready after every account got a definitive answer")
+	}
+	if got := reg.Accounts(); len(got) != 1 || got[0] != 2 {
+		t.Fatalf("accounts %v, want [2] (1 answered 401)", got)
+	}
+}
+
+func TestReconcilerRunStopsWithContext(t *testing.T) {
+	f := &fakeLister{hooks: map[int64][]chatwoot.Webhook{1: {hook(1, "https://a.example/h", "message_created")}}}
+	reg := NewRegistry()
+	rec := NewReconciler(ReconcilerOptions{Client: f, Registry: reg, Accounts: []int64{1}, Interval: 10 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { rec.Run(ctx); close(done) }()
+	<-reg.ReadyC()
+	f.set(func(f *fakeLister) {
+		f.hooks[1] = append(f.hooks[1], hook(2, "https://b.example/h", "message_created"))
+	})
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		if eps, _ := reg.Subscribers(1, "message_created"); len(eps) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not pick up the new webhook")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+}
+
+// TestReconcilerAgainstMock reconciles through the real client from the
+// Chatwoot mock, the way the daemon runs.
+func TestReconcilerAgainstMock(t *testing.T) {
+	mock, ts := mockapi.NewTestServer(t, mockapi.Options{})
+	client, err := chatwoot.NewClient(chatwoot.Options{BaseURL: ts.URL, Token: mockapi.AdminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	created, err := client.CreateWebhook(ctx, 2, chatwoot.WebhookInput{URL: "https://hooks.example/globex", Subscriptions: []string{"message_created"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := NewRegistry()
+	var removed []Endpoint
+	rec := NewReconciler(ReconcilerOptions{Client: client, Registry: reg, OnRemoved: func(_ context.Context, eps []Endpoint) { removed = append(removed, eps...) }})
+	if err := rec.ReconcileOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := reg.Accounts(); len(got) != 2 {
+		t.Fatalf("accounts %v; the admin token administers 1 and 2", got)
+	}
+	ep, st := reg.Lookup(Key{2, created.ID})
+	if st != Active || ep.Secret != created.Secret || ep.URL != created.URL {
+		t.Fatalf("Lookup = %+v (%s), want the created webhook with its secret", ep, st)
+	}
+
+	mock.InjectFault(mockapi.Fault{Method: "GET", PathPrefix: "/api/v1/accounts/2/webhooks", Count: 1, Status: 500})
+	if err := rec.ReconcileOnce(ctx); err == nil {
+		t.Fatal("want the injected 500 reported")
+	}
+	if _, st := reg.Lookup(Key{2, created.ID}); st != Active {
+		t.Fatal("a 500 dropped the endpoint")
+	}
+
+	if err := client.DeleteWebhook(ctx, 2, created.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.ReconcileOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, st := reg.Lookup(Key{2, created.ID}); st != Removed || len(removed) != 1 {
+		t.Fatalf("after delete: status %s, removed %v", st, removed)
+	}
+}

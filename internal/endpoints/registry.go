@@ -1,0 +1,265 @@
+// Package endpoints keeps the daemon's view of where deliveries go: a
+// registry of the webhooks Chatwoot holds for each account (id, url,
+// subscriptions, secret), filled by a reconciler that lists them through
+// internal/chatwoot, plus the daemon's own "disabled after 410 Gone" mark.
+package endpoints
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+)
+
+// Key identifies an endpoint: webhook ids are only unique within an account.
+type Key struct {
+	AccountID int64
+	ID        int64
+}
+
+func (k Key) String() string { return fmt.Sprintf("%d/%d", k.AccountID, k.ID) }
+
+// Endpoint is one Chatwoot webhook as the daemon delivers to it.
+type Endpoint struct {
+	AccountID     int64
+	ID            int64
+	Name          string
+	URL           string
+	Subscriptions []string
+	Secret        string
+}
+
+// Key returns the endpoint's registry key.
+func (e Endpoint) Key() Key { return Key{e.AccountID, e.ID} }
+
+// Subscribed reports whether the endpoint receives event.
+func (e Endpoint) Subscribed(event string) bool { return slices.Contains(e.Subscriptions, event) }
+
+// String names the endpoint for logs: never the secret, never the URL's
+// query or credentials (receivers put tokens there).
+func (e Endpoint) String() string {
+	return fmt.Sprintf("webhook %d of account %d (%s)", e.ID, e.AccountID, RedactURL(e.URL))
+}
+
+// GoString keeps %#v from printing the secret.
+func (e Endpoint) GoString() string { return e.String() }
+
+// fingerprint changes whenever anything that decides a delivery changes
+// upstream; a 410 disables the endpoint until it does.
+func (e Endpoint) fingerprint() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s", e.URL, strings.Join(e.Subscriptions, ","), e.Secret)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// RedactURL returns scheme://host/path of raw: enough to recognise an
+// endpoint in a log without leaking credentials or query tokens.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "<invalid url>"
+	}
+	return u.Scheme + "://" + u.Host + u.EscapedPath()
+}
+
+// Status is what the registry knows about an endpoint at lookup time.
+type Status int
+
+const (
+	// Active endpoints receive deliveries.
+	Active Status = iota
+	// Disabled endpoints answered 410 Gone and receive nothing until their
+	// webhook changes upstream.
+	Disabled
+	// Removed endpoints are no longer listed upstream (or their account is
+	// no longer reconciled).
+	Removed
+)
+
+func (s Status) String() string {
+	switch s {
+	case Active:
+		return "active"
+	case Disabled:
+		return "disabled"
+	default:
+		return "removed"
+	}
+}
+
+type entry struct {
+	Endpoint
+	disabledFP string // fingerprint when a 410 disabled it; "" when enabled
+	disabledAt time.Time
+}
+
+func (e *entry) disabled() bool { return e.disabledFP != "" && e.disabledFP == e.fingerprint() }
+
+// Registry is safe for concurrent use. Readers (ingest, workers) never
+// block on the network: the reconciler swaps in whole accounts.
+type Registry struct {
+	mu        sync.RWMutex
+	accounts  map[int64]map[int64]*entry
+	ready     chan struct{}
+	readyOnce sync.Once
+}
+
+// NewRegistry returns an empty, not yet ready registry.
+func NewRegistry() *Registry {
+	return &Registry{accounts: make(map[int64]map[int64]*entry), ready: make(chan struct{})}
+}
+
+// Change is what one Replace did to an account's endpoints.
+type Change struct {
+	Added, Updated, Removed, Reenabled []Endpoint
+}
+
+// Empty reports whether nothing changed.
+func (c Change) Empty() bool {
+	return len(c.Added)+len(c.Updated)+len(c.Removed)+len(c.Reenabled) == 0
+}
+
+// Replace sets the endpoints of an account to hooks as just listed
+// upstream. Webhooks whose url is not an http(s) URL are skipped.
+func (r *Registry) Replace(accountID int64, hooks []chatwoot.Webhook) Change {
+	next := make(map[int64]*entry, len(hooks))
+	for _, h := range hooks {
+		if !chatwoot.ValidWebhookURL(h.URL) {
+			continue
+		}
+		next[h.ID] = &entry{Endpoint: Endpoint{
+			AccountID:     accountID,
+			ID:            h.ID,
+			Name:          h.Name,
+			URL:           h.URL,
+			Subscriptions: slices.Clone(h.Subscriptions),
+			Secret:        h.Secret,
+		}}
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var ch Change
+	prev := r.accounts[accountID]
+	for id, e := range next {
+		old, ok := prev[id]
+		switch {
+		case !ok:
+			ch.Added = append(ch.Added, e.Endpoint)
+		case old.fingerprint() != e.fingerprint():
+			ch.Updated = append(ch.Updated, e.Endpoint)
+			if old.disabledFP != "" {
+				ch.Reenabled = append(ch.Reenabled, e.Endpoint)
+			}
+		default:
+			e.disabledFP, e.disabledAt = old.disabledFP, old.disabledAt
+		}
+	}
+	for id, old := range prev {
+		if _, ok := next[id]; !ok {
+			ch.Removed = append(ch.Removed, old.Endpoint)
+		}
+	}
+	r.accounts[accountID] = next
+	sortByID(ch.Added, ch.Updated, ch.Removed, ch.Reenabled)
+	return ch
+}
+
+// RemoveAccount forgets an account (the token no longer administers it)
+// and returns its endpoints.
+func (r *Registry) RemoveAccount(accountID int64) []Endpoint {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Endpoint
+	for _, e := range r.accounts[accountID] {
+		out = append(out, e.Endpoint)
+	}
+	delete(r.accounts, accountID)
+	sortByID(out)
+	return out
+}
+
+// Accounts returns the reconciled account ids, sorted.
+func (r *Registry) Accounts() []int64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	ids := make([]int64, 0, len(r.accounts))
+	for id := range r.accounts {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Subscribers returns the active endpoints of an account subscribed to
+// event, sorted by id; known is false when the account is not reconciled.
+func (r *Registry) Subscribers(accountID int64, event string) (eps []Endpoint, known bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	acct, known := r.accounts[accountID]
+	for _, e := range acct {
+		if e.Subscribed(event) && !e.disabled() {
+			eps = append(eps, e.Endpoint)
+		}
+	}
+	sortByID(eps)
+	return eps, known
+}
+
+// Lookup returns the endpoint as currently known, and its status.
+func (r *Registry) Lookup(k Key) (Endpoint, Status) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	e, ok := r.accounts[k.AccountID][k.ID]
+	switch {
+	case !ok:
+		return Endpoint{}, Removed
+	case e.disabled():
+		return e.Endpoint, Disabled
+	}
+	return e.Endpoint, Active
+}
+
+// Disable marks the endpoint disabled after a 410 Gone to ep, which is the
+// endpoint as it was when the attempt started. If the webhook changed
+// upstream since then, the 410 is about the old URL and nothing happens.
+// It reports whether the endpoint is now disabled by this call.
+func (r *Registry) Disable(ep Endpoint) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.accounts[ep.AccountID][ep.ID]
+	if !ok || e.fingerprint() != ep.fingerprint() || e.disabled() {
+		return false
+	}
+	e.disabledFP, e.disabledAt = e.fingerprint(), time.Now()
+	return true
+}
+
+// MarkReady records that the first complete reconcile happened.
+func (r *Registry) MarkReady() { r.readyOnce.Do(func() { close(r.ready) }) }
+
+// Ready reports whether the first complete reconcile happened.
+func (r *Registry) Ready() bool {
+	select {
+	case <-r.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// ReadyC is closed after the first complete reconcile.
+func (r *Registry) ReadyC() <-chan struct{} { return r.ready }
+
+func sortByID(lists ...[]Endpoint) {
+	for _, l := range lists {
+		sort.Slice(l, func(i, j int) bool { return l[i].ID < l[j].ID })
+	}
+}

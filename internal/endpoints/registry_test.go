@@ -1,0 +1,117 @@
+package endpoints
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+)
+
+func hook(id int64, url string, subs ...string) chatwoot.Webhook {
+	return chatwoot.Webhook{ID: id, URL: url, Subscriptions: subs, Secret: fmt.Sprintf("secret-%d", id)}
+}
+
+func TestRegistryReplaceReportsChanges(t *testing.T) {
+	r := NewRegistry()
+	ch := r.Replace(1, []chatwoot.Webhook{hook(1, "https://a.example/h", "message_created"), hook(2, "https://b.example/h", "conversation_created")})
+	if len(ch.Added) != 2 || len(ch.Removed)+len(ch.Updated) != 0 {
+		t.Fatalf("first Replace = %+v", ch)
+	}
+	ch = r.Replace(1, []chatwoot.Webhook{hook(2, "https://b.example/v2", "conversation_created"), hook(3, "https://c.example/h", "message_created")})
+	if len(ch.Added) != 1 || ch.Added[0].ID != 3 || len(ch.Updated) != 1 || ch.Updated[0].ID != 2 || len(ch.Removed) != 1 || ch.Removed[0].ID != 1 {
+		t.Fatalf("second Replace = %+v", ch)
+	}
+	if ch := r.Replace(1, []chatwoot.Webhook{hook(2, "https://b.example/v2", "conversation_created"), hook(3, "https://c.example/h", "message_created")}); !ch.Empty() {
+		t.Fatalf("identical Replace = %+v, want no change", ch)
+	}
+}
+
+func TestRegistrySubscribersAndLookup(t *testing.T) {
+	r := NewRegistry()
+	r.Replace(1, []chatwoot.Webhook{
+		hook(2, "https://b.example/h", "message_created", "conversation_created"),
+		hook(1, "https://a.example/h", "message_created"),
+		hook(3, "https://c.example/h", "contact_created"),
+		hook(4, "not a url", "message_created"), // skipped
+	})
+	eps, known := r.Subscribers(1, "message_created")
+	if !known || len(eps) != 2 || eps[0].ID != 1 || eps[1].ID != 2 {
+		t.Fatalf("Subscribers = %v, %v", eps, known)
+	}
+	if _, known := r.Subscribers(2, "message_created"); known {
+		t.Fatal("account 2 was never reconciled")
+	}
+	if eps, known := r.Subscribers(1, "inbox_created"); !known || len(eps) != 0 {
+		t.Fatalf("Subscribers(no subscriber) = %v, %v", eps, known)
+	}
+	if _, st := r.Lookup(Key{1, 4}); st != Removed {
+		t.Fatalf("invalid url webhook status %s", st)
+	}
+	if ep, st := r.Lookup(Key{1, 2}); st != Active || ep.Secret != "secret-2" {
+		t.Fatalf("Lookup = %+v %s", ep, st)
+	}
+	if got := r.RemoveAccount(1); len(got) != 3 {
+		t.Fatalf("RemoveAccount returned %d endpoints", len(got))
+	}
+	if _, st := r.Lookup(Key{1, 2}); st != Removed {
+		t.Fatal("endpoint of a removed account still active")
+	}
+}
+
+func TestRegistryDisableUntilWebhookChanges(t *testing.T) {
+	r := NewRegistry()
+	r.Replace(1, []chatwoot.Webhook{hook(1, "https://a.example/h", "message_created")})
+	ep, _ := r.Lookup(Key{1, 1})
+
+	// A 410 about an older version of the webhook does not disable the new one.
+	stale := ep
+	stale.URL = "https://old.example/h"
+	if r.Disable(stale) {
+		t.Fatal("Disable with a stale endpoint disabled the current one")
+	}
+	if !r.Disable(ep) || r.Disable(ep) {
+		t.Fatal("Disable should report true once")
+	}
+	if _, st := r.Lookup(Key{1, 1}); st != Disabled {
+		t.Fatalf("status %s, want disabled", st)
+	}
+	// Reconciling the same webhook keeps it disabled.
+	r.Replace(1, []chatwoot.Webhook{hook(1, "https://a.example/h", "message_created")})
+	if _, st := r.Lookup(Key{1, 1}); st != Disabled {
+		t.Fatal("an unchanged webhook was re-enabled by a reconcile")
+	}
+	// Any change upstream re-enables it.
+	ch := r.Replace(1, []chatwoot.Webhook{hook(1, "https://a.example/h", "message_created", "message_updated")})
+	if len(ch.Reenabled) != 1 {
+		t.Fatalf("Replace after a change = %+v, want it re-enabled", ch)
+	}
+	if _, st := r.Lookup(Key{1, 1}); st != Active {
+		t.Fatalf("status %s after the webhook changed, want active", st)
+	}
+}
+
+func TestEndpointStringHidesSecrets(t *testing.T) {
+	ep := Endpoint{AccountID: 1, ID: 2, URL: "https://user:pw@hooks.example/in?token=abc#frag", Secret: "whsec"}
+	for _, s := range []string{ep.String(), fmt.Sprintf("%v %+v %#v %s", ep, ep, ep, ep)} {
+		for _, leak := range []string{"whsec", "pw", "token=abc", "user"} {
+			if strings.Contains(s, leak) {
+				t.Fatalf("%q leaks %q", s, leak)
+			}
+		}
+	}
+}
+
+func TestRegistryReady(t *testing.T) {
+	r := NewRegistry()
+	if r.Ready() {
+		t.Fatal("ready before any reconcile")
+	}
+	r.MarkReady()
+	r.MarkReady()
+	select {
+	case <-r.ReadyC():
+	default:
+		t.Fatal("ReadyC not closed")
+	}
+}

@@ -1,0 +1,124 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Inserter stores jobs in one transaction: a *river.Client's InsertMany.
+type Inserter interface {
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
+
+var errClosed = errors.New("shutting down")
+
+// batcher gathers the inserts of concurrent requests into one transaction:
+// SQLite commits (and fsyncs) once per batch instead of once per event.
+// There is no timer: while one batch commits, the next one gathers.
+type batcher struct {
+	ins     Inserter
+	max     int
+	timeout time.Duration
+
+	mu     sync.RWMutex
+	closed bool
+	in     chan *batchReq
+	done   chan struct{}
+}
+
+type batchReq struct {
+	params []river.InsertManyParams
+	res    chan batchRes // buffered: the loop never blocks on a gone caller
+}
+
+type batchRes struct {
+	results []*rivertype.JobInsertResult
+	err     error
+}
+
+func newBatcher(ins Inserter, maxJobs int, timeout time.Duration) *batcher {
+	b := &batcher{ins: ins, max: maxJobs, timeout: timeout, in: make(chan *batchReq, 4096), done: make(chan struct{})}
+	go b.loop()
+	return b
+}
+
+// insert stores params, batched with concurrent calls, and returns once
+// they are committed (or not).
+func (b *batcher) insert(params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+	r := &batchReq{params: params, res: make(chan batchRes, 1)}
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return nil, errClosed
+	}
+	b.in <- r
+	b.mu.RUnlock()
+	res := <-r.res
+	return res.results, res.err
+}
+
+// close stops accepting, commits what was submitted, and returns.
+func (b *batcher) close() {
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		close(b.in)
+	}
+	b.mu.Unlock()
+	<-b.done
+}
+
+func (b *batcher) loop() {
+	defer close(b.done)
+	for r := range b.in {
+		batch, n := []*batchReq{r}, len(r.params)
+	gather:
+		for n < b.max {
+			select {
+			case r, ok := <-b.in:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, r)
+				n += len(r.params)
+			default:
+				break gather
+			}
+		}
+		b.flush(batch, n)
+	}
+}
+
+func (b *batcher) flush(batch []*batchReq, n int) {
+	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
+	defer cancel()
+	params := make([]river.InsertManyParams, 0, n)
+	for _, r := range batch {
+		params = append(params, r.params...)
+	}
+	results, err := b.ins.InsertMany(ctx, params)
+	if err == nil && len(results) != len(params) {
+		err = errors.New("store returned fewer results than jobs inserted")
+	}
+	if err != nil && len(batch) > 1 {
+		// Nothing of the batch was committed; isolate the failing request.
+		for _, r := range batch {
+			res, err := b.ins.InsertMany(ctx, r.params)
+			r.res <- batchRes{res, err}
+		}
+		return
+	}
+	for _, r := range batch {
+		if err != nil {
+			r.res <- batchRes{nil, err}
+			continue
+		}
+		r.res <- batchRes{results[:len(r.params)], nil}
+		results = results[len(r.params):]
+	}
+}

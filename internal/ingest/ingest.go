@@ -1,0 +1,235 @@
+// Package ingest is the daemon's HTTP front: POST
+// /v1/accounts/{account_id}/events accepts a Chatwoot event, fans it out to
+// the account's endpoints subscribed to it and answers 202 only once every
+// delivery is committed to the queue; /healthz and /readyz report liveness
+// and whether the endpoints have been reconciled.
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/go-hclog"
+	"github.com/riverqueue/river"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
+)
+
+// MaxBodyBytes is the largest event accepted.
+const MaxBodyBytes = 1 << 20
+
+// MaxIdempotencyKey is the longest Idempotency-Key accepted.
+const MaxIdempotencyKey = 255
+
+// Registry is the endpoint registry as ingest sees it.
+type Registry interface {
+	Ready() bool
+	Subscribers(accountID int64, event string) ([]endpoints.Endpoint, bool)
+}
+
+// Options configures a Handler.
+type Options struct {
+	Registry Registry
+	Inserter Inserter
+
+	// MaxAttempts of each delivery: the retry schedule's.
+	MaxAttempts int
+
+	// MaxBatch is the most jobs committed in one transaction; default 1000.
+	MaxBatch int
+
+	// InsertTimeout bounds one commit; default 30s.
+	InsertTimeout time.Duration
+
+	// NewID returns a fresh delivery id; default a random UUID.
+	NewID func() string
+
+	Logger hclog.Logger
+}
+
+// Handler serves the ingest routes. Close it after the HTTP server has
+// shut down.
+type Handler struct {
+	opts    Options
+	log     hclog.Logger
+	mux     *http.ServeMux
+	batcher *batcher
+}
+
+// New returns a Handler; it starts the batcher.
+func New(opts Options) *Handler {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 1000
+	}
+	if opts.InsertTimeout <= 0 {
+		opts.InsertTimeout = 30 * time.Second
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 1
+	}
+	if opts.NewID == nil {
+		opts.NewID = func() string { return uuid.NewString() }
+	}
+	log := opts.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	h := &Handler{opts: opts, log: log.Named("ingest"), mux: http.NewServeMux(),
+		batcher: newBatcher(opts.Inserter, opts.MaxBatch, opts.InsertTimeout)}
+	h.mux.HandleFunc("POST /v1/accounts/{account_id}/events", h.events)
+	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	h.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !opts.Registry.Ready() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "waiting for the first complete reconcile of the endpoints"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// Close commits what was already submitted and refuses the rest.
+func (h *Handler) Close() { h.batcher.close() }
+
+// Accepted is the 202 answer.
+type Accepted struct {
+	Deliveries  int      `json:"deliveries"`
+	DeliveryIDs []string `json:"delivery_ids"`
+	// Duplicate is true when an Idempotency-Key was seen before and
+	// nothing new was queued.
+	Duplicate bool `json:"duplicate,omitempty"`
+}
+
+func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
+	if !h.opts.Registry.Ready() {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "not ready: the endpoints have not been reconciled yet")
+		return
+	}
+	account, err := strconv.ParseInt(r.PathValue("account_id"), 10, 64)
+	if err != nil || account <= 0 {
+		writeError(w, http.StatusBadRequest, "account_id must be a positive integer")
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if msg := checkKey(key); msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
+	if r.ContentLength > MaxBodyBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the event is larger than %d bytes", MaxBodyBytes))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the event is larger than %d bytes", MaxBodyBytes))
+			return
+		}
+		writeError(w, http.StatusBadRequest, "reading the body: "+err.Error())
+		return
+	}
+	event, msg := parseEvent(body)
+	if msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
+	eps, known := h.opts.Registry.Subscribers(account, event)
+	if !known {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("account %d is not reconciled by this daemon (not in --accounts, or the token does not administer it)", account))
+		return
+	}
+
+	params := make([]river.InsertManyParams, len(eps))
+	ids := make([]string, len(eps))
+	for i, ep := range eps {
+		ids[i] = h.opts.NewID()
+		if key != "" {
+			ids[i] = delivery.IdempotentID(key, ep.Key())
+		}
+		params[i] = delivery.InsertParams(delivery.NewDelivery{
+			Endpoint: ep, Event: event, Payload: body, DeliveryID: ids[i],
+			Idempotent: key != "", MaxAttempts: h.opts.MaxAttempts,
+		})
+	}
+	out := Accepted{Deliveries: len(eps), DeliveryIDs: ids}
+	if len(params) > 0 {
+		results, err := h.batcher.insert(params)
+		if err != nil {
+			h.log.Error("storing deliveries failed; nothing was queued", "account", account, "event", event, "error", err)
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusServiceUnavailable, "the deliveries could not be stored; nothing was queued; retry")
+			return
+		}
+		out.Duplicate = key != ""
+		for _, res := range results {
+			out.Duplicate = out.Duplicate && res.UniqueSkippedAsDuplicate
+		}
+	}
+	h.log.Debug("event accepted", "account", account, "event", event, "deliveries", len(eps), "bytes", len(body), "duplicate", out.Duplicate)
+	writeJSON(w, http.StatusAccepted, out)
+}
+
+// parseEvent checks that body is one UTF-8 JSON object with a non-empty
+// string "event" (matched exactly, unlike encoding/json's case-insensitive
+// field matching) and returns it, or a message for the 400.
+func parseEvent(body []byte) (event, msg string) {
+	if !utf8.Valid(body) {
+		return "", "the body is not UTF-8"
+	}
+	if !json.Valid(body) {
+		return "", "the body is not valid JSON"
+	}
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return "", "the body must be a JSON object"
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return "", "the body is not a JSON object"
+	}
+	raw, ok := fields["event"]
+	if !ok {
+		return "", `the event has no "event" field`
+	}
+	if err := json.Unmarshal(raw, &event); err != nil || event == "" {
+		return "", `"event" must be a non-empty string`
+	}
+	return event, ""
+}
+
+func checkKey(k string) string {
+	if len(k) > MaxIdempotencyKey {
+		return fmt.Sprintf("Idempotency-Key is longer than %d bytes", MaxIdempotencyKey)
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return "Idempotency-Key must be printable ASCII without spaces"
+		}
+	}
+	return ""
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
