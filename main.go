@@ -54,6 +54,10 @@ func main() {
 }
 
 func runCommand(name string, args []string) int {
+	if name == "help" {
+		usage()
+		return 0
+	}
 	cmd, ok := commands[name]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "unknown command %q\n\n", name)
