@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -20,7 +19,7 @@ type Options struct {
 	Secret    string        // the webhook's secret; required
 	Tolerance time.Duration // how old a timestamp may be; 0 = do not check
 	FailFirst int           // answer 500 to the first FailFirst attempts of each delivery, to watch retries
-	PrintBody bool          // print the whole payload, not only a summary
+	PrintBody bool          // print the payload bytes as received, not only a summary
 	Out       io.Writer     // where lines go
 	Now       func() time.Time
 }
@@ -108,16 +107,9 @@ func (h *Handler) printf(format string, args ...any) {
 	fmt.Fprintf(h.opts.Out, format, args...)
 }
 
+// printBody prints the exact bytes received (the ones the signature covers).
 func (h *Handler) printBody(body []byte) {
-	var pretty strings.Builder
-	var v any
-	if json.Unmarshal(body, &v) == nil {
-		b, _ := json.MarshalIndent(v, "         ", "  ")
-		pretty.Write(b)
-	} else {
-		pretty.Write(body)
-	}
-	h.printf("         %s\n", pretty.String())
+	h.printf("         %s\n", body)
 }
 
 // summary picks the lines a person wants to see of a message event.

@@ -66,7 +66,7 @@ func TestPrintBody(t *testing.T) {
 	if code := post(t, h, "s", "d", time.Now(), event); code != 200 {
 		t.Fatal(code)
 	}
-	if !strings.Contains(out.String(), `"content_type": "text"`) {
+	if !strings.Contains(out.String(), "         "+event+"\n") {
 		t.Fatalf("body not printed:\n%s", out.String())
 	}
 }
