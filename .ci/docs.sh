@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . .ci/env.sh
 ensure_terraform
-if command -v terraform >/dev/null 2>&1; then
+if [ "$(basename "$TF_ACC_TERRAFORM_PATH")" != tofu ]; then
 	exec go tool tfplugindocs generate --provider-name chatwoot
 fi
 tmp=$(mktemp -d)
@@ -17,5 +17,5 @@ go build -o "$plugin/terraform-provider-chatwoot_v0.0.1" .
 printf 'terraform {\n  required_providers {\n    chatwoot = { source = "chatwoot-tf/chatwoot", version = "0.0.1" }\n  }\n}\n' >"$tmp/cfg/main.tf"
 "$TF_ACC_TERRAFORM_PATH" -chdir="$tmp/cfg" init -input=false -plugin-dir="$tmp/plugins" >/dev/null
 "$TF_ACC_TERRAFORM_PATH" -chdir="$tmp/cfg" providers schema -json |
-	sed 's#registry.opentofu.org#registry.terraform.io#g' >"$tmp/schema.json"
+	sed 's#registry.opentofu.org/chatwoot-tf/chatwoot#registry.terraform.io/hashicorp/chatwoot#' >"$tmp/schema.json" # the key tfplugindocs looks up
 go tool tfplugindocs generate --provider-name chatwoot --providers-schema "$tmp/schema.json"

@@ -26,5 +26,7 @@ ensure_terraform() {
 			go build -trimpath -ldflags "-s -w -X github.com/opentofu/opentofu/version.dev=no" -o "$CI_BIN/tofu" ./cmd/tofu) || return 1
 	fi
 	export TF_ACC_TERRAFORM_PATH="$CI_BIN/tofu"
-	export TF_ACC_PROVIDER_HOST=registry.opentofu.org TF_ACC_PROVIDER_NAMESPACE=chatwoot-tf
+	# The test configurations name no source, so chatwoot_webhook implies
+	# <host>/hashicorp/chatwoot, as it does with terraform's defaults.
+	export TF_ACC_PROVIDER_HOST=registry.opentofu.org TF_ACC_PROVIDER_NAMESPACE=hashicorp
 }
