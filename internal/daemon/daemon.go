@@ -14,16 +14,21 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/riverqueue/river"
 
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/admin"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/ingest"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/metrics"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/version"
 )
 
 // Command runs the daemon until ctx ends (SIGINT/SIGTERM).
 func Command(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "migrate" {
+		return MigrateCommand(ctx, args[1:], os.Stderr)
+	}
 	cfg, err := ParseFlags(args, os.Getenv, os.Stderr)
 	if err != nil {
 		return err
@@ -70,7 +75,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		lister = c
 	}
 
-	st, err := store.Open(ctx, store.Options{URL: cfg.Store, Synchronous: cfg.SQLiteSynchronous, Logger: riverLog})
+	st, err := store.Open(ctx, store.Options{URL: cfg.Store, Synchronous: cfg.SQLiteSynchronous, Logger: newSlog(log.Named("store"), hclog.Info)})
 	if err != nil {
 		return err
 	}
@@ -91,32 +96,51 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
 	var bgWG sync.WaitGroup
-	cancelPending := func(eps []endpoints.Endpoint) {
+	// Cancelling goes through a unique River job (delivery.CancelArgs):
+	// with replicas, each notices a removed webhook, and one cancels.
+	cancelPending := func(eps []endpoints.Endpoint, reason string) {
 		bgWG.Add(1)
 		go func() {
 			defer bgWG.Done()
-			for _, ep := range eps {
-				n, err := delivery.CancelPending(bg, client, ep.Key())
-				if err != nil && bg.Err() == nil {
-					log.Warn("cancelling pending deliveries failed; they are cancelled at their next attempt", "endpoint", ep.String(), "error", err)
-				} else if n > 0 {
-					log.Info("pending deliveries cancelled", "endpoint", ep.String(), "count", n)
-				}
+			if _, err := client.InsertMany(bg, delivery.CancelParams(eps, reason)); err != nil && bg.Err() == nil {
+				log.Warn("cancelling pending deliveries failed; they are cancelled at their next attempt", "endpoints", len(eps), "error", err)
 			}
 		}()
 	}
 
+	// The metrics need the River client, created after the worker; they
+	// exist before any attempt runs (the client starts later).
+	var mets *metrics.Metrics
 	worker := delivery.NewWorker(delivery.WorkerOptions{
 		Endpoints:  registry,
 		Sender:     sender,
 		Limiter:    limiter,
 		Timeout:    cfg.Timeout,
-		OnDisabled: func(ep endpoints.Endpoint) { cancelPending([]endpoints.Endpoint{ep}) },
-		Logger:     log,
+		OnDisabled: func(ep endpoints.Endpoint) { cancelPending([]endpoints.Endpoint{ep}, delivery.CancelGone) },
+		OnResult: func(r delivery.Result) {
+			if r.Sent {
+				errText := ""
+				if r.Err != nil {
+					errText = r.Err.Error()
+				}
+				registry.RecordAttempt(r.Endpoint, r.Start.Add(r.Duration), r.Status, errText)
+			}
+			mets.ObserveResult(r)
+		},
+		Logger: log,
 	})
 	workers := river.NewWorkers()
 	river.AddWorker(workers, worker)
+	river.AddWorker(workers, &delivery.CancelWorker{Jobs: func() delivery.Jobs { return client }, Logger: log})
 
+	cooldown, poll := st.Tuning.FetchCooldown, st.Tuning.FetchPollInterval
+	if cfg.FetchCooldown > 0 {
+		cooldown = cfg.FetchCooldown
+	}
+	if cfg.FetchPollInterval > 0 {
+		poll = cfg.FetchPollInterval
+	}
+	poll = max(poll, cooldown)
 	discarded := cfg.DeadRetention
 	if discarded == 0 {
 		discarded = -1 // River: never delete
@@ -124,11 +148,9 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 	client, err = st.NewClient(&river.Config{
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers: workers,
-		// River's defaults (100ms cooldown, 1s poll) cap SQLite near 1,000
-		// jobs/s with p99 in seconds; SQLite has no LISTEN, so the poll
-		// interval is the pickup latency of a new delivery.
-		FetchCooldown:     cfg.FetchCooldown,
-		FetchPollInterval: cfg.FetchPollInterval,
+		// Suited to the store (see store.Tuning) unless set by flags.
+		FetchCooldown:     cooldown,
+		FetchPollInterval: poll,
 		JobTimeout:        worker.JobTimeout(),
 		// A daemon killed mid-attempt leaves its deliveries "running"; they
 		// are retried this long after the attempt started, not River's
@@ -148,10 +170,23 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		return fmt.Errorf("creating the River client: %w", err)
 	}
 
+	counts, uiBundle, err := riverParts(client)
+	if err != nil {
+		return err
+	}
+	mets = metrics.New(metrics.Options{Counts: counts, Endpoints: registry})
+	var ui http.Handler
+	if cfg.RiverUI {
+		if ui, err = newRiverUI(bg, uiBundle, riverLog); err != nil {
+			return err
+		}
+	}
+
 	ingestHandler := ingest.New(ingest.Options{
 		Registry:    registry,
 		Inserter:    client,
 		MaxAttempts: cfg.Schedule.MaxAttempts(),
+		OnQueued:    mets.Queued,
 		Logger:      log,
 	})
 	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.Listen)
@@ -159,8 +194,9 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		ingestHandler.Close()
 		return fmt.Errorf("--listen %s: %w", cfg.Listen, err)
 	}
+	handler := routes(cfg, ingestHandler, admin.New(admin.Options{Jobs: client, Endpoints: registry, Logger: log}), mets.Handler(), ui)
 	srv := &http.Server{
-		Handler:           ingestHandler,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -169,7 +205,8 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "store", st.Description, "chatwoot", endpoints.RedactURL(cfg.ChatwootURL),
-		"retry_schedule", cfg.Schedule.String(), "timeout", cfg.Timeout, "version", version.Version)
+		"retry_schedule", cfg.Schedule.String(), "timeout", cfg.Timeout, "version", version.Version,
+		"admin", adminAccess(cfg, ln.Addr()))
 	if hooks.Listening != nil {
 		hooks.Listening(ln.Addr())
 	}
@@ -183,8 +220,9 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 			for _, ep := range eps {
 				limiter.Forget(ep.Key())
 			}
-			cancelPending(eps)
+			cancelPending(eps, delivery.CancelRemoved)
 		},
+		OnPass: mets.ReconcilePass,
 		Logger: log,
 	})
 	var recWG sync.WaitGroup
@@ -201,7 +239,8 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 			runErr = fmt.Errorf("starting the River client: %w", err)
 		} else {
 			started = true
-			log.Info("delivering", "workers", cfg.Workers, "endpoint_concurrency", cfg.EndpointConcurrency)
+			log.Info("delivering", "workers", cfg.Workers, "endpoint_concurrency", cfg.EndpointConcurrency,
+				"fetch_cooldown", cooldown, "fetch_poll_interval", poll, "shared_store", st.Shared)
 		}
 	case err := <-serveErr:
 		runErr = fmt.Errorf("ingest server: %w", err)
@@ -236,4 +275,34 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 	bgWG.Wait()
 	log.Info("stopped")
 	return runErr
+}
+
+// routes puts ingest, the admin API, the metrics and River's UI on one
+// mux, each behind the access rule of admin.Gate.
+func routes(cfg Config, ingestH, adminH, metricsH, ui http.Handler) http.Handler {
+	gate := admin.Gate{Token: cfg.AdminToken}
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", gate.Health(ingestH))
+	mux.Handle("GET /readyz", gate.Health(ingestH))
+	mux.Handle("/v1/accounts/", gate.Ingest(ingestH))
+	for _, p := range admin.Patterns {
+		mux.Handle(p, gate.Admin(adminH))
+	}
+	mux.Handle("GET /metrics", gate.Admin(metricsH))
+	if ui != nil {
+		mux.Handle(riverUIPrefix+"/", gate.Admin(ui))
+		mux.Handle(riverUIPrefix, gate.Admin(http.RedirectHandler(riverUIPrefix+"/", http.StatusMovedPermanently)))
+	}
+	return mux
+}
+
+// adminAccess describes, for the startup log, who may use the admin API.
+func adminAccess(cfg Config, addr net.Addr) string {
+	if cfg.AdminToken != "" {
+		return "token required (health open; ingest open to loopback)"
+	}
+	if a, ok := addr.(*net.TCPAddr); ok && !a.IP.IsLoopback() {
+		return "loopback clients only (no --admin-token; other clients get 403)"
+	}
+	return "loopback clients only (no --admin-token)"
 }

@@ -24,6 +24,9 @@ const (
 	EnvToken   = "CHATWOOT_API_ACCESS_TOKEN"
 )
 
+// EnvAdminToken is the default of --admin-token (a flag shows in ps).
+const EnvAdminToken = "CHATWOOT_DAEMON_ADMIN_TOKEN"
+
 // Config is the daemon's configuration, from flags or built by tests.
 type Config struct {
 	Listen            string
@@ -47,7 +50,14 @@ type Config struct {
 	LogFormat string
 	LogLevel  string
 
-	// FetchCooldown and FetchPollInterval tune River's fetch loop.
+	// AdminToken protects the admin API, /metrics and River's UI (see
+	// admin.Gate); empty restricts them to loopback clients.
+	AdminToken string
+	// RiverUI mounts River's web UI at /riverui/.
+	RiverUI bool
+
+	// FetchCooldown and FetchPollInterval tune River's fetch loop; zero
+	// takes the store's own (store.Tuning).
 	FetchCooldown     time.Duration
 	FetchPollInterval time.Duration
 }
@@ -70,12 +80,12 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (Confi
 		schedule  string
 		allowCIDR stringList
 	)
-	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8787", "`address` the ingest API listens on (POST /v1/accounts/{account_id}/events, /healthz, /readyz)")
+	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8787", "`address` of the HTTP API: ingest (POST /v1/accounts/{account_id}/events), /healthz, /readyz, the admin API (/v1/endpoints, /v1/deliveries), /metrics and /riverui/")
 	fs.StringVar(&cfg.ChatwootURL, "chatwoot-url", "", "Chatwoot installation `URL` (default $"+EnvBaseURL+", else "+chatwoot.DefaultBaseURL+")")
 	fs.StringVar(&cfg.Token, "api-access-token", "", "an administrator's API access `token` (default $"+EnvToken+")")
 	fs.StringVar(&accounts, "accounts", "", "comma-separated account `ids` to deliver for (default: every account the token administers)")
 	fs.DurationVar(&cfg.ReconcileInterval, "reconcile-interval", 30*time.Second, "how often the webhooks are listed from Chatwoot")
-	fs.StringVar(&cfg.Store, "store", store.DefaultURL, "durable queue: sqlite:`PATH`")
+	fs.StringVar(&cfg.Store, "store", store.DefaultURL, "durable queue: sqlite:`PATH` (one daemon), or postgres://user:password@host:5432/db?sslmode=require shared by several replicas (pool size: &pool_max_conns=N, default 10)")
 	fs.StringVar(&cfg.SQLiteSynchronous, "sqlite-synchronous", store.SyncFull, "full: an accepted event survives power loss; normal: survives kill -9 only, faster commits")
 	fs.DurationVar(&cfg.Retention, "retention", 72*time.Hour, "how long delivered and cancelled deliveries are kept (the delivery log, and the Idempotency-Key window)")
 	fs.DurationVar(&cfg.DeadRetention, "dead-retention", 0, "how long dead deliveries (retries exhausted) are kept for replay; 0 keeps them forever")
@@ -87,10 +97,16 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (Confi
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long to wait for in-flight requests and attempts")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
-	fs.DurationVar(&cfg.FetchCooldown, "fetch-cooldown", 5*time.Millisecond, "least time between two fetches of due deliveries from the store")
-	fs.DurationVar(&cfg.FetchPollInterval, "fetch-poll-interval", 25*time.Millisecond, "most time between two fetches of due deliveries from the store")
+	fs.StringVar(&cfg.AdminToken, "admin-token", "", "`token` protecting the admin API (/v1/endpoints, /v1/deliveries), /metrics and /riverui/ (default $"+EnvAdminToken+"). "+
+		"With a token: /healthz and /readyz are open; ingest is open to loopback clients and needs the token from others; everything else needs it from every client. "+
+		"Without one: health and ingest are open; everything else answers loopback clients only. "+
+		"Send it as \"Authorization: Bearer TOKEN\" or as the HTTP Basic password (browsers)")
+	fs.BoolVar(&cfg.RiverUI, "river-ui", true, "serve River's web UI at /riverui/ (queued, retrying and dead deliveries), behind the admin protection")
+	fs.DurationVar(&cfg.FetchCooldown, "fetch-cooldown", 0, "least time between two fetches of due deliveries from the store (default 5ms on SQLite, 1ms on PostgreSQL)")
+	fs.DurationVar(&cfg.FetchPollInterval, "fetch-poll-interval", 0, "most time between two fetches of due deliveries from the store (default 25ms on SQLite, 200ms on PostgreSQL, where inserts notify)")
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: terraform-provider-chatwoot daemon [flags]\n\n"+
+		fmt.Fprintf(out, "Usage: terraform-provider-chatwoot daemon [flags]\n"+
+			"       terraform-provider-chatwoot daemon migrate --store URL   (apply the store's migrations and exit)\n\n"+
 			"Delivers Chatwoot events to the account webhooks, signed like Chatwoot, durably and with retries.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
@@ -108,6 +124,9 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (Confi
 	}
 	if cfg.Token == "" {
 		cfg.Token = getenv(EnvToken)
+	}
+	if cfg.AdminToken == "" {
+		cfg.AdminToken = getenv(EnvAdminToken)
 	}
 
 	var errs []error
@@ -176,7 +195,10 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (Confi
 	if s := strings.ToLower(cfg.SQLiteSynchronous); s != store.SyncFull && s != store.SyncNormal {
 		bad("--sqlite-synchronous %q: use full (survives power loss) or normal (survives kill -9, faster)", cfg.SQLiteSynchronous)
 	}
-	if cfg.FetchCooldown <= 0 || cfg.FetchPollInterval < cfg.FetchCooldown {
+	if t := cfg.AdminToken; t != "" && (len(t) < 16 || strings.TrimSpace(t) != t || strings.ContainsAny(t, "\r\n")) {
+		bad("--admin-token: use 16 or more characters without surrounding spaces (e.g. openssl rand -hex 32)")
+	}
+	if cfg.FetchCooldown < 0 || cfg.FetchPollInterval < 0 || cfg.FetchPollInterval > 0 && cfg.FetchPollInterval < cfg.FetchCooldown {
 		bad("--fetch-cooldown %s / --fetch-poll-interval %s: both positive, the poll interval not shorter than the cooldown", cfg.FetchCooldown, cfg.FetchPollInterval)
 	}
 	return cfg, errors.Join(errs...)

@@ -47,6 +47,8 @@ func TestParseFlagsErrorsNameTheFlag(t *testing.T) {
 		{[]string{"--api-access-token", "t", "--timeout", "0s"}, "--timeout"},
 		{[]string{"--api-access-token", "t", "extra"}, "unexpected argument"},
 		{[]string{"--api-access-token", "t", "--timeout", "soon"}, "invalid value"},
+		{[]string{"--api-access-token", "t", "--admin-token", "short"}, "--admin-token: use 16 or more characters"},
+		{[]string{"--api-access-token", "t", "--admin-token", " padded-token-1234567 "}, "--admin-token"},
 	}
 	for _, tt := range tests {
 		_, err := ParseFlags(tt.args, env(nil), io.Discard)
@@ -56,13 +58,26 @@ func TestParseFlagsErrorsNameTheFlag(t *testing.T) {
 	}
 }
 
+// TestParseFlagsAdminToken: the admin token comes from the flag or the
+// environment; River's UI is on by default.
+func TestParseFlagsAdminToken(t *testing.T) {
+	cfg, err := ParseFlags([]string{"--api-access-token", "t"}, env(map[string]string{EnvAdminToken: "env-admin-token-123456"}), io.Discard)
+	if err != nil || cfg.AdminToken != "env-admin-token-123456" || !cfg.RiverUI {
+		t.Fatalf("env admin token: %+v %v", cfg, err)
+	}
+	cfg, err = ParseFlags([]string{"--api-access-token", "t", "--admin-token", "flag-admin-token-1234", "--river-ui=false"}, env(map[string]string{EnvAdminToken: "env-admin-token-123456"}), io.Discard)
+	if err != nil || cfg.AdminToken != "flag-admin-token-1234" || cfg.RiverUI {
+		t.Fatalf("flag admin token: %+v %v", cfg, err)
+	}
+}
+
 func TestHelpNeverPrintsTheToken(t *testing.T) {
 	var out strings.Builder
-	_, err := ParseFlags([]string{"-h"}, env(map[string]string{EnvToken: "super-secret-token"}), &out)
+	_, err := ParseFlags([]string{"-h"}, env(map[string]string{EnvToken: "super-secret-token", EnvAdminToken: "super-secret-admin-token"}), &out)
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("-h = %v", err)
 	}
-	if strings.Contains(out.String(), "super-secret-token") || !strings.Contains(out.String(), "--retry-schedule") && !strings.Contains(out.String(), "-retry-schedule") {
+	if strings.Contains(out.String(), "super-secret") || !strings.Contains(out.String(), "--retry-schedule") && !strings.Contains(out.String(), "-retry-schedule") {
 		t.Fatalf("usage leaks the token or misses flags:\n%s", out.String())
 	}
 }

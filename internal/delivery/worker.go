@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
 )
@@ -35,6 +33,11 @@ type WorkerOptions struct {
 	// OnDisabled is called once when an endpoint answered 410 Gone and got
 	// disabled, to cancel its other pending deliveries.
 	OnDisabled func(ep endpoints.Endpoint)
+
+	// OnResult, when set, is called after every attempt and every delivery
+	// cancelled without one (endpoint health, metrics). It must be quick:
+	// it runs on the worker's goroutine.
+	OnResult func(Result)
 
 	Logger hclog.Logger
 }
@@ -81,7 +84,7 @@ func (w *Worker) NextRetry(job *river.Job[Args]) time.Time {
 // Errors of attempts that will not be retried.
 var (
 	ErrEndpointRemoved  = errors.New("the webhook no longer exists upstream")
-	ErrEndpointDisabled = errors.New("the endpoint is disabled: it answered 410 Gone; it is enabled again when its webhook changes upstream")
+	ErrEndpointDisabled = errors.New("the endpoint is disabled: it answered 410 Gone; it is enabled again when its webhook changes upstream or by POST /v1/endpoints/{id}/enable")
 	ErrUnsubscribed     = errors.New("the webhook no longer subscribes to this event")
 )
 
@@ -90,16 +93,21 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	a := &job.Args
 	key := a.Key()
 	ep, status := w.opts.Endpoints.Lookup(key)
+	cancel := func(err error) error {
+		w.report(Result{Endpoint: key, Attempt: job.Attempt, Start: time.Now(), Err: err, Outcome: Cancelled})
+		return river.JobCancel(err)
+	}
 	switch {
 	case status == endpoints.Removed:
-		return river.JobCancel(ErrEndpointRemoved)
+		return cancel(ErrEndpointRemoved)
 	case status == endpoints.Disabled:
-		return river.JobCancel(ErrEndpointDisabled)
+		return cancel(ErrEndpointDisabled)
 	case !ep.Subscribed(a.Event):
-		return river.JobCancel(ErrUnsubscribed)
+		return cancel(ErrUnsubscribed)
 	}
 
-	release, snooze, err := w.opts.Limiter.Acquire(ctx, key, snoozes(job.JobRow))
+	meta := parseMetadata(job.JobRow)
+	release, snooze, err := w.opts.Limiter.Acquire(ctx, key, meta.Snoozes)
 	if err != nil {
 		return err // stopping: River puts the job back without counting the attempt
 	}
@@ -108,8 +116,25 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	}
 	defer release()
 
-	resp, err := w.opts.Sender.Send(ctx, Request{URL: ep.URL, Secret: ep.Secret, DeliveryID: a.DeliveryID, Body: []byte(a.Payload)})
+	start := time.Now()
+	resp, sendErr := w.opts.Sender.Send(ctx, Request{URL: ep.URL, Secret: ep.Secret, DeliveryID: a.DeliveryID, Body: []byte(a.Payload)})
+	elapsed := time.Since(start)
+	if sendErr != nil && ctx.Err() != nil {
+		return sendErr // stopping or timed out by River: not an attempt of the endpoint's
+	}
+	recordAttempt(ctx, meta.Attempts, AttemptRecord{Attempt: job.Attempt, At: start.UTC(), Status: resp.Status, DurationMS: float64(elapsed.Microseconds()) / 1000})
+	err = w.outcome(job, ep, resp, sendErr)
+	w.reportAttempt(job, key, start, elapsed, resp.Status, err)
+	return err
+}
+
+// outcome turns one attempt's answer into what Work returns, and logs it.
+func (w *Worker) outcome(job *river.Job[Args], ep endpoints.Endpoint, resp Response, sendErr error) error {
+	a := &job.Args
 	logAttempt := func(level hclog.Level, msg string, args ...any) {
+		if w.log.GetLevel() > level {
+			return // the hot path (delivered, at debug) builds no log line
+		}
 		w.log.Log(level, msg, append([]any{
 			"delivery", a.DeliveryID, "endpoint", ep.String(), "event", a.Event,
 			"attempt", job.Attempt, "max_attempts", job.MaxAttempts,
@@ -124,11 +149,8 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		}
 		return err
 	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return err
-		}
-		return failed(fmt.Errorf("POST %s: %w", endpoints.RedactURL(ep.URL), unwrapURLError(err)))
+	if sendErr != nil {
+		return failed(fmt.Errorf("POST %s: %w", endpoints.RedactURL(ep.URL), unwrapURLError(sendErr)))
 	}
 
 	switch {
@@ -145,13 +167,40 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return river.JobCancel(fmt.Errorf("endpoint answered 410 Gone: %w", ErrEndpointDisabled))
 	}
 
-	err = fmt.Errorf("endpoint answered %d%s", resp.Status, describe(resp))
+	err := fmt.Errorf("endpoint answered %d%s", resp.Status, describe(resp))
 	if resp.HasRetry && (resp.Status == http.StatusTooManyRequests || resp.Status >= 500) {
 		a.retryAfter = min(max(resp.RetryAfter, time.Second), MaxRetryAfter)
-		w.opts.Limiter.Pause(key, time.Now().Add(a.retryAfter))
+		w.opts.Limiter.Pause(job.Args.Key(), time.Now().Add(a.retryAfter))
 		return failed(err, "retry_after", a.retryAfter)
 	}
 	return failed(err, "status", resp.Status)
+}
+
+func (w *Worker) report(r Result) {
+	if w.opts.OnResult != nil {
+		w.opts.OnResult(r)
+	}
+}
+
+// reportAttempt reports an attempt once its outcome is known (err is what
+// Work returns).
+func (w *Worker) reportAttempt(job *river.Job[Args], key endpoints.Key, start time.Time, elapsed time.Duration, status int, err error) {
+	if w.opts.OnResult == nil {
+		return
+	}
+	r := Result{Endpoint: key, Attempt: job.Attempt, Start: start, Sent: true, Status: status, Err: err, Duration: elapsed}
+	var cancelled *river.JobCancelError
+	switch {
+	case err == nil:
+		r.Outcome = Delivered
+	case errors.As(err, &cancelled):
+		r.Outcome, r.Err = Cancelled, cancelled.Unwrap()
+	case job.Attempt >= job.MaxAttempts:
+		r.Outcome = Dead
+	default:
+		r.Outcome = Failed
+	}
+	w.opts.OnResult(r)
 }
 
 func describe(r Response) string {
@@ -173,12 +222,4 @@ func unwrapURLError(err error) error {
 		return u.Err
 	}
 	return err
-}
-
-func snoozes(job *rivertype.JobRow) int {
-	var m struct {
-		Snoozes int `json:"snoozes"`
-	}
-	_ = json.Unmarshal(job.Metadata, &m)
-	return m.Snoozes
 }

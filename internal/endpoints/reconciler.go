@@ -34,6 +34,10 @@ type ReconcilerOptions struct {
 	// existing upstream, so their pending deliveries can be cancelled.
 	OnRemoved func(ctx context.Context, removed []Endpoint)
 
+	// OnPass is called after every pass with its errors (nil for a pass
+	// where every account was listed), for metrics.
+	OnPass func(err error)
+
 	Logger hclog.Logger
 }
 
@@ -62,8 +66,15 @@ func NewReconciler(opts ReconcilerOptions) *Reconciler {
 func (r *Reconciler) Run(ctx context.Context) {
 	retry := time.Second
 	for {
-		if err := r.ReconcileOnce(ctx); err != nil && ctx.Err() == nil {
+		err := r.ReconcileOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
 			r.log.Warn("reconcile incomplete; keeping the last good endpoints", "error", err)
+		}
+		if r.opts.OnPass != nil {
+			r.opts.OnPass(err)
 		}
 		wait := r.opts.Interval
 		if !r.opts.Registry.Ready() {

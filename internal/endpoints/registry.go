@@ -96,8 +96,9 @@ func (s Status) String() string {
 
 type entry struct {
 	Endpoint
-	disabledFP string // fingerprint when a 410 disabled it; "" when enabled
-	disabledAt time.Time
+	disabledFP     string // fingerprint when a 410 disabled it; "" when enabled
+	disabledAt     time.Time
+	disabledReason string
 }
 
 func (e *entry) disabled() bool { return e.disabledFP != "" && e.disabledFP == e.fingerprint() }
@@ -107,13 +108,14 @@ func (e *entry) disabled() bool { return e.disabledFP != "" && e.disabledFP == e
 type Registry struct {
 	mu        sync.RWMutex
 	accounts  map[int64]map[int64]*entry
+	health    map[Key]*Health
 	ready     chan struct{}
 	readyOnce sync.Once
 }
 
 // NewRegistry returns an empty, not yet ready registry.
 func NewRegistry() *Registry {
-	return &Registry{accounts: make(map[int64]map[int64]*entry), ready: make(chan struct{})}
+	return &Registry{accounts: make(map[int64]map[int64]*entry), health: make(map[Key]*Health), ready: make(chan struct{})}
 }
 
 // Change is what one Replace did to an account's endpoints.
@@ -159,12 +161,13 @@ func (r *Registry) Replace(accountID int64, hooks []chatwoot.Webhook) Change {
 				ch.Reenabled = append(ch.Reenabled, e.Endpoint)
 			}
 		default:
-			e.disabledFP, e.disabledAt = old.disabledFP, old.disabledAt
+			e.disabledFP, e.disabledAt, e.disabledReason = old.disabledFP, old.disabledAt, old.disabledReason
 		}
 	}
 	for id, old := range prev {
 		if _, ok := next[id]; !ok {
 			ch.Removed = append(ch.Removed, old.Endpoint)
+			delete(r.health, old.Key())
 		}
 	}
 	r.accounts[accountID] = next
@@ -180,6 +183,7 @@ func (r *Registry) RemoveAccount(accountID int64) []Endpoint {
 	var out []Endpoint
 	for _, e := range r.accounts[accountID] {
 		out = append(out, e.Endpoint)
+		delete(r.health, e.Key())
 	}
 	delete(r.accounts, accountID)
 	sortByID(out)
@@ -227,6 +231,9 @@ func (r *Registry) Lookup(k Key) (Endpoint, Status) {
 	return e.Endpoint, Active
 }
 
+// DisabledGone is why an endpoint gets disabled.
+const DisabledGone = "it answered 410 Gone; it stays disabled until its webhook changes upstream or it is enabled through the admin API"
+
 // Disable marks the endpoint disabled after a 410 Gone to ep, which is the
 // endpoint as it was when the attempt started. If the webhook changed
 // upstream since then, the 410 is about the old URL and nothing happens.
@@ -238,7 +245,7 @@ func (r *Registry) Disable(ep Endpoint) bool {
 	if !ok || e.fingerprint() != ep.fingerprint() || e.disabled() {
 		return false
 	}
-	e.disabledFP, e.disabledAt = e.fingerprint(), time.Now()
+	e.disabledFP, e.disabledAt, e.disabledReason = e.fingerprint(), time.Now(), DisabledGone
 	return true
 }
 

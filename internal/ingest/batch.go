@@ -15,6 +15,17 @@ type Inserter interface {
 	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 }
 
+// FastInserter is an Inserter that can also store jobs without reading
+// them back: a *river.Client's InsertManyFast. When the Inserter offers
+// it, deliveries without an Idempotency-Key use it. On SQLite it skips
+// RETURNING * and decoding every row, about a third of an insert's cost
+// (~3,900 → ~6,300 inserts/s measured with 576-byte payloads); such
+// deliveries carry no unique key, so nothing is lost by not reading back.
+type FastInserter interface {
+	Inserter
+	InsertManyFast(ctx context.Context, params []river.InsertManyParams) (int, error)
+}
+
 var errClosed = errors.New("shutting down")
 
 // batcher gathers the inserts of concurrent requests into one transaction:
@@ -33,6 +44,7 @@ type batcher struct {
 
 type batchReq struct {
 	params []river.InsertManyParams
+	unique bool          // idempotent deliveries: InsertMany tells the duplicates
 	res    chan batchRes // buffered: the loop never blocks on a gone caller
 }
 
@@ -48,9 +60,10 @@ func newBatcher(ins Inserter, maxJobs int, timeout time.Duration) *batcher {
 }
 
 // insert stores params, batched with concurrent calls, and returns once
-// they are committed (or not).
-func (b *batcher) insert(params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
-	r := &batchReq{params: params, res: make(chan batchRes, 1)}
+// they are committed (or not). Only unique (idempotent) inserts get their
+// results back; the others get nil results.
+func (b *batcher) insert(params []river.InsertManyParams, unique bool) ([]*rivertype.JobInsertResult, error) {
+	r := &batchReq{params: params, unique: unique, res: make(chan batchRes, 1)}
 	b.mu.RLock()
 	if b.closed {
 		b.mu.RUnlock()
@@ -97,6 +110,49 @@ func (b *batcher) loop() {
 func (b *batcher) flush(batch []*batchReq, n int) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
+	fast, canFast := b.ins.(FastInserter)
+	var plain, unique []*batchReq
+	for _, r := range batch {
+		if r.unique || !canFast {
+			unique = append(unique, r)
+		} else {
+			plain = append(plain, r)
+		}
+	}
+	if len(plain) > 0 {
+		b.flushFast(ctx, fast, plain)
+	}
+	if len(unique) > 0 {
+		b.flushMany(ctx, unique, n)
+	}
+}
+
+// flushFast commits plain deliveries without reading them back.
+func (b *batcher) flushFast(ctx context.Context, ins FastInserter, batch []*batchReq) {
+	var params []river.InsertManyParams
+	for _, r := range batch {
+		params = append(params, r.params...)
+	}
+	count, err := ins.InsertManyFast(ctx, params)
+	if err == nil && count != len(params) {
+		err = errors.New("store inserted fewer jobs than given")
+	}
+	if err != nil && len(batch) > 1 {
+		// Nothing of the batch was committed; isolate the failing request.
+		for _, r := range batch {
+			_, err := ins.InsertManyFast(ctx, r.params)
+			r.res <- batchRes{nil, err}
+		}
+		return
+	}
+	for _, r := range batch {
+		r.res <- batchRes{nil, err}
+	}
+}
+
+// flushMany commits deliveries and reads them back (duplicates of an
+// Idempotency-Key are told apart there).
+func (b *batcher) flushMany(ctx context.Context, batch []*batchReq, n int) {
 	params := make([]river.InsertManyParams, 0, n)
 	for _, r := range batch {
 		params = append(params, r.params...)

@@ -53,6 +53,10 @@ type Options struct {
 	// NewID returns a fresh delivery id; default a random UUID.
 	NewID func() string
 
+	// OnQueued, when set, is told how many deliveries a post committed
+	// (metrics). Duplicates of an Idempotency-Key count as none.
+	OnQueued func(n int)
+
 	Logger hclog.Logger
 }
 
@@ -169,7 +173,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	}
 	out := Accepted{Deliveries: len(eps), DeliveryIDs: ids}
 	if len(params) > 0 {
-		results, err := h.batcher.insert(params)
+		results, err := h.batcher.insert(params, key != "")
 		if err != nil {
 			h.log.Error("storing deliveries failed; nothing was queued", "account", account, "event", event, "error", err)
 			w.Header().Set("Retry-After", "1")
@@ -177,8 +181,15 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		out.Duplicate = key != ""
+		queued := len(params)
 		for _, res := range results {
 			out.Duplicate = out.Duplicate && res.UniqueSkippedAsDuplicate
+			if res.UniqueSkippedAsDuplicate {
+				queued--
+			}
+		}
+		if h.opts.OnQueued != nil {
+			h.opts.OnQueued(queued)
 		}
 	}
 	h.log.Debug("event accepted", "account", account, "event", event, "deliveries", len(eps), "bytes", len(body), "duplicate", out.Duplicate)
@@ -192,14 +203,20 @@ func parseEvent(body []byte) (event, msg string) {
 	if !utf8.Valid(body) {
 		return "", "the body is not UTF-8"
 	}
-	if !json.Valid(body) {
-		return "", "the body is not valid JSON"
-	}
 	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		if !json.Valid(body) {
+			return "", "the body is not valid JSON"
+		}
 		return "", "the body must be a JSON object"
 	}
+	// Unmarshal validates the whole body before decoding: no separate
+	// json.Valid pass on the hot path.
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(body, &fields); err != nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return "", "the body is not valid JSON"
+		}
 		return "", "the body is not a JSON object"
 	}
 	raw, ok := fields["event"]

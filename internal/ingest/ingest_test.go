@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -234,6 +236,56 @@ func TestIngestIdempotencyKey(t *testing.T) {
 	}
 	if len(res.Jobs) != 4 {
 		t.Fatalf("%d jobs stored, want 4 (2 endpoints × 2 distinct keys)", len(res.Jobs))
+	}
+}
+
+// TestIngestPlainAndIdempotentPostsTogether: concurrent posts with and
+// without an Idempotency-Key share the batcher; the plain ones take River's
+// InsertManyFast, the keyed ones InsertMany; every delivery is stored once
+// and OnQueued counts what was committed.
+func TestIngestPlainAndIdempotentPostsTogether(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{URL: "sqlite:" + filepath.Join(t.TempDir(), "q.db"), Synchronous: store.SyncNormal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	client, err := st.NewClient(&river.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := client.(FastInserter); !ok {
+		t.Fatal("a River client should offer InsertManyFast")
+	}
+	var queued atomic.Int64
+	h := New(Options{Registry: testRegistry(), Inserter: client, MaxAttempts: 8, OnQueued: func(n int) { queued.Add(int64(n)) }})
+	t.Cleanup(h.Close)
+	var wg sync.WaitGroup
+	codes := make([]int, 60)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var hdr []string
+			if i%3 == 0 {
+				hdr = []string{"Idempotency-Key", fmt.Sprintf("k-%d", i%6)} // k-0 and k-3 repeat
+			}
+			codes[i] = post(h, "/v1/accounts/1/events", `{"event":"message_created"}`, hdr...).Code
+		}()
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != http.StatusAccepted {
+			t.Fatalf("post %d answered %d", i, c)
+		}
+	}
+	res, err := client.JobList(ctx, river.NewJobListParams().Kinds(delivery.Kind).First(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 40 plain posts and 2 distinct keys, 2 endpoints each.
+	if len(res.Jobs) != 84 || queued.Load() != 84 {
+		t.Fatalf("%d jobs stored, OnQueued counted %d; want 84 and 84", len(res.Jobs), queued.Load())
 	}
 }
 

@@ -1,0 +1,327 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
+)
+
+// fakeJobs is an in-memory Jobs: JobList returns every job (filters are
+// River's, tested against a real store in internal/daemon) and records the
+// params it got.
+type fakeJobs struct {
+	mu      sync.Mutex
+	jobs    map[int64]*rivertype.JobRow
+	lists   int
+	retried []int64
+	err     error
+}
+
+func (f *fakeJobs) JobGet(_ context.Context, id int64) (*rivertype.JobRow, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	j, ok := f.jobs[id]
+	if !ok {
+		return nil, river.ErrNotFound
+	}
+	return j, nil
+}
+
+func (f *fakeJobs) JobList(context.Context, *river.JobListParams) (*river.JobListResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lists++
+	if f.err != nil {
+		return nil, f.err
+	}
+	res := &river.JobListResult{}
+	for _, j := range f.jobs {
+		res.Jobs = append(res.Jobs, j)
+	}
+	return res, nil
+}
+
+func (f *fakeJobs) JobRetry(_ context.Context, id int64) (*rivertype.JobRow, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	j, ok := f.jobs[id]
+	if !ok {
+		return nil, river.ErrNotFound
+	}
+	f.retried = append(f.retried, id)
+	cp := *j
+	cp.State = rivertype.JobStateAvailable
+	return &cp, nil
+}
+
+func job(id int64, state rivertype.JobState, endpointID int64) *rivertype.JobRow {
+	args, _ := json.Marshal(delivery.Args{DeliveryID: "0b6f3c1e-6a44-4c55-9d7e-3f2a1b0c9d8e", AccountID: 1, EndpointID: endpointID, Event: "message_created", Payload: "{}"})
+	return &rivertype.JobRow{ID: id, Kind: delivery.Kind, State: state, EncodedArgs: args, MaxAttempts: 3, Metadata: []byte(`{}`),
+		CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), ScheduledAt: time.Date(2026, 1, 2, 3, 5, 0, 0, time.UTC)}
+}
+
+func fixture(t *testing.T) (*Handler, *fakeJobs, *endpoints.Registry) {
+	t.Helper()
+	reg := endpoints.NewRegistry()
+	reg.Replace(1, []chatwoot.Webhook{
+		{ID: 7, URL: "https://hooks.example/in?token=topsecret", Subscriptions: []string{"message_created"}, Secret: "s"},
+		{ID: 8, URL: "https://gone.example/h", Subscriptions: []string{"message_created"}, Secret: "s"},
+	})
+	reg.Replace(2, []chatwoot.Webhook{{ID: 7, URL: "https://other.example/h", Subscriptions: []string{"message_created"}}})
+	gone, _ := reg.Lookup(endpoints.Key{AccountID: 1, ID: 8})
+	reg.Disable(gone)
+	jobs := &fakeJobs{jobs: map[int64]*rivertype.JobRow{
+		1: job(1, rivertype.JobStateDiscarded, 7),
+		2: job(2, rivertype.JobStateRunning, 7),
+		3: job(3, rivertype.JobStateCompleted, 7),
+		4: job(4, rivertype.JobStateDiscarded, 8),
+		5: job(5, rivertype.JobStateRetryable, 99),
+	}}
+	return New(Options{Jobs: jobs, Endpoints: reg}), jobs, reg
+}
+
+func do(h http.Handler, method, target string) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(method, target, nil))
+	return w
+}
+
+// TestAdminBadInput: bad parameters answer 400 naming the parameter,
+// unknown ids 404, impossible replays 409; the store is not asked when the
+// input is bad.
+func TestAdminBadInput(t *testing.T) {
+	tests := []struct {
+		method, target string
+		status         int
+		want           string // in the error
+	}{
+		{"GET", "/v1/deliveries?limit=0", 400, "limit:"},
+		{"GET", "/v1/deliveries?limit=1001", 400, "limit:"},
+		{"GET", "/v1/deliveries?limit=ten", 400, "limit:"},
+		{"GET", "/v1/deliveries?state=lost", 400, "state:"},
+		{"GET", "/v1/deliveries?state=dead,nope", 400, "state:"},
+		{"GET", "/v1/deliveries?endpoint=abc", 400, "endpoint:"},
+		{"GET", "/v1/deliveries?endpoint=-1", 400, "endpoint:"},
+		{"GET", "/v1/deliveries?endpoint=999", 404, "webhook 999 is not in the registry"},
+		{"GET", "/v1/deliveries?account=1", 400, "account:"},
+		{"GET", "/v1/deliveries?endpoint=7&account=x", 400, "account:"},
+		{"GET", "/v1/deliveries?cursor=not-a-cursor!", 400, "cursor:"},
+		{"GET", "/v1/deliveries?cursor=e30", 400, "cursor:"},
+		{"GET", "/v1/deliveries?statu=dead", 400, "statu: unknown parameter"},
+		{"GET", "/v1/deliveries/abc", 400, "id:"},
+		{"GET", "/v1/deliveries/0", 400, "id:"},
+		{"GET", "/v1/deliveries/42", 404, "no delivery 42"},
+		{"POST", "/v1/deliveries/42/retry", 404, "no delivery 42"},
+		{"POST", "/v1/deliveries/not-a-uuid/retry", 400, "id:"},
+		{"POST", "/v1/deliveries/2/retry", 409, "in flight"},
+		{"POST", "/v1/deliveries/3/retry", 409, "was delivered"},
+		{"POST", "/v1/deliveries/4/retry", 409, "enable it first: POST /v1/endpoints/8/enable"},
+		{"POST", "/v1/deliveries/5/retry", 409, "no longer exists upstream"},
+		{"POST", "/v1/endpoints/abc/enable", 400, "id:"},
+		{"POST", "/v1/endpoints/999/enable", 404, "webhook 999"},
+		{"POST", "/v1/endpoints/7/enable", 400, "add ?account=N"},
+		{"POST", "/v1/endpoints/7/enable?account=3", 404, "webhook 7"},
+		{"GET", "/v1/endpoints/7/enable", 405, ""},
+		{"DELETE", "/v1/deliveries/1", 405, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.target, func(t *testing.T) {
+			h, jobs, _ := fixture(t)
+			w := do(h, tt.method, tt.target)
+			if w.Code != tt.status || !strings.Contains(w.Body.String(), tt.want) {
+				t.Fatalf("%d %s; want %d with %q", w.Code, w.Body, tt.status, tt.want)
+			}
+			if tt.status == 400 && jobs.lists > 0 {
+				t.Fatal("the store was queried for a bad request")
+			}
+			if len(jobs.retried) > 0 {
+				t.Fatalf("jobs %v were retried", jobs.retried)
+			}
+		})
+	}
+}
+
+func TestAdminStoreErrorIs503(t *testing.T) {
+	h, jobs, _ := fixture(t)
+	jobs.err = errors.New("database is locked")
+	for _, target := range []string{"/v1/deliveries", "/v1/deliveries/1"} {
+		if w := do(h, "GET", target); w.Code != http.StatusServiceUnavailable || strings.Contains(w.Body.String(), "locked") {
+			t.Fatalf("GET %s: %d %s; want 503 without the internal error", target, w.Code, w.Body)
+		}
+	}
+}
+
+func TestAdminEndpoints(t *testing.T) {
+	h, _, reg := fixture(t)
+	reg.RecordAttempt(endpoints.Key{AccountID: 1, ID: 7}, time.Now(), 500, "endpoint answered 500")
+	reg.RecordAttempt(endpoints.Key{AccountID: 1, ID: 7}, time.Now(), 0, "POST https://hooks.example/in: connection refused")
+	w := do(h, "GET", "/v1/endpoints")
+	var out struct{ Endpoints []EndpointJSON }
+	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &out) != nil || len(out.Endpoints) != 3 {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	if strings.Contains(w.Body.String(), "topsecret") || strings.Contains(w.Body.String(), `"secret"`) {
+		t.Fatalf("the listing leaks a secret or a url query:\n%s", w.Body)
+	}
+	e := out.Endpoints[0]
+	if e.AccountID != 1 || e.ID != 7 || e.Status != "active" || e.Health.ConsecutiveFailures != 2 || e.Health.LastStatus != 0 ||
+		!strings.Contains(e.Health.LastError, "refused") || e.Health.LastSuccessAt != nil || !e.HasSecret {
+		t.Fatalf("endpoint 1/7 = %+v", e)
+	}
+	if g := out.Endpoints[1]; g.Status != "disabled" || g.DisabledAt == nil || !strings.Contains(g.DisabledReason, "410") {
+		t.Fatalf("endpoint 1/8 = %+v", g)
+	}
+
+	w = do(h, "POST", "/v1/endpoints/8/enable")
+	var en struct {
+		WasDisabled bool `json:"was_disabled"`
+		Endpoint    EndpointJSON
+		Hint        string
+	}
+	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &en) != nil || !en.WasDisabled || en.Endpoint.Status != "active" || !strings.Contains(en.Hint, "state=cancelled&endpoint=8") {
+		t.Fatalf("enable: %d %s", w.Code, w.Body)
+	}
+	if _, st := reg.Lookup(endpoints.Key{AccountID: 1, ID: 8}); st != endpoints.Active {
+		t.Fatalf("after enable the registry says %s", st)
+	}
+	if w := do(h, "POST", "/v1/endpoints/8/enable"); w.Code != 200 || !strings.Contains(w.Body.String(), `"was_disabled": false`) {
+		t.Fatalf("enabling again: %d %s", w.Code, w.Body)
+	}
+	if w := do(h, "POST", "/v1/endpoints/7/enable?account=2"); w.Code != 200 {
+		t.Fatalf("enable with account: %d %s", w.Code, w.Body)
+	}
+}
+
+func TestAdminRetry(t *testing.T) {
+	h, jobs, _ := fixture(t)
+	w := do(h, "POST", "/v1/deliveries/1/retry")
+	var d DeliveryJSON
+	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &d) != nil || d.State != "pending" || d.ID != 1 || d.DeliveryID == "" {
+		t.Fatalf("retry: %d %s", w.Code, w.Body)
+	}
+	if len(jobs.retried) != 1 || jobs.retried[0] != 1 {
+		t.Fatalf("retried %v", jobs.retried)
+	}
+	// By X-Chatwoot-Delivery UUID (the fake's JobList ignores the filter).
+	jobs.jobs = map[int64]*rivertype.JobRow{1: job(1, rivertype.JobStateRetryable, 7)}
+	if w := do(h, "POST", "/v1/deliveries/0b6f3c1e-6a44-4c55-9d7e-3f2a1b0c9d8e/retry"); w.Code != 200 {
+		t.Fatalf("retry by uuid: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestDeliveryJSONJoinsAttempts: the worker's records (status, duration)
+// and River's errors make one attempt list; next_attempt_at is set while a
+// delivery waits.
+func TestDeliveryJSONJoinsAttempts(t *testing.T) {
+	j := job(9, rivertype.JobStateRetryable, 7)
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	j.Metadata = []byte(`{"snoozes":1,"attempts":[{"attempt":1,"at":"2026-01-02T03:04:05Z","status":500,"duration_ms":12.5},{"attempt":3,"at":"2026-01-02T03:04:20Z","status":503,"duration_ms":3}]}`)
+	j.Errors = []rivertype.AttemptError{
+		{Attempt: 1, At: t0.Add(time.Second), Error: "endpoint answered 500"},
+		{Attempt: 2, At: t0.Add(10 * time.Second), Error: "Stuck job rescued by Rescuer"},
+		{Attempt: 3, At: t0.Add(21 * time.Second), Error: "endpoint answered 503"},
+	}
+	d := deliveryJSON(j)
+	if d.State != "failed" || d.NextAttemptAt == nil || len(d.Attempts) != 3 {
+		t.Fatalf("delivery = %+v", d)
+	}
+	a1, a2, a3 := d.Attempts[0], d.Attempts[1], d.Attempts[2]
+	if a1.Status != 500 || *a1.DurationMS != 12.5 || a1.Error != "endpoint answered 500" || !a1.At.Equal(t0) {
+		t.Fatalf("attempt 1 = %+v", a1)
+	}
+	if a2.Status != 0 || a2.DurationMS != nil || !strings.Contains(a2.Error, "Rescuer") {
+		t.Fatalf("attempt 2 (lost with its daemon) = %+v", a2)
+	}
+	if a3.Status != 503 {
+		t.Fatalf("attempt 3 = %+v", a3)
+	}
+
+	ok := job(10, rivertype.JobStateCompleted, 7)
+	fin := t0.Add(time.Minute)
+	ok.FinalizedAt = &fin
+	ok.Metadata = []byte(`{"attempts":[{"attempt":1,"at":"2026-01-02T03:04:05Z","status":204,"duration_ms":1.25}]}`)
+	d = deliveryJSON(ok)
+	if d.State != "succeeded" || d.NextAttemptAt != nil || d.FinalizedAt == nil || len(d.Attempts) != 1 || d.Attempts[0].Status != 204 || d.Attempts[0].Error != "" {
+		t.Fatalf("succeeded delivery = %+v", d)
+	}
+}
+
+func TestLogStateCoversRiverStates(t *testing.T) {
+	for _, s := range rivertype.JobStates() {
+		switch LogState(s) {
+		case "pending", "failed", "succeeded", "dead", "cancelled":
+		default:
+			t.Errorf("River state %s has no delivery log state", s)
+		}
+	}
+}
+
+func TestGate(t *testing.T) {
+	const token = "0123456789abcdef-token"
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	tests := []struct {
+		name   string
+		token  string
+		route  string // health, ingest, admin
+		remote string
+		auth   string
+		want   int
+	}{
+		{"no token: health from afar", "", "health", "203.0.113.9:5000", "", 418},
+		{"no token: ingest from afar", "", "ingest", "203.0.113.9:5000", "", 418},
+		{"no token: admin from loopback", "", "admin", "127.0.0.1:5000", "", 418},
+		{"no token: admin from ::1", "", "admin", "[::1]:5000", "", 418},
+		{"no token: admin from afar", "", "admin", "203.0.113.9:5000", "", 403},
+		{"token: health from afar", token, "health", "203.0.113.9:5000", "", 418},
+		{"token: ingest from loopback", token, "ingest", "127.0.0.1:5000", "", 418},
+		{"token: ingest from afar without", token, "ingest", "203.0.113.9:5000", "", 401},
+		{"token: ingest from afar with", token, "ingest", "203.0.113.9:5000", "Bearer " + token, 418},
+		{"token: admin from loopback without", token, "admin", "127.0.0.1:5000", "", 401},
+		{"token: admin from loopback with", token, "admin", "127.0.0.1:5000", "Bearer " + token, 418},
+		{"token: admin bearer lower case", token, "admin", "127.0.0.1:5000", "bearer " + token, 418},
+		{"token: admin wrong", token, "admin", "203.0.113.9:5000", "Bearer nope", 401},
+		{"token: admin basic password", token, "admin", "203.0.113.9:5000", basic("admin", token), 418},
+		{"token: admin basic wrong", token, "admin", "203.0.113.9:5000", basic(token, "x"), 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := Gate{Token: tt.token}
+			h := map[string]http.Handler{"health": g.Health(ok), "ingest": g.Ingest(ok), "admin": g.Admin(ok)}[tt.route]
+			req := httptest.NewRequest(http.MethodGet, "/x", nil)
+			req.RemoteAddr = tt.remote
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != tt.want {
+				t.Fatalf("%d %s; want %d", w.Code, w.Body, tt.want)
+			}
+			if w.Code == 401 && (w.Header().Get("WWW-Authenticate") == "" || strings.Contains(w.Body.String(), token)) {
+				t.Fatalf("401 without a Basic challenge, or echoing the token: %v %s", w.Header(), w.Body)
+			}
+		})
+	}
+}
+
+func basic(user, pass string) string {
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.SetBasicAuth(user, pass)
+	return r.Header.Get("Authorization")
+}

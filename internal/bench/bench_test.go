@@ -1,0 +1,821 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/mockapi"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
+)
+
+// row is one line of the report.
+type row struct{ measure, value, how string }
+
+type bench struct {
+	t     *testing.T
+	bin   string
+	dir   string
+	store string // "sqlite" or a postgres DSN
+	sync  string
+	body  []byte
+	rows  []row
+	only  map[string]bool
+}
+
+func TestBench(t *testing.T) {
+	if os.Getenv("BENCH") == "" {
+		t.Skip("the benchmark runs with BENCH=1 (make bench)")
+	}
+	b := &bench{
+		t:     t,
+		dir:   t.TempDir(),
+		store: envStr("BENCH_STORE", "sqlite"),
+		sync:  envStr("BENCH_SYNCHRONOUS", store.SyncFull),
+		body:  payload(),
+		only:  map[string]bool{},
+	}
+	for _, s := range strings.Split(os.Getenv("BENCH_ONLY"), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			b.only[s] = true
+		}
+	}
+	b.bin = build(t, b.dir)
+	start := time.Now()
+	load0 := loadavg()
+
+	var ceiling float64
+	if b.run("ceiling") {
+		ceiling = b.ceiling()
+	}
+	if b.run("river") {
+		b.riverAlone(envInt("BENCH_EVENTS", 30000))
+	}
+	if b.run("one") {
+		b.throughput("1 endpoint", 1, envInt("BENCH_EVENTS", 30000), envInt("BENCH_CLIENTS", 64), ceiling)
+	}
+	if b.run("fanout") {
+		b.throughput("100 endpoints", 100, envInt("BENCH_FANOUT_EVENTS", 300), max(envInt("BENCH_CLIENTS", 64)/8, 2), ceiling)
+	}
+	if b.run("latency") {
+		b.latency(envInt("BENCH_RATE", 500), time.Duration(envInt("BENCH_RATE_SECONDS", 20))*time.Second)
+	}
+	if n := envInt("BENCH_BACKLOG", 1_000_000); n > 0 && b.run("backlog") {
+		b.backlog(n, time.Duration(envInt("BENCH_BACKLOG_SECONDS", 60))*time.Second)
+	}
+	b.report(start, load0)
+}
+
+func (b *bench) run(scenario string) bool { return len(b.only) == 0 || b.only[scenario] }
+
+func (b *bench) add(measure, value, how string) {
+	b.rows = append(b.rows, row{measure, value, how})
+	b.t.Logf("%s: %s", measure, value)
+}
+
+func (b *bench) report(start time.Time, load0 string) {
+	var w strings.Builder
+	storeName := "sqlite (--sqlite-synchronous " + b.sync + ")"
+	if b.store != "sqlite" {
+		storeName = store.RedactDSN(b.store)
+	}
+	fmt.Fprintf(&w, "\n## Delivery daemon benchmark: store %s\n\n", storeName)
+	fmt.Fprintf(&w, "%d CPUs, %s, %s/%s; load average %s at start, %s at the end; %s in all. Daemon flags beyond the defaults: --allow-cidr 127.0.0.0/8 %s\n\n",
+		runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, load0, loadavg(), time.Since(start).Round(time.Second), os.Getenv("BENCH_DAEMON_FLAGS"))
+	fmt.Fprintf(&w, "| measure | value | how |\n|---|---|---|\n")
+	for _, r := range b.rows {
+		fmt.Fprintf(&w, "| %s | %s | %s |\n", r.measure, r.value, r.how)
+	}
+	fmt.Println(w.String())
+	if f := os.Getenv("BENCH_OUT"); f != "" {
+		if err := os.WriteFile(f, []byte(w.String()), 0o644); err != nil {
+			b.t.Error(err)
+		}
+	}
+}
+
+// ceiling measures signed POSTs from a Go client to a Go server verifying
+// them, over loopback with keep-alive: the physical limit a delivery
+// daemon on this machine is compared with.
+func (b *bench) ceiling() float64 {
+	const secret = "ceiling-secret"
+	var bad atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if chatwoot.Verify(secret, r.Header, body, 5*time.Minute, time.Now()) != nil {
+			bad.Add(1)
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	best, bestC := 0.0, 0
+	for _, c := range []int{8, 32} {
+		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c, MaxIdleConns: c}}
+		var n atomic.Int64
+		deadline := time.Now().Add(5 * time.Second)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range c {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(deadline) {
+					req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(b.body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set(chatwoot.HeaderDelivery, "00000000-0000-4000-8000-000000000000")
+					chatwoot.SignatureHeaders(req.Header, secret, time.Now(), b.body)
+					resp, err := hc.Do(req)
+					if err != nil {
+						continue
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					n.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if rate := float64(n.Load()) / time.Since(start).Seconds(); rate > best {
+			best, bestC = rate, c
+		}
+	}
+	if bad.Load() > 0 {
+		b.t.Fatalf("%d ceiling requests failed verification", bad.Load())
+	}
+	b.add("raw signed-POST ceiling", fmt.Sprintf("%s req/s", thousands(best)),
+		fmt.Sprintf("Go client → Go server over loopback, keep-alive, the same %d-byte body, HMAC-SHA256 signed per request and verified, best of 8 and 32 connections (%d), 5 s each", len(b.body), bestC))
+	return best
+}
+
+// noopWorker completes deliveries without sending them.
+type noopWorker struct {
+	river.WorkerDefaults[delivery.Args]
+	done chan struct{}
+}
+
+func (w *noopWorker) Work(context.Context, *river.Job[delivery.Args]) error {
+	w.done <- struct{}{}
+	return nil
+}
+
+// riverAlone measures River itself on the store, in this process: the same
+// delivery rows, inserted first, then worked by a no-op worker with the
+// daemon's River settings. No HTTP anywhere: what the store allows.
+func (b *bench) riverAlone(n int) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{URL: b.freshStore("river"), Synchronous: b.sync})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer st.Close()
+	w := &noopWorker{done: make(chan struct{}, n)}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, w)
+	c, err := st.NewClient(&river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 1000}},
+		Workers:           workers,
+		FetchCooldown:     st.Tuning.FetchCooldown,
+		FetchPollInterval: st.Tuning.FetchPollInterval,
+	})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	fast := c.(interface {
+		InsertManyFast(context.Context, []river.InsertManyParams) (int, error)
+	})
+	ep := endpoints.Endpoint{AccountID: 1, ID: 1}
+	start := time.Now()
+	for i := 0; i < n; i += 1000 {
+		ps := make([]river.InsertManyParams, min(1000, n-i))
+		for j := range ps {
+			ps[j] = delivery.InsertParams(delivery.NewDelivery{Endpoint: ep, Event: chatwoot.EventMessageCreated, Payload: b.body,
+				DeliveryID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i+j), MaxAttempts: 8})
+		}
+		if _, err := fast.InsertManyFast(ctx, ps); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	inserted := time.Since(start)
+	start = time.Now()
+	if err := c.Start(ctx); err != nil {
+		b.t.Fatal(err)
+	}
+	for range n {
+		<-w.done
+	}
+	worked := time.Since(start)
+	stop, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	_ = c.Stop(stop)
+	b.add("River alone on this store", fmt.Sprintf("%s jobs/s worked, %s/s inserted", thousands(float64(n)/worked.Seconds()), thousands(float64(n)/inserted.Seconds())),
+		fmt.Sprintf("%s delivery rows inserted in batches of 1,000 (InsertManyFast), then fetched and completed by a no-op worker with the daemon's River settings, in the benchmark process: the store's own limit, no HTTP", thousands(float64(n))))
+}
+
+// throughput posts events as fast as `clients` concurrent posters can get
+// them accepted and waits for every delivery to arrive verified.
+func (b *bench) throughput(name string, nEndpoints, events, clients int, ceiling float64) {
+	env := b.newEnv(nEndpoints, http.StatusOK)
+	d := b.startDaemon(env, b.freshStore(name))
+	total := events * nEndpoints
+
+	var (
+		next, failed atomic.Int64
+		mu           sync.Mutex
+		posts        = make(map[string]time.Time, total) // delivery id -> post start
+		acks         = make([]time.Duration, 0, events)
+		wg           sync.WaitGroup
+	)
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: 60 * time.Second}
+	selfCPU0 := selfCPU()
+	start := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(events) {
+				t0 := time.Now()
+				ids, err := postEvent(hc, d.url, b.body)
+				if err != nil || len(ids) != nEndpoints {
+					failed.Add(1)
+					continue
+				}
+				ack := time.Since(t0)
+				mu.Lock()
+				for _, id := range ids {
+					posts[id] = t0
+				}
+				acks = append(acks, ack)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	ingested := time.Since(start)
+	if f := failed.Load(); f > 0 {
+		b.t.Fatalf("%s: %d posts failed\n%s", name, f, d.out.String())
+	}
+	env.waitAll(b.t, total, 5*time.Minute)
+	harnessCPU := selfCPU() - selfCPU0
+	elapsed := env.lastArrival().Sub(start)
+	rate := float64(total) / elapsed.Seconds()
+	_, peak := d.rss()
+	cpu := d.cpu()
+	d.stop(b.t)
+
+	var e2e []time.Duration
+	arrivals := env.arrivals()
+	for id, t0 := range posts {
+		e2e = append(e2e, arrivals[id].Sub(t0))
+	}
+	ratio := ""
+	if ceiling > 0 {
+		ratio = fmt.Sprintf(" (%.1f%% of the ceiling)", 100*rate/ceiling)
+	}
+	how := fmt.Sprintf("%s events (%s deliveries) posted by %d concurrent clients, each answered 202 once committed; from the first POST to the last verified delivery. Ingest accepted %s deliveries/s; POST→202 p50 %s p99 %s; POST→delivered p50 %s p99 %s",
+		thousands(float64(events)), thousands(float64(total)), clients, thousands(float64(total)/ingested.Seconds()),
+		msStr(pct(acks, 50)), msStr(pct(acks, 99)), msStr(pct(e2e, 50)), msStr(pct(e2e, 99)))
+	if nEndpoints > 1 {
+		how = fmt.Sprintf("one account with %d webhooks (each its own loopback server): every event fans out to all; ", nEndpoints) + how
+	}
+	b.add("durable deliveries/s, "+name, fmt.Sprintf("%s/s%s", thousands(rate), ratio), how)
+	b.add("daemon CPU per delivery, "+name, fmt.Sprintf("%.0f µs", cpu.Seconds()*1e6/float64(total)),
+		fmt.Sprintf("user+system CPU of the daemon process over its life (%s) ÷ deliveries; the benchmark process (posting clients, verifying receivers) used %.0f µs per delivery on the same cores", cpu.Round(10*time.Millisecond), harnessCPU.Seconds()*1e6/float64(total)))
+	b.add("peak RSS, "+name+" run", mib(peak), "VmHWM of the daemon process at the end of the run")
+}
+
+// latency posts events at a fixed rate (open loop) and measures the time
+// from the start of each POST to the arrival of its first attempt.
+func (b *bench) latency(rate int, dur time.Duration) {
+	env := b.newEnv(1, http.StatusOK)
+	d := b.startDaemon(env, b.freshStore("latency"))
+	n := int(float64(rate) * dur.Seconds())
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 60 * time.Second}
+	var (
+		mu     sync.Mutex
+		posts  = make(map[string]time.Time, n)
+		acks   []time.Duration
+		failed atomic.Int64
+		wg     sync.WaitGroup
+		late   time.Duration
+	)
+	sem := make(chan struct{}, 512)
+	start := time.Now()
+	for i := range n {
+		at := start.Add(time.Duration(i) * time.Second / time.Duration(rate))
+		if w := time.Until(at); w > 0 {
+			time.Sleep(w)
+		} else {
+			late = max(late, -w)
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			t0 := time.Now()
+			ids, err := postEvent(hc, d.url, b.body)
+			if err != nil || len(ids) != 1 {
+				failed.Add(1)
+				return
+			}
+			ack := time.Since(t0)
+			mu.Lock()
+			posts[ids[0]] = t0
+			acks = append(acks, ack)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	sent := time.Since(start)
+	if f := failed.Load(); f > 0 {
+		b.t.Fatalf("latency: %d posts failed", f)
+	}
+	env.waitAll(b.t, n, 2*time.Minute)
+	_, peak := d.rss()
+	d.stop(b.t)
+	var lat []time.Duration
+	arrivals := env.arrivals()
+	for id, t0 := range posts {
+		lat = append(lat, arrivals[id].Sub(t0))
+	}
+	b.add(fmt.Sprintf("ingest→first attempt at %d events/s", rate),
+		fmt.Sprintf("p50 %s, p99 %s", msStr(pct(lat, 50)), msStr(pct(lat, 99))),
+		fmt.Sprintf("%s events to 1 endpoint at a fixed %d/s for %s (open loop, achieved %.0f/s, sender at most %s behind schedule); from the start of the POST to the endpoint receiving the first attempt; max %s; POST→202 p50 %s p99 %s",
+			thousands(float64(n)), rate, dur, float64(n)/sent.Seconds(), msStr(late), msStr(pct(lat, 100)), msStr(pct(acks, 50)), msStr(pct(acks, 99))))
+	b.add("peak RSS, latency run", mib(peak), "VmHWM of the daemon process")
+}
+
+// backlog writes n deliveries to a dead endpoint straight into the store,
+// then lets the daemon work them and watches its memory.
+func (b *bench) backlog(n int, dur time.Duration) {
+	deadAddr := freeAddr(b.t) // nothing listens there: connection refused
+	env := b.newEnv(0, 0)
+	hook := env.webhook(b.t, "http://"+deadAddr+"/hook")
+	storeURL := b.freshStore("backlog")
+
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{URL: storeURL, Synchronous: store.SyncNormal})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	c, err := st.NewClient(&river.Config{})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	fast, ok := c.(interface {
+		InsertManyFast(context.Context, []river.InsertManyParams) (int, error)
+	})
+	if !ok {
+		b.t.Fatal("the River client has no InsertManyFast")
+	}
+	ep := endpoints.Endpoint{AccountID: 1, ID: hook.ID}
+	const batch = 10_000
+	start := time.Now()
+	for i := 0; i < n; i += batch {
+		ps := make([]river.InsertManyParams, min(batch, n-i))
+		for j := range ps {
+			ps[j] = delivery.InsertParams(delivery.NewDelivery{Endpoint: ep, Event: chatwoot.EventMessageCreated, Payload: b.body,
+				DeliveryID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i+j), MaxAttempts: 8})
+		}
+		if _, err := fast.InsertManyFast(ctx, ps); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	inserted := time.Since(start)
+	_ = st.Close()
+	b.add(fmt.Sprintf("writing the %s-delivery backlog", thousands(float64(n))), fmt.Sprintf("%s (%s/s)", inserted.Round(time.Second), thousands(float64(n)/inserted.Seconds())),
+		fmt.Sprintf("River InsertManyFast in batches of %s, straight into the store before the daemon starts (synchronous=normal for the fill)", thousands(batch)))
+
+	startAt := time.Now()
+	d := b.startDaemon(env, storeURL)
+	ready := time.Since(startAt)
+	var maxRSS int64
+	deadline := time.Now().Add(dur)
+	for time.Now().Before(deadline) {
+		if cur, _ := d.rss(); cur > maxRSS {
+			maxRSS = cur
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	cur, peak := d.rss()
+	scrapeStart := time.Now()
+	attempts := d.metric(b.t, `chatwoot_delivery_attempts_total{status_class="error"}`) // counts the queue too
+	scrape := time.Since(scrapeStart)
+	d.stop(b.t)
+	b.add(fmt.Sprintf("RSS with %s deliveries backlogged to a dead endpoint", thousands(float64(n))),
+		fmt.Sprintf("%s at the end, %s peak", mib(cur), mib(peak)),
+		fmt.Sprintf("the daemon started on the backlog (ready in %s) and worked it for %s: %s failed attempts (connection refused), each rescheduled on the retry schedule; RSS sampled every 200 ms (highest sample %s), peak = VmHWM. A first /metrics scrape, which counts the queue by state, took %s",
+			ready.Round(100*time.Millisecond), dur, thousands(attempts), mib(maxRSS), msStr(scrape)))
+}
+
+// env is a Chatwoot mock with one account's webhooks pointing at sinks.
+type env struct {
+	mockURL string
+	client  *chatwoot.Client
+	sinks   []*sink
+}
+
+func (b *bench) newEnv(nEndpoints, status int) *env {
+	_, ts := mockapi.NewTestServer(b.t, mockapi.Options{})
+	c, err := chatwoot.NewClient(chatwoot.Options{BaseURL: ts.URL, Token: mockapi.AdminToken})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	e := &env{mockURL: ts.URL, client: c}
+	for range nEndpoints {
+		s := newSink(b.t, status)
+		hook := e.webhook(b.t, s.srv.URL+"/hook")
+		s.secret = hook.Secret
+		e.sinks = append(e.sinks, s)
+	}
+	return e
+}
+
+func (e *env) webhook(t *testing.T, url string) chatwoot.Webhook {
+	h, err := e.client.CreateWebhook(context.Background(), 1, chatwoot.WebhookInput{URL: url, Subscriptions: []string{chatwoot.EventMessageCreated}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func (e *env) count() (n int) {
+	for _, s := range e.sinks {
+		n += int(s.n.Load())
+	}
+	return n
+}
+
+func (e *env) waitAll(t *testing.T, want int, within time.Duration) {
+	deadline := time.Now().Add(within)
+	for e.count() < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d deliveries arrived within %s", e.count(), want, within)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	for _, s := range e.sinks {
+		if bad := s.bad.Load(); bad > 0 {
+			t.Fatalf("%d deliveries failed signature verification", bad)
+		}
+	}
+}
+
+func (e *env) arrivals() map[string]time.Time {
+	out := map[string]time.Time{}
+	for _, s := range e.sinks {
+		s.mu.Lock()
+		for id, at := range s.first {
+			out[id] = at
+		}
+		s.mu.Unlock()
+	}
+	return out
+}
+
+func (e *env) lastArrival() (last time.Time) {
+	for _, s := range e.sinks {
+		s.mu.Lock()
+		if s.last.After(last) {
+			last = s.last
+		}
+		s.mu.Unlock()
+	}
+	return last
+}
+
+// sink is a webhook endpoint that verifies each delivery like a careful
+// receiver and notes the first arrival of each delivery id.
+type sink struct {
+	srv    *httptest.Server
+	secret string
+	status int
+	mu     sync.Mutex
+	first  map[string]time.Time
+	last   time.Time
+	n, bad atomic.Int64
+}
+
+func newSink(t *testing.T, status int) *sink {
+	s := &sink{status: status, first: map[string]time.Time{}}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		now := time.Now()
+		if chatwoot.Verify(s.secret, r.Header, body, 5*time.Minute, now) != nil {
+			s.bad.Add(1)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		id := r.Header.Get(chatwoot.HeaderDelivery)
+		s.mu.Lock()
+		if _, dup := s.first[id]; !dup {
+			s.first[id] = now
+			s.last = now
+			s.n.Add(1)
+		}
+		s.mu.Unlock()
+		w.WriteHeader(s.status)
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// daemon is the binary running `daemon`.
+type daemon struct {
+	cmd  *exec.Cmd
+	url  string
+	out  *lockedBuffer
+	done chan struct{}
+}
+
+func (b *bench) startDaemon(e *env, storeURL string) *daemon {
+	addr := freeAddr(b.t)
+	args := []string{"daemon", "--listen", addr, "--chatwoot-url", e.mockURL, "--api-access-token", mockapi.AdminToken,
+		"--store", storeURL, "--sqlite-synchronous", b.sync, "--allow-cidr", "127.0.0.0/8", "--log-level", "warn"}
+	args = append(args, strings.Fields(os.Getenv("BENCH_DAEMON_FLAGS"))...)
+	d := &daemon{cmd: exec.Command(b.bin, args...), url: "http://" + addr, out: &lockedBuffer{}, done: make(chan struct{})}
+	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
+	d.cmd.Env = append(os.Environ(), strings.Fields(os.Getenv("BENCH_DAEMON_ENV"))...)
+	if err := d.cmd.Start(); err != nil {
+		b.t.Fatal(err)
+	}
+	go func() { _ = d.cmd.Wait(); close(d.done) }()
+	b.t.Cleanup(func() { d.stop(b.t) })
+	deadline := time.Now().Add(5 * time.Minute) // a large store takes a while to open
+	for {
+		resp, err := http.Get(d.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return d
+			}
+		}
+		select {
+		case <-d.done:
+			b.t.Fatalf("the daemon exited:\n%s", d.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("the daemon was not ready within 5 minutes:\n%s", d.out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (d *daemon) stop(t *testing.T) {
+	select {
+	case <-d.done:
+		return
+	default:
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(60 * time.Second):
+		_ = d.cmd.Process.Kill()
+		<-d.done
+		t.Errorf("the daemon did not stop within 60s of SIGTERM")
+	}
+}
+
+// selfCPU returns the user+system CPU time this process used so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpu returns the user+system CPU time the daemon used so far.
+func (d *daemon) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses: utime and
+	// stime are the 12th and 13th, in clock ticks (USER_HZ, 100 on Linux).
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// rss returns the daemon's resident set size and its peak, in bytes.
+func (d *daemon) rss() (cur, peak int64) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseInt(fields[1], 10, 64)
+		switch fields[0] {
+		case "VmRSS:":
+			cur = kb << 10
+		case "VmHWM:":
+			peak = kb << 10
+		}
+	}
+	return cur, peak
+}
+
+func (d *daemon) metric(t *testing.T, series string) float64 {
+	resp, err := http.Get(d.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindSubmatch(body)
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
+}
+
+// freshStore returns an empty store for a scenario: a new SQLite file, or
+// the PostgreSQL store with its deliveries deleted.
+func (b *bench) freshStore(name string) string {
+	if b.store == "sqlite" {
+		return "sqlite:" + filepath.Join(b.dir, strings.ReplaceAll(name, " ", "-")+".db")
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{URL: b.store})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer st.Close()
+	c, err := st.NewClient(&river.Config{})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	del, ok := c.(interface {
+		JobDeleteMany(context.Context, *river.JobDeleteManyParams) (*river.JobDeleteManyResult, error)
+	})
+	if !ok {
+		b.t.Fatal("the River client has no JobDeleteMany")
+	}
+	for {
+		res, err := del.JobDeleteMany(ctx, river.NewJobDeleteManyParams().Kinds(delivery.Kind, delivery.CancelKind).First(10_000))
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		if len(res.Jobs) == 0 {
+			return b.store
+		}
+	}
+}
+
+func postEvent(hc *http.Client, base string, body []byte) ([]string, error) {
+	resp, err := hc.Post(base+"/v1/accounts/1/events", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		DeliveryIDs []string `json:"delivery_ids"`
+	}
+	if resp.StatusCode != http.StatusAccepted {
+		b, _ := io.ReadAll(resp.Body)
+		return nil, fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	return out.DeliveryIDs, err
+}
+
+// build compiles the binary as released (CGO_ENABLED=0).
+func build(t *testing.T, dir string) string {
+	bin := filepath.Join(dir, "terraform-provider-chatwoot")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = filepath.Join("..", "..")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// payload is a realistic message_created of 576 bytes, the size the
+// reference loopback ceiling was measured with.
+func payload() []byte {
+	b := []byte(`{"event":"message_created","id":4242,"content":"Hello, I would like to know more about your pricing plans for teams.","content_type":"text","content_attributes":{},"message_type":"incoming","created_at":"2026-05-01T10:00:00.000Z","private":false,"source_id":null,"additional_attributes":{},"sender":{"id":12,"name":"Jane Doe","email":"jane@example.com","type":"contact"},"conversation":{"id":31,"inbox_id":3,"status":"open","additional_attributes":{},"labels":[]},"inbox":{"id":3,"name":"Website"},"account":{"id":1,"name":"Acme"},"pad":"x"}`)
+	for len(b) < 576 {
+		b = bytes.Replace(b, []byte(`"pad":"`), []byte(`"pad":"x`), 1)
+	}
+	return b
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func pct(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+func msStr(d time.Duration) string {
+	if d < 10*time.Millisecond {
+		return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000)
+	}
+	return fmt.Sprintf("%d ms", d.Milliseconds())
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20)) }
+
+func thousands(f float64) string {
+	s := strconv.FormatInt(int64(f+0.5), 10)
+	var out []byte
+	for i := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func envStr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return n
+	}
+	return def
+}

@@ -1,0 +1,178 @@
+package bench
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
+)
+
+// TestBenchReplicas is the PostgreSQL half of `make bench`: the same
+// daemon binary as TestBench, as 1 and then 2 replicas sharing one
+// PostgreSQL database, each client posting to the replicas in turn. It
+// reports durable deliveries/s to 1 endpoint and ingest→first-attempt
+// latency at a fixed rate, for each replica count, in TestBench's table
+// format.
+//
+//	BENCH=1 BENCH_STORE=postgres://... go test -run '^TestBenchReplicas$' -v ./internal/bench/
+//
+// The database is BENCH_STORE when it is a postgres:// DSN, else
+// $CHATWOOT_TEST_POSTGRES_URL (`.ci/postgres.sh run` provides one); its
+// deliveries are deleted before each scenario. BENCH_EVENTS, BENCH_CLIENTS,
+// BENCH_RATE, BENCH_RATE_SECONDS and BENCH_DAEMON_FLAGS apply as in
+// TestBench; BENCH_REPLICAS (default "1,2") lists the replica counts.
+func TestBenchReplicas(t *testing.T) {
+	if os.Getenv("BENCH") == "" {
+		t.Skip("the benchmark runs with BENCH=1 (make bench)")
+	}
+	dsn := os.Getenv("BENCH_STORE")
+	if !strings.HasPrefix(dsn, "postgres") {
+		dsn = os.Getenv("CHATWOOT_TEST_POSTGRES_URL")
+	}
+	if dsn == "" {
+		t.Skip("no PostgreSQL: set BENCH_STORE=postgres://... or run under .ci/postgres.sh run")
+	}
+	b := &bench{t: t, dir: t.TempDir(), store: dsn, sync: store.SyncFull, body: payload(), only: map[string]bool{}}
+	b.bin = build(t, b.dir)
+	start := time.Now()
+	load0 := loadavg()
+	for _, s := range strings.Split(envStr("BENCH_REPLICAS", "1,2"), ",") {
+		var n int
+		if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil || n < 1 {
+			t.Fatalf("BENCH_REPLICAS=%q: want counts like 1,2", os.Getenv("BENCH_REPLICAS"))
+		}
+		b.replicaThroughput(n, envInt("BENCH_EVENTS", 30000), envInt("BENCH_CLIENTS", 64))
+		b.replicaLatency(n, envInt("BENCH_RATE", 500), time.Duration(envInt("BENCH_RATE_SECONDS", 20))*time.Second)
+	}
+	b.report(start, load0)
+}
+
+// startReplicas starts n daemons on one store.
+func (b *bench) startReplicas(e *env, storeURL string, n int) []*daemon {
+	ds := make([]*daemon, n)
+	for i := range ds {
+		ds[i] = b.startDaemon(e, storeURL)
+	}
+	return ds
+}
+
+func replicaLabel(n int) string {
+	if n == 1 {
+		return "1 replica"
+	}
+	return fmt.Sprintf("%d replicas", n)
+}
+
+// replicaThroughput posts events as fast as clients concurrent posters get
+// them accepted, spread over the replicas, and waits for every delivery.
+func (b *bench) replicaThroughput(replicas, events, clients int) {
+	name := "1 endpoint, " + replicaLabel(replicas)
+	env := b.newEnv(1, http.StatusOK)
+	ds := b.startReplicas(env, b.freshStore(name), replicas)
+	var (
+		next, failed atomic.Int64
+		mu           sync.Mutex
+		posts        = make(map[string]time.Time, events)
+		acks         = make([]time.Duration, 0, events)
+		wg           sync.WaitGroup
+	)
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: 60 * time.Second}
+	start := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := next.Add(1); n <= int64(events); n = next.Add(1) {
+				t0 := time.Now()
+				ids, err := postEvent(hc, ds[int(n)%replicas].url, b.body)
+				if err != nil || len(ids) != 1 {
+					failed.Add(1)
+					continue
+				}
+				ack := time.Since(t0)
+				mu.Lock()
+				posts[ids[0]] = t0
+				acks = append(acks, ack)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	ingested := time.Since(start)
+	if f := failed.Load(); f > 0 {
+		b.t.Fatalf("%s: %d posts failed", name, f)
+	}
+	env.waitAll(b.t, events, 5*time.Minute)
+	rate := float64(events) / env.lastArrival().Sub(start).Seconds()
+	for _, d := range ds {
+		d.stop(b.t)
+	}
+	var e2e []time.Duration
+	arrivals := env.arrivals()
+	for id, t0 := range posts {
+		e2e = append(e2e, arrivals[id].Sub(t0))
+	}
+	b.add("durable deliveries/s, PostgreSQL, "+name, fmt.Sprintf("%s/s", thousands(rate)),
+		fmt.Sprintf("%s events posted by %d concurrent clients to the replicas in turn, each answered 202 once committed; from the first POST to the last verified delivery. Ingest accepted %s/s; POST→202 p50 %s p99 %s; POST→delivered p50 %s p99 %s",
+			thousands(float64(events)), clients, thousands(float64(events)/ingested.Seconds()),
+			msStr(pct(acks, 50)), msStr(pct(acks, 99)), msStr(pct(e2e, 50)), msStr(pct(e2e, 99))))
+}
+
+// replicaLatency posts events at a fixed rate (open loop) to the replicas
+// in turn and measures POST start → first attempt received.
+func (b *bench) replicaLatency(replicas, rate int, dur time.Duration) {
+	env := b.newEnv(1, http.StatusOK)
+	ds := b.startReplicas(env, b.freshStore("latency"), replicas)
+	n := int(float64(rate) * dur.Seconds())
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 60 * time.Second}
+	var (
+		mu     sync.Mutex
+		posts  = make(map[string]time.Time, n)
+		failed atomic.Int64
+		wg     sync.WaitGroup
+	)
+	sem := make(chan struct{}, 512)
+	start := time.Now()
+	for i := range n {
+		if w := time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))); w > 0 {
+			time.Sleep(w)
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			t0 := time.Now()
+			ids, err := postEvent(hc, ds[i%replicas].url, b.body)
+			if err != nil || len(ids) != 1 {
+				failed.Add(1)
+				return
+			}
+			mu.Lock()
+			posts[ids[0]] = t0
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if f := failed.Load(); f > 0 {
+		b.t.Fatalf("latency: %d posts failed", f)
+	}
+	env.waitAll(b.t, n, 2*time.Minute)
+	for _, d := range ds {
+		d.stop(b.t)
+	}
+	var lat []time.Duration
+	arrivals := env.arrivals()
+	for id, t0 := range posts {
+		lat = append(lat, arrivals[id].Sub(t0))
+	}
+	b.add(fmt.Sprintf("ingest→first attempt at %d events/s, PostgreSQL, %s", rate, replicaLabel(replicas)),
+		fmt.Sprintf("p50 %s, p99 %s", msStr(pct(lat, 50)), msStr(pct(lat, 99))),
+		fmt.Sprintf("%s events to 1 endpoint at a fixed %d/s for %s (open loop), to the replicas in turn; from the start of the POST to the endpoint receiving the first attempt; max %s",
+			thousands(float64(n)), rate, dur, msStr(pct(lat, 100))))
+}

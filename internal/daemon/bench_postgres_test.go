@@ -1,0 +1,273 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store/storetest"
+)
+
+// BenchmarkDeliveriesPostgres is BenchmarkDeliveries over PostgreSQL with
+// one and two replicas (in-process daemons sharing one database, each
+// client posting to them in turn): concurrent clients POST message_created
+// events (576 bytes), each delivered to one endpoint on loopback that
+// verifies the signature. It reports deliveries/s (first POST to last
+// delivery), ingested/s, and p50/p99 of the 202 and of the delivery (POST
+// start → endpoint got it).
+//
+//	eval "$(.ci/postgres.sh start)"
+//	go test -run '^$' -bench 'DeliveriesPostgres' -benchtime 50000x ./internal/daemon/
+//
+// The database is a fresh one on $CHATWOOT_TEST_POSTGRES_URL's server, or
+// $BENCH_STORE itself when that is a postgres:// URL. BENCH_CLIENTS
+// (default 64) sets the concurrent posters; BENCH_COOLDOWN and BENCH_POLL
+// override the store's fetch tuning.
+func BenchmarkDeliveriesPostgres(b *testing.B) {
+	for _, replicas := range []int{1, 2} {
+		b.Run(fmt.Sprintf("replicas=%d", replicas), func(b *testing.B) {
+			benchLoad(b, benchPostgres(b), replicas, envInt("BENCH_CLIENTS", 64), 0)
+		})
+	}
+}
+
+// BenchmarkDrain measures delivery alone, as the store's ceiling with real
+// HTTP: b.N deliveries (576 bytes each, one endpoint) are stored up front
+// with InsertManyFast in batches of 1,000, then the replicas start and
+// deliver them to an endpoint on loopback that verifies every signature.
+// deliveries/s counts from the first delivery to arrive to the last.
+//
+//	go test -run '^$' -bench 'Drain' -benchtime 50000x ./internal/daemon/
+func BenchmarkDrain(b *testing.B) {
+	b.Run("store=sqlite/replicas=1", func(b *testing.B) {
+		path := "sqlite:" + filepath.Join(b.TempDir(), "drain.db")
+		benchDrain(b, func(c *Config) { c.Store = path }, 1)
+	})
+	for _, replicas := range []int{1, 2} {
+		b.Run(fmt.Sprintf("store=postgres/replicas=%d", replicas), func(b *testing.B) {
+			benchDrain(b, benchPostgres(b), replicas)
+		})
+	}
+}
+
+func benchDrain(b *testing.B, store func(*Config), replicas int) {
+	rcv := newReceiver(b, "bench-secret")
+	ep := endpoints.Endpoint{AccountID: 1, ID: 1, URL: rcv.srv.URL, Subscriptions: []string{"message_created"}, Secret: "bench-secret"}
+	cw := newFakeChatwoot()
+	cw.set(1, chatwoot.Webhook{ID: ep.ID, URL: ep.URL, Subscriptions: ep.Subscriptions, Secret: ep.Secret})
+	var cfg Config
+	store(&cfg)
+	prefill(b, cfg.Store, ep, b.N)
+	go func() {
+		for range rcv.arrived {
+		}
+	}()
+
+	b.ResetTimer()
+	for range replicas {
+		startDaemon(b, cw, func(c *Config) {
+			store(c)
+			c.SQLiteSynchronous = "full"
+			c.EndpointConcurrency = 64
+		})
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for rcv.count() < b.N && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	b.StopTimer()
+	if got := rcv.count(); got != b.N {
+		b.Fatalf("delivered %d of %d", got, b.N)
+	}
+	var first, last time.Time
+	rcv.mu.Lock()
+	for _, at := range rcv.times {
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	rcv.mu.Unlock()
+	b.ReportMetric(float64(b.N-1)/last.Sub(first).Seconds(), "deliveries/s")
+}
+
+// prefill stores n deliveries to ep in the store at url.
+func prefill(b *testing.B, url string, ep endpoints.Endpoint, n int) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{URL: url, Synchronous: store.SyncNormal})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	c, err := st.NewClient(&river.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := benchPayload()
+	for i := 0; i < n; i += 1000 {
+		params := make([]river.InsertManyParams, min(1000, n-i))
+		for j := range params {
+			params[j] = delivery.InsertParams(delivery.NewDelivery{Endpoint: ep, Event: "message_created", Payload: body, DeliveryID: uuid.NewString(), MaxAttempts: 4})
+		}
+		if _, err := c.InsertManyFast(ctx, params); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLatencyAtRate measures delivery latency under a steady load well
+// below capacity: events posted at BENCH_RATE per second (default 200),
+// each by its own request, on SQLite and on PostgreSQL with one replica.
+//
+//	go test -run '^$' -bench 'LatencyAtRate' -benchtime 4000x ./internal/daemon/
+func BenchmarkLatencyAtRate(b *testing.B) {
+	rate := envInt("BENCH_RATE", 200)
+	b.Run(fmt.Sprintf("store=sqlite/rate=%d", rate), func(b *testing.B) {
+		benchLoad(b, func(*Config) {}, 1, 0, rate)
+	})
+	b.Run(fmt.Sprintf("store=postgres/rate=%d", rate), func(b *testing.B) {
+		benchLoad(b, benchPostgres(b), 1, 0, rate)
+	})
+}
+
+// benchPostgres configures replicas on the benchmark's PostgreSQL database
+// with the store's own fetch tuning.
+func benchPostgres(b *testing.B) func(*Config) {
+	dsn := os.Getenv("BENCH_STORE")
+	if !strings.HasPrefix(dsn, "postgres") {
+		dsn = storetest.NewDatabase(b)
+	}
+	return func(c *Config) {
+		c.Store = dsn
+		c.FetchCooldown, c.FetchPollInterval = 0, 0
+	}
+}
+
+// benchLoad posts b.N events to replicas daemons configured by store: from
+// clients concurrent posters as fast as they go (closed loop), or, with
+// clients 0, at rate events per second (open loop).
+func benchLoad(b *testing.B, store func(*Config), replicas, clients, rate int) {
+	rcv := newReceiver(b, "bench-secret")
+	cw := newFakeChatwoot()
+	cw.set(1, chatwoot.Webhook{ID: 1, URL: rcv.srv.URL, Subscriptions: []string{"message_created"}, Secret: "bench-secret"})
+	bases := make([]string, replicas)
+	for i := range bases {
+		bases[i] = startDaemon(b, cw, func(c *Config) {
+			store(c)
+			c.EndpointConcurrency = 64
+			if v := os.Getenv("BENCH_COOLDOWN"); v != "" {
+				c.FetchCooldown, _ = time.ParseDuration(v)
+			}
+			if v := os.Getenv("BENCH_POLL"); v != "" {
+				c.FetchPollInterval, _ = time.ParseDuration(v)
+			}
+		})
+	}
+	go func() { // unused here: arrival times come from rcv.times
+		for range rcv.arrived {
+		}
+	}()
+
+	body := benchPayload()
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: max(clients, 64)}}
+	type sent struct {
+		id         string
+		start, ack time.Time
+	}
+	var (
+		mu     sync.Mutex
+		sents  = make([]sent, 0, b.N)
+		failed atomic.Int64
+		wg     sync.WaitGroup
+		next   atomic.Int64
+	)
+	post := func(n int64) {
+		t0 := time.Now()
+		resp, err := hc.Post(bases[int(n)%replicas]+"/v1/accounts/1/events", "application/json", bytes.NewReader(body))
+		if err != nil {
+			failed.Add(1)
+			return
+		}
+		var out struct {
+			DeliveryIDs []string `json:"delivery_ids"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted || len(out.DeliveryIDs) != 1 {
+			failed.Add(1)
+			return
+		}
+		mu.Lock()
+		sents = append(sents, sent{out.DeliveryIDs[0], t0, time.Now()})
+		mu.Unlock()
+	}
+
+	b.ResetTimer()
+	start := time.Now()
+	if clients > 0 {
+		for range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for n := next.Add(1); n <= int64(b.N); n = next.Add(1) {
+					post(n)
+				}
+			}()
+		}
+	} else {
+		tick := time.NewTicker(time.Second / time.Duration(rate))
+		for n := range int64(b.N) {
+			<-tick.C
+			wg.Add(1)
+			go func() { defer wg.Done(); post(n) }()
+		}
+		tick.Stop()
+	}
+	wg.Wait()
+	ingested := time.Since(start)
+	deadline := time.Now().Add(5 * time.Minute)
+	for rcv.count() < len(sents) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	total := time.Since(start)
+	b.StopTimer()
+	if f := failed.Load(); f > 0 {
+		b.Fatalf("%d posts failed", f)
+	}
+	if got := rcv.count(); got != len(sents) {
+		b.Fatalf("delivered %d of %d", got, len(sents))
+	}
+	var ack, e2e []time.Duration
+	rcv.mu.Lock()
+	for _, s := range sents {
+		ack = append(ack, s.ack.Sub(s.start))
+		e2e = append(e2e, rcv.times[s.id].Sub(s.start))
+	}
+	rcv.mu.Unlock()
+	if clients > 0 {
+		b.ReportMetric(float64(len(sents))/total.Seconds(), "deliveries/s")
+		b.ReportMetric(float64(len(sents))/ingested.Seconds(), "ingested/s")
+	}
+	b.ReportMetric(ms(pct(ack, 50)), "ack_p50_ms")
+	b.ReportMetric(ms(pct(ack, 99)), "ack_p99_ms")
+	b.ReportMetric(ms(pct(e2e, 50)), "e2e_p50_ms")
+	b.ReportMetric(ms(pct(e2e, 99)), "e2e_p99_ms")
+}

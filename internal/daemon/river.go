@@ -1,0 +1,78 @@
+package daemon
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivertype"
+	"riverqueue.com/riverui"
+	"riverqueue.com/riverui/uiendpoints"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/metrics"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
+)
+
+// riverParts reaches through store.Client to the concrete River client for
+// what only it offers: the driver's executor (job counts by state for the
+// metrics) and River UI's API endpoints, both generic over the database's
+// transaction type. A store over a new driver adds its case here.
+func riverParts(c store.Client) (metrics.StateCounter, uiendpoints.Bundle, error) {
+	switch c := c.(type) {
+	case *river.Client[*sql.Tx]: // SQLite
+		return countsOf(c.Driver().GetExecutor()), riverui.NewEndpoints(c, nil), nil
+	case *river.Client[pgx.Tx]: // PostgreSQL
+		return countsOf(c.Driver().GetExecutor()), riverui.NewEndpoints(c, nil), nil
+	default:
+		return nil, nil, fmt.Errorf("internal error: River client of unexpected type %T", c)
+	}
+}
+
+func countsOf(exec riverdriver.Executor) metrics.StateCounter {
+	return func(ctx context.Context) (map[rivertype.JobState]int, error) {
+		return exec.JobCountByAllStates(ctx, &riverdriver.JobCountByAllStatesParams{})
+	}
+}
+
+// riverUI is River's web UI under /riverui/. Its background services
+// (cached job counts, refreshed every ~10s) start at its first request, so
+// a daemon nobody looks at does not pay for them.
+type riverUI struct {
+	h     *riverui.Handler
+	ctx   context.Context
+	once  sync.Once
+	start error
+	log   *slog.Logger
+}
+
+// Prefix is where the UI is mounted.
+const riverUIPrefix = "/riverui"
+
+func newRiverUI(ctx context.Context, bundle uiendpoints.Bundle, log *slog.Logger) (*riverUI, error) {
+	h, err := riverui.NewHandler(&riverui.HandlerOpts{
+		Endpoints: bundle,
+		// Payloads are personal data: shown on a job's page, not in lists.
+		JobListHideArgsByDefault: true,
+		Logger:                   log,
+		Prefix:                   riverUIPrefix,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting the River UI: %w", err)
+	}
+	return &riverUI{h: h, ctx: ctx, log: log}, nil
+}
+
+func (u *riverUI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	u.once.Do(func() { u.start = u.h.Start(u.ctx) })
+	if u.start != nil {
+		http.Error(w, "River UI failed to start: "+u.start.Error(), http.StatusInternalServerError)
+		return
+	}
+	u.h.ServeHTTP(w, r)
+}

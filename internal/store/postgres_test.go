@@ -1,0 +1,225 @@
+package store
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store/storetest"
+)
+
+// TestPostgresPayloadRoundTripsByteForByte: River stores args as jsonb on
+// PostgreSQL, which re-encodes the JSON around the payload string; the
+// string itself must come back unchanged. jsonb cannot hold U+0000, which no
+// valid JSON event contains raw (ingest rejects it), so those are left out.
+func TestPostgresPayloadRoundTripsByteForByte(t *testing.T) {
+	_, c := openTestURL(t, storetest.NewDatabase(t))
+	payloadRoundTrip(t, c, func(p string) bool { return !strings.ContainsRune(p, 0) })
+}
+
+func TestPostgresOpenMigratesAndDescribes(t *testing.T) {
+	dsn := storetest.NewDatabase(t)
+	st, _ := openTestURL(t, dsn)
+	if !st.Shared || st.Tuning.FetchCooldown != time.Millisecond || st.Version == 0 || len(st.Migrated) == 0 {
+		t.Fatalf("store: shared %v tuning %+v version %d migrated %v", st.Shared, st.Tuning, st.Version, st.Migrated)
+	}
+	if !strings.Contains(st.Description, "xxxxx") || strings.Contains(st.Description, password(t, dsn)) ||
+		!strings.Contains(st.Description, "pool 10") {
+		t.Fatalf("Description %q: want the DSN redacted and the pool size", st.Description)
+	}
+	// Opening again finds nothing to migrate.
+	again, err := Open(context.Background(), Options{URL: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if len(again.Migrated) != 0 || again.Version != st.Version {
+		t.Fatalf("second open migrated %v to version %d, want nothing and %d", again.Migrated, again.Version, st.Version)
+	}
+}
+
+// TestPostgresReplicasMigrateAtOnce opens the store from several goroutines
+// at once on an empty database, as replicas starting together do: every
+// open succeeds and the migrations are applied exactly once.
+func TestPostgresReplicasMigrateAtOnce(t *testing.T) {
+	dsn := storetest.NewDatabase(t)
+	const replicas = 6
+	var (
+		wg       sync.WaitGroup
+		start    = make(chan struct{})
+		stores   = make([]*Store, replicas)
+		errs     = make([]error, replicas)
+		applied  int
+		migrated []int
+	)
+	for i := range replicas {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			stores[i], errs[i] = Open(context.Background(), Options{URL: dsn})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i := range replicas {
+		if errs[i] != nil {
+			t.Fatalf("replica %d: %v", i, errs[i])
+		}
+		defer stores[i].Close()
+		if len(stores[i].Migrated) > 0 {
+			applied++
+			migrated = stores[i].Migrated
+		}
+		if stores[i].Version != stores[0].Version {
+			t.Fatalf("replica %d sees version %d, replica 0 %d", i, stores[i].Version, stores[0].Version)
+		}
+	}
+	if applied != 1 {
+		t.Fatalf("%d replicas applied migrations, want exactly 1", applied)
+	}
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var rows, distinct int
+	if err := conn.QueryRow(context.Background(), "SELECT count(*), count(DISTINCT version) FROM river_migration").Scan(&rows, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if rows != distinct || rows != len(migrated) {
+		t.Fatalf("river_migration has %d rows, %d versions; the migration applied %d", rows, distinct, len(migrated))
+	}
+}
+
+// TestPostgresMigrationWaitsForTheLock: while another session holds the
+// migration lock, Open waits (and says so) instead of migrating alongside.
+func TestPostgresMigrationWaitsForTheLock(t *testing.T) {
+	dsn := storetest.NewDatabase(t)
+	ctx := context.Background()
+	holder, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(ctx)
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_lock($1)", migrateLockKey); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		st, err := Open(ctx, Options{URL: dsn, Logger: newTextLogger(logs)})
+		if err == nil {
+			st.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("Open returned (%v) while another session held the migration lock", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if !strings.Contains(logs.String(), "another replica is migrating") {
+		t.Fatalf("no notice of the wait in the logs: %q", logs.String())
+	}
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_unlock($1)", migrateLockKey); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Open still waiting after the lock was released")
+	}
+}
+
+func TestPostgresOpenErrorsNeverShowThePassword(t *testing.T) {
+	dsn := storetest.NewDatabase(t)
+	pw := password(t, dsn)
+	u, _ := url.Parse(dsn)
+	with := func(f func(u *url.URL)) string { c := *u; f(&c); return c.String() }
+	tests := []struct {
+		name, url, want string
+	}{
+		{"wrong password", with(func(u *url.URL) { u.User = url.UserPassword(u.User.Username(), pw+"-wrong") }), "cannot connect"},
+		{"nothing listens", with(func(u *url.URL) { u.Host = "127.0.0.1:1" }), "cannot connect"},
+		{"no such database", with(func(u *url.URL) { u.Path = "/no_such_db_" + pw }), "cannot connect"},
+		{"bad sslmode", with(func(u *url.URL) { u.RawQuery = "sslmode=sometimes" }), "expected postgres://"},
+		{"bad port", strings.Replace(dsn, u.Port(), "port"+pw, 1), "not a valid URL"},
+		{"tiny pool", with(func(u *url.URL) { u.RawQuery = "sslmode=disable&pool_max_conns=2" }), "pool_max_conns=2 is too small"},
+		{"password parameter", with(func(u *url.URL) { u.User = url.User("chatwoot"); u.Host = "127.0.0.1:1"; u.RawQuery = "password=" + pw }), "cannot connect"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Open(context.Background(), Options{URL: tt.url, ConnectTimeout: 5 * time.Second})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Open = %v, want an error containing %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), pw) {
+				t.Fatalf("the error shows the password: %v", err)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+func TestRedactDSN(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"postgres://u:secret@db:5432/q?sslmode=require", "postgres://u:xxxxx@db:5432/q?sslmode=require"},
+		{"postgresql://u@db/q", "postgresql://u@db/q"},
+		{"postgres://u@db/q?password=secret&sslmode=disable", "postgres://u@db/q?password=xxxxx&sslmode=disable"},
+		{"postgres://u:sec%40ret@db/q", "postgres://u:xxxxx@db/q"},
+		{"postgres://u:secret@db:port/q", "postgres://xxxxx (not a valid URL)"},
+		{"mysql://u:secret@db/q", "mysql://xxxxx"},
+		{"sqlite:./x.db", "sqlite:./x.db"},
+	}
+	for _, tt := range tests {
+		if got := RedactDSN(tt.in); got != tt.want {
+			t.Errorf("RedactDSN(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func password(t *testing.T, dsn string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := u.User.Password()
+	if !ok || len(p) < 3 {
+		t.Fatalf("the test server's DSN has no password; these tests check it is never shown")
+	}
+	return p
+}
+
+// syncBuffer is a log destination written by one goroutine and read by another.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newTextLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
