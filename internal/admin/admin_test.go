@@ -260,6 +260,23 @@ func TestDeliveryJSONJoinsAttempts(t *testing.T) {
 	if d.State != "succeeded" || d.NextAttemptAt != nil || d.FinalizedAt == nil || len(d.Attempts) != 1 || d.Attempts[0].Status != 204 || d.Attempts[0].Error != "" {
 		t.Fatalf("succeeded delivery = %+v", d)
 	}
+
+	// A 200 is not recorded: the completed job implies it, at River's
+	// attempted_at, without a duration; earlier attempts keep theirs.
+	ok200 := job(11, rivertype.JobStateCompleted, 7)
+	ok200.Attempt = 2
+	started := t0.Add(5 * time.Second)
+	ok200.AttemptedAt = &started
+	ok200.FinalizedAt = &fin
+	ok200.Metadata = []byte(`{"attempts":[{"attempt":1,"at":"2026-01-02T03:04:05Z","status":503,"duration_ms":2}]}`)
+	ok200.Errors = []rivertype.AttemptError{{Attempt: 1, At: t0.Add(time.Second), Error: "endpoint answered 503"}}
+	d = deliveryJSON(ok200)
+	if d.State != "succeeded" || len(d.Attempts) != 2 || d.Attempts[0].Status != 503 || d.Attempts[0].DurationMS == nil {
+		t.Fatalf("succeeded after a retry = %+v", d)
+	}
+	if a := d.Attempts[1]; a.Attempt != 2 || a.Status != 200 || a.DurationMS != nil || a.Error != "" || !a.At.Equal(started) {
+		t.Fatalf("implied 200 attempt = %+v", a)
+	}
 }
 
 func TestLogStateCoversRiverStates(t *testing.T) {

@@ -39,7 +39,10 @@ type AttemptJSON struct {
 	Attempt int       `json:"attempt"`
 	At      time.Time `json:"at"`
 	// Status is the endpoint's HTTP status; absent when no answer came.
-	Status     int      `json:"status,omitempty"`
+	Status int `json:"status,omitempty"`
+	// DurationMS is how long the attempt took; absent when no record of
+	// it exists: an attempt lost with its daemon, or one answered 200
+	// (not recorded, for throughput: see delivery.MetadataAttempts).
 	DurationMS *float64 `json:"duration_ms,omitempty"`
 	// Error is why the attempt failed; absent for a 2xx.
 	Error string `json:"error,omitempty"`
@@ -68,8 +71,12 @@ func deliveryJSON(j *rivertype.JobRow) DeliveryJSON {
 func attempts(j *rivertype.JobRow) []AttemptJSON {
 	byN := map[int]*AttemptJSON{}
 	for _, r := range delivery.Attempts(j) {
-		ms := r.DurationMS
-		byN[r.Attempt] = &AttemptJSON{Attempt: r.Attempt, At: r.At.UTC(), Status: r.Status, DurationMS: &ms}
+		a := &AttemptJSON{Attempt: r.Attempt, At: r.At.UTC(), Status: r.Status}
+		if !r.Implied { // a 200's duration is not recorded (delivery.MetadataAttempts)
+			ms := r.DurationMS
+			a.DurationMS = &ms
+		}
+		byN[r.Attempt] = a
 	}
 	for _, e := range j.Errors {
 		a := byN[e.Attempt]

@@ -80,11 +80,13 @@ func benchDrain(b *testing.B, store func(*Config), replicas int) {
 	}()
 
 	b.ResetTimer()
+	cpu0 := sampleCPU()
 	for range replicas {
 		startDaemon(b, cw, func(c *Config) {
 			store(c)
 			c.SQLiteSynchronous = "full"
 			c.EndpointConcurrency = 64
+			benchTuning(c)
 		})
 	}
 	deadline := time.Now().Add(5 * time.Minute)
@@ -92,6 +94,7 @@ func benchDrain(b *testing.B, store func(*Config), replicas int) {
 		time.Sleep(time.Millisecond)
 	}
 	b.StopTimer()
+	cpu0.report(b, b.N)
 	if got := rcv.count(); got != b.N {
 		b.Fatalf("delivered %d of %d", got, b.N)
 	}
@@ -173,12 +176,7 @@ func benchLoad(b *testing.B, store func(*Config), replicas, clients, rate int) {
 		bases[i] = startDaemon(b, cw, func(c *Config) {
 			store(c)
 			c.EndpointConcurrency = 64
-			if v := os.Getenv("BENCH_COOLDOWN"); v != "" {
-				c.FetchCooldown, _ = time.ParseDuration(v)
-			}
-			if v := os.Getenv("BENCH_POLL"); v != "" {
-				c.FetchPollInterval, _ = time.ParseDuration(v)
-			}
+			benchTuning(c)
 		})
 	}
 	go func() { // unused here: arrival times come from rcv.times
@@ -221,6 +219,7 @@ func benchLoad(b *testing.B, store func(*Config), replicas, clients, rate int) {
 	}
 
 	b.ResetTimer()
+	cpu0 := sampleCPU()
 	start := time.Now()
 	if clients > 0 {
 		for range clients {
@@ -249,6 +248,7 @@ func benchLoad(b *testing.B, store func(*Config), replicas, clients, rate int) {
 	}
 	total := time.Since(start)
 	b.StopTimer()
+	cpu0.report(b, len(sents))
 	if f := failed.Load(); f > 0 {
 		b.Fatalf("%d posts failed", f)
 	}

@@ -8,8 +8,10 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -41,12 +43,7 @@ func benchDeliveries(b *testing.B, synchronous string, clients int) {
 	base := startDaemon(b, cw, func(c *Config) {
 		c.SQLiteSynchronous = synchronous
 		c.EndpointConcurrency = 64
-		if v := os.Getenv("BENCH_COOLDOWN"); v != "" {
-			c.FetchCooldown, _ = time.ParseDuration(v)
-		}
-		if v := os.Getenv("BENCH_POLL"); v != "" {
-			c.FetchPollInterval, _ = time.ParseDuration(v)
-		}
+		benchTuning(c)
 	})
 
 	go func() {
@@ -72,6 +69,7 @@ func benchDeliveries(b *testing.B, synchronous string, clients int) {
 		wg     sync.WaitGroup
 	)
 	b.ResetTimer()
+	cpu0 := sampleCPU()
 	start := time.Now()
 	for range clients {
 		wg.Add(1)
@@ -107,6 +105,7 @@ func benchDeliveries(b *testing.B, synchronous string, clients int) {
 	}
 	total := time.Since(start)
 	b.StopTimer()
+	cpu0.report(b, len(sents))
 	if f := failed.Load(); f > 0 {
 		b.Fatalf("%d posts failed", f)
 	}
@@ -127,6 +126,55 @@ func benchDeliveries(b *testing.B, synchronous string, clients int) {
 	b.ReportMetric(ms(pct(ack, 99)), "ack_p99_ms")
 	b.ReportMetric(ms(pct(e2e, 50)), "e2e_p50_ms")
 	b.ReportMetric(ms(pct(e2e, 99)), "e2e_p99_ms")
+}
+
+// benchTuning applies the benchmarks' tuning overrides: BENCH_COOLDOWN and
+// BENCH_POLL (--fetch-cooldown, --fetch-poll-interval), BENCH_WORKERS
+// (--workers) and BENCH_ENDPOINT_CONCURRENCY (--endpoint-concurrency).
+func benchTuning(c *Config) {
+	if v := os.Getenv("BENCH_COOLDOWN"); v != "" {
+		c.FetchCooldown, _ = time.ParseDuration(v)
+	}
+	if v := os.Getenv("BENCH_POLL"); v != "" {
+		c.FetchPollInterval, _ = time.ParseDuration(v)
+	}
+	c.Workers = envInt("BENCH_WORKERS", c.Workers)
+	c.EndpointConcurrency = envInt("BENCH_ENDPOINT_CONCURRENCY", c.EndpointConcurrency)
+}
+
+// cpuSample is the CPU time used so far by this process and by the whole
+// machine (every process, PostgreSQL included).
+type cpuSample struct{ self, machine time.Duration }
+
+func sampleCPU() cpuSample {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	s := cpuSample{self: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		// cpu  user nice system idle iowait irq softirq steal ...
+		f := strings.Fields(strings.SplitN(string(b), "\n", 2)[0])
+		var ticks int64
+		for i, v := range f[1:] {
+			if i == 3 || i == 4 { // idle, iowait
+				continue
+			}
+			n, _ := strconv.ParseInt(v, 10, 64)
+			ticks += n
+		}
+		s.machine = time.Duration(ticks) * 10 * time.Millisecond // USER_HZ 100
+	}
+	return s
+}
+
+// report adds the CPU per delivery since s: this process (daemon, clients
+// and receivers) and the whole machine.
+func (s cpuSample) report(b *testing.B, deliveries int) {
+	now := sampleCPU()
+	if deliveries == 0 {
+		return
+	}
+	b.ReportMetric(float64((now.self-s.self).Microseconds())/float64(deliveries), "proc_cpu_us/delivery")
+	b.ReportMetric(float64((now.machine-s.machine).Microseconds())/float64(deliveries), "machine_cpu_us/delivery")
 }
 
 func envInt(name string, def int) int {

@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -16,6 +17,13 @@ import (
 // job.Errors, but neither the status code nor the duration, and nothing
 // about a successful attempt; the worker adds those here, merged into the
 // job's metadata by River in the same UPDATE that records the outcome.
+//
+// Except for an attempt answered 200, by far the most common: the worker
+// writes no record of it, because any metadata update makes River merge
+// JSON in the completing UPDATE (on SQLite a recursive CTE over the
+// document, on PostgreSQL new GIN index entries), which cost ~15% of the
+// daemon's throughput (SQLite, medians of 3 A/B runs: 1,599 vs 1,841
+// deliveries/s). Attempts implies that attempt from the completed job.
 const MetadataAttempts = "attempts"
 
 // AttemptRecord is one attempt as stored in the job's metadata. The error
@@ -28,10 +36,33 @@ type AttemptRecord struct {
 	// timeout, blocked address) or no request was made (cancelled).
 	Status     int     `json:"status,omitempty"`
 	DurationMS float64 `json:"duration_ms"`
+
+	// Implied marks the successful last attempt of a completed delivery,
+	// which has no record of its own: At is when River started the attempt
+	// (the job's attempted_at), Status 200, and the duration is unknown
+	// (the attempt latency histogram of /metrics has it).
+	Implied bool `json:"-"`
 }
 
-// Attempts returns the attempt log of a delivery's job, oldest first.
-func Attempts(job *rivertype.JobRow) []AttemptRecord { return parseMetadata(job).Attempts }
+// Attempts returns the attempt log of a delivery's job, oldest first,
+// including the implied record of a completed delivery's last attempt
+// when the worker wrote none (a 200 answer).
+func Attempts(job *rivertype.JobRow) []AttemptRecord {
+	recs := parseMetadata(job).Attempts
+	if job.State != rivertype.JobStateCompleted || job.Attempt < 1 {
+		return recs
+	}
+	for _, r := range recs {
+		if r.Attempt == job.Attempt {
+			return recs
+		}
+	}
+	rec := AttemptRecord{Attempt: job.Attempt, Status: http.StatusOK, Implied: true}
+	if job.AttemptedAt != nil {
+		rec.At = job.AttemptedAt.UTC()
+	}
+	return append(recs, rec)
+}
 
 // metadata is what the worker reads of a job's metadata: River's snooze
 // count and the attempt log.

@@ -122,7 +122,12 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	if sendErr != nil && ctx.Err() != nil {
 		return sendErr // stopping or timed out by River: not an attempt of the endpoint's
 	}
-	recordAttempt(ctx, meta.Attempts, AttemptRecord{Attempt: job.Attempt, At: start.UTC(), Status: resp.Status, DurationMS: float64(elapsed.Microseconds()) / 1000})
+	if sendErr != nil || resp.Status != http.StatusOK {
+		// A 200 is implied by the completed job (see Attempts): writing
+		// its record would make River merge metadata in the completing
+		// UPDATE, ~15% of the daemon's throughput.
+		recordAttempt(ctx, meta.Attempts, AttemptRecord{Attempt: job.Attempt, At: start.UTC(), Status: resp.Status, DurationMS: float64(elapsed.Microseconds()) / 1000})
+	}
 	err = w.outcome(job, ep, resp, sendErr)
 	w.reportAttempt(job, key, start, elapsed, resp.Status, err)
 	return err

@@ -72,6 +72,33 @@ func FuzzIngest(f *testing.F) {
 	})
 }
 
+// TestParseEventMatchesOracle checks the top-level walk of parseEvent on
+// the shapes it must tell apart.
+func TestParseEventMatchesOracle(t *testing.T) {
+	for _, tt := range []struct{ body, event string }{
+		{`{"event":"message_created"}`, "message_created"},
+		{` { "id" : 1 , "event" : "a" } `, "a"},
+		{`{"\u0065vent":"escaped key"}`, "escaped key"},
+		{`{"event":"\u0041\"b"}`, `A"b`},
+		{`{"event":"a","event":"b"}`, "b"},
+		{`{"event":"a","event":1}`, ""},
+		{`{"event":""}`, ""},
+		{`{"a":{"event":"nested"}}`, ""},
+		{`{"a":[1,{"b":"}]"},"{"],"event":"after"}`, "after"},
+		{`{"n":-1.5e3,"t":true,"f":false,"z":null,"event":"e"}`, "e"},
+		{`{"event":"e","n":12}`, "e"},
+		{`{"Event":"case"}`, ""},
+		{`{}`, ""},
+		{`[{"event":"x"}]`, ""},
+	} {
+		event, msg := parseEvent([]byte(tt.body))
+		want := oracle([]byte(tt.body)) == http.StatusAccepted
+		if event != tt.event || (msg == "") != want || (msg == "") != (tt.event != "") {
+			t.Errorf("parseEvent(%s) = %q, %q; want %q (oracle accepts: %v)", tt.body, event, msg, tt.event, want)
+		}
+	}
+}
+
 // oracle states the acceptance rule without the handler's code.
 func oracle(body []byte) int {
 	if len(body) > MaxBodyBytes || !utf8.Valid(body) || !json.Valid(body) {

@@ -198,35 +198,111 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 
 // parseEvent checks that body is one UTF-8 JSON object with a non-empty
 // string "event" (matched exactly, unlike encoding/json's case-insensitive
-// field matching) and returns it, or a message for the 400.
+// field matching; the last one counts when repeated) and returns it, or a
+// message for the 400.
+//
+// It validates the body once and then walks only the object's top level,
+// skipping the values: decoding the event into a map of raw messages cost
+// ~30µs of CPU per 576-byte event, about a tenth of the daemon's work per
+// delivery on PostgreSQL.
 func parseEvent(body []byte) (event, msg string) {
 	if !utf8.Valid(body) {
 		return "", "the body is not UTF-8"
 	}
-	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
-		if !json.Valid(body) {
-			return "", "the body is not valid JSON"
-		}
+	if !json.Valid(body) {
+		return "", "the body is not valid JSON"
+	}
+	t := bytes.TrimLeft(body, " \t\r\n")
+	if t[0] != '{' {
 		return "", "the body must be a JSON object"
 	}
-	// Unmarshal validates the whole body before decoding: no separate
-	// json.Valid pass on the hot path.
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil {
-		var syntax *json.SyntaxError
-		if errors.As(err, &syntax) {
-			return "", "the body is not valid JSON"
+	// t is valid JSON from here on: no bounds or syntax checks needed.
+	var raw []byte
+	for i := skipSpace(t, 1); t[i] != '}'; {
+		keyEnd := stringEnd(t, i)
+		key := t[i:keyEnd]
+		i = skipSpace(t, skipSpace(t, keyEnd)+1) // past the ':'
+		valueEnd := valueEnd(t, i)
+		if isEventKey(key) {
+			raw = t[i:valueEnd]
 		}
-		return "", "the body is not a JSON object"
+		if i = skipSpace(t, valueEnd); t[i] == ',' {
+			i = skipSpace(t, i+1)
+		}
 	}
-	raw, ok := fields["event"]
-	if !ok {
+	if raw == nil {
 		return "", `the event has no "event" field`
 	}
-	if err := json.Unmarshal(raw, &event); err != nil || event == "" {
+	if raw[0] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+		event = string(raw[1 : len(raw)-1])
+	} else if err := json.Unmarshal(raw, &event); err != nil {
+		event = ""
+	}
+	if event == "" {
 		return "", `"event" must be a non-empty string`
 	}
 	return event, ""
+}
+
+// isEventKey reports whether the quoted key is "event", escapes decoded.
+func isEventKey(key []byte) bool {
+	if string(key) == `"event"` {
+		return true
+	}
+	if bytes.IndexByte(key, '\\') < 0 {
+		return false
+	}
+	var k string
+	return json.Unmarshal(key, &k) == nil && k == "event"
+}
+
+func skipSpace(t []byte, i int) int {
+	for i < len(t) && (t[i] == ' ' || t[i] == '\t' || t[i] == '\r' || t[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index after the string starting at t[i] ('"').
+func stringEnd(t []byte, i int) int {
+	for i++; ; i++ {
+		switch t[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+}
+
+// valueEnd returns the index after the value starting at t[i].
+func valueEnd(t []byte, i int) int {
+	switch t[i] {
+	case '"':
+		return stringEnd(t, i)
+	case '{', '[':
+		depth := 0
+		for ; ; i++ {
+			switch t[i] {
+			case '"':
+				i = stringEnd(t, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+	default: // number, true, false, null
+		for ; i < len(t); i++ {
+			switch t[i] {
+			case ',', '}', ']', ' ', '\t', '\r', '\n':
+				return i
+			}
+		}
+		return i
+	}
 }
 
 func checkKey(k string) string {
