@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -32,6 +31,7 @@ import (
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/mockapi"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/testproc"
 )
 
 // row is one line of the report.
@@ -46,13 +46,31 @@ type bench struct {
 	body  []byte
 	rows  []row
 	only  map[string]bool
+	// smoke is a run without BENCH=1 (go test ./...): tiny sizes that only
+	// check the harness still works; its figures mean nothing.
+	smoke bool
+}
+
+// size is a scenario's size: the environment's or the default of a full
+// run, or the tiny one of a smoke run.
+func (b *bench) size(name string, full, smoke int) int {
+	if b.smoke {
+		return smoke
+	}
+	return envInt(name, full)
+}
+
+// window is how long a timed measurement runs.
+func (b *bench) window(full time.Duration) time.Duration {
+	if b.smoke {
+		return 300 * time.Millisecond
+	}
+	return full
 }
 
 func TestBench(t *testing.T) {
-	if os.Getenv("BENCH") == "" {
-		t.Skip("the benchmark runs with BENCH=1 (make bench)")
-	}
 	b := &bench{
+		smoke: os.Getenv("BENCH") == "",
 		t:     t,
 		dir:   t.TempDir(),
 		store: envStr("BENCH_STORE", "sqlite"),
@@ -65,7 +83,10 @@ func TestBench(t *testing.T) {
 			b.only[s] = true
 		}
 	}
-	b.bin = build(t, b.dir)
+	if b.smoke {
+		t.Log("smoke run with tiny sizes, checking the harness only; `make bench` (BENCH=1) measures")
+	}
+	b.bin = testproc.Build(t, b.dir)
 	start := time.Now()
 	load0 := loadavg()
 
@@ -74,19 +95,19 @@ func TestBench(t *testing.T) {
 		ceiling = b.ceiling()
 	}
 	if b.run("river") {
-		b.riverAlone(envInt("BENCH_EVENTS", 30000))
+		b.riverAlone(b.size("BENCH_EVENTS", 30000, 300))
 	}
 	if b.run("one") {
-		b.throughput("1 endpoint", 1, envInt("BENCH_EVENTS", 30000), envInt("BENCH_CLIENTS", 64), ceiling)
+		b.throughput("1 endpoint", 1, b.size("BENCH_EVENTS", 30000, 300), b.size("BENCH_CLIENTS", 64, 8), ceiling)
 	}
 	if b.run("fanout") {
-		b.throughput("100 endpoints", 100, envInt("BENCH_FANOUT_EVENTS", 300), max(envInt("BENCH_CLIENTS", 64)/8, 2), ceiling)
+		b.throughput("100 endpoints", 100, b.size("BENCH_FANOUT_EVENTS", 300, 5), max(b.size("BENCH_CLIENTS", 64, 8)/8, 2), ceiling)
 	}
 	if b.run("latency") {
-		b.latency(envInt("BENCH_RATE", 500), time.Duration(envInt("BENCH_RATE_SECONDS", 20))*time.Second)
+		b.latency(b.size("BENCH_RATE", 500, 50), time.Duration(b.size("BENCH_RATE_SECONDS", 20, 2))*time.Second)
 	}
-	if n := envInt("BENCH_BACKLOG", 1_000_000); n > 0 && b.run("backlog") {
-		b.backlog(n, time.Duration(envInt("BENCH_BACKLOG_SECONDS", 60))*time.Second)
+	if n := b.size("BENCH_BACKLOG", 1_000_000, 2000); n > 0 && b.run("backlog") {
+		b.backlog(n, time.Duration(b.size("BENCH_BACKLOG_SECONDS", 60, 2))*time.Second)
 	}
 	b.report(start, load0)
 }
@@ -105,6 +126,9 @@ func (b *bench) report(start time.Time, load0 string) {
 		storeName = store.RedactDSN(b.store)
 	}
 	fmt.Fprintf(&w, "\n## Delivery daemon benchmark: store %s\n\n", storeName)
+	if b.smoke {
+		fmt.Fprintf(&w, "SMOKE RUN (no BENCH=1): tiny sizes that only check the harness; these figures mean nothing.\n\n")
+	}
 	fmt.Fprintf(&w, "%d CPUs, %s, %s/%s; load average %s at start, %s at the end; %s in all. Daemon flags beyond the defaults: --allow-cidr 127.0.0.0/8 %s\n\n",
 		runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, load0, loadavg(), time.Since(start).Round(time.Second), os.Getenv("BENCH_DAEMON_FLAGS"))
 	fmt.Fprintf(&w, "| measure | value | how |\n|---|---|---|\n")
@@ -137,7 +161,7 @@ func (b *bench) ceiling() float64 {
 	for _, c := range []int{8, 32} {
 		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c, MaxIdleConns: c}}
 		var n atomic.Int64
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(b.window(5 * time.Second))
 		start := time.Now()
 		var wg sync.WaitGroup
 		for range c {
@@ -168,7 +192,7 @@ func (b *bench) ceiling() float64 {
 		b.t.Fatalf("%d ceiling requests failed verification", bad.Load())
 	}
 	b.add("raw signed-POST ceiling", fmt.Sprintf("%s req/s", thousands(best)),
-		fmt.Sprintf("Go client → Go server over loopback, keep-alive, the same %d-byte body, HMAC-SHA256 signed per request and verified, best of 8 and 32 connections (%d), 5 s each", len(b.body), bestC))
+		fmt.Sprintf("Go client → Go server over loopback, keep-alive, the same %d-byte body, HMAC-SHA256 signed per request and verified, best of 8 and 32 connections (%d), %s each", len(b.body), bestC, b.window(5*time.Second)))
 	return best
 }
 
@@ -277,7 +301,7 @@ func (b *bench) throughput(name string, nEndpoints, events, clients int, ceiling
 	wg.Wait()
 	ingested := time.Since(start)
 	if f := failed.Load(); f > 0 {
-		b.t.Fatalf("%s: %d posts failed\n%s", name, f, d.out.String())
+		b.t.Fatalf("%s: %d posts failed\n%s", name, f, d.Output())
 	}
 	env.waitAll(b.t, total, 5*time.Minute)
 	harnessCPU := selfCPU() - selfCPU0
@@ -372,7 +396,7 @@ func (b *bench) latency(rate int, dur time.Duration) {
 // backlog writes n deliveries to a dead endpoint straight into the store,
 // then lets the daemon work them and watches its memory.
 func (b *bench) backlog(n int, dur time.Duration) {
-	deadAddr := freeAddr(b.t) // nothing listens there: connection refused
+	deadAddr := testproc.FreeAddr(b.t) // nothing listens there: connection refused
 	env := b.newEnv(0, 0)
 	hook := env.webhook(b.t, "http://"+deadAddr+"/hook")
 	storeURL := b.freshStore("backlog")
@@ -546,24 +570,18 @@ func newSink(t *testing.T, status int) *sink {
 
 // daemon is the binary running `daemon`.
 type daemon struct {
-	cmd  *exec.Cmd
-	url  string
-	out  *lockedBuffer
-	done chan struct{}
+	*testproc.Proc
+	url string
 }
 
 func (b *bench) startDaemon(e *env, storeURL string) *daemon {
-	addr := freeAddr(b.t)
+	addr := testproc.FreeAddr(b.t)
 	args := []string{"daemon", "--listen", addr, "--chatwoot-url", e.mockURL, "--api-access-token", mockapi.AdminToken,
 		"--store", storeURL, "--sqlite-synchronous", b.sync, "--allow-cidr", "127.0.0.0/8", "--log-level", "warn"}
 	args = append(args, strings.Fields(os.Getenv("BENCH_DAEMON_FLAGS"))...)
-	d := &daemon{cmd: exec.Command(b.bin, args...), url: "http://" + addr, out: &lockedBuffer{}, done: make(chan struct{})}
-	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
-	d.cmd.Env = append(os.Environ(), strings.Fields(os.Getenv("BENCH_DAEMON_ENV"))...)
-	if err := d.cmd.Start(); err != nil {
-		b.t.Fatal(err)
-	}
-	go func() { _ = d.cmd.Wait(); close(d.done) }()
+	cmd := exec.Command(b.bin, args...)
+	cmd.Env = append(os.Environ(), strings.Fields(os.Getenv("BENCH_DAEMON_ENV"))...)
+	d := &daemon{Proc: testproc.Start(b.t, "daemon", cmd), url: "http://" + addr}
 	b.t.Cleanup(func() { d.stop(b.t) })
 	deadline := time.Now().Add(5 * time.Minute) // a large store takes a while to open
 	for {
@@ -575,29 +593,19 @@ func (b *bench) startDaemon(e *env, storeURL string) *daemon {
 			}
 		}
 		select {
-		case <-d.done:
-			b.t.Fatalf("the daemon exited:\n%s", d.out.String())
+		case <-d.Done():
+			b.t.Fatalf("the daemon exited:\n%s", d.Output())
 		default:
 		}
 		if time.Now().After(deadline) {
-			b.t.Fatalf("the daemon was not ready within 5 minutes:\n%s", d.out.String())
+			b.t.Fatalf("the daemon was not ready within 5 minutes:\n%s", d.Output())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
 func (d *daemon) stop(t *testing.T) {
-	select {
-	case <-d.done:
-		return
-	default:
-	}
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.done:
-	case <-time.After(60 * time.Second):
-		_ = d.cmd.Process.Kill()
-		<-d.done
+	if !d.Stop(syscall.SIGTERM, 60*time.Second) {
 		t.Errorf("the daemon did not stop within 60s of SIGTERM")
 	}
 }
@@ -613,7 +621,7 @@ func selfCPU() time.Duration {
 
 // cpu returns the user+system CPU time the daemon used so far.
 func (d *daemon) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.Pid()))
 	if err != nil {
 		return 0
 	}
@@ -630,7 +638,7 @@ func (d *daemon) cpu() time.Duration {
 
 // rss returns the daemon's resident set size and its peak, in bytes.
 func (d *daemon) rss() (cur, peak int64) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", d.Pid()))
 	if err != nil {
 		return 0, 0
 	}
@@ -729,18 +737,6 @@ func postEvent(hc *http.Client, base string, body []byte) ([]string, error) {
 	return out.DeliveryIDs, err
 }
 
-// build compiles the binary as released (CGO_ENABLED=0).
-func build(t *testing.T, dir string) string {
-	bin := filepath.Join(dir, "terraform-provider-chatwoot")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Dir = filepath.Join("..", "..")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // payload is a realistic message_created of 576 bytes, the size the
 // reference loopback ceiling was measured with.
 func payload() []byte {
@@ -749,32 +745,6 @@ func payload() []byte {
 		b = bytes.Replace(b, []byte(`"pad":"`), []byte(`"pad":"x`), 1)
 	}
 	return b
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func pct(ds []time.Duration, p int) time.Duration {

@@ -18,7 +18,9 @@
 //     into the store (the time that took is reported too).
 //
 // Run it with `make bench` (or BENCH=1 go test -run TestBench -v
-// ./internal/bench/). Settings, all optional:
+// ./internal/bench/). Without BENCH=1, as in `go test ./...`, it is a smoke
+// run with tiny sizes that only checks the harness still works (and the
+// settings below are ignored). Settings, all optional:
 //
 //	BENCH_STORE           store for the daemon: sqlite (default, a fresh file per scenario) or a
 //	                      postgres://... DSN (its deliveries are deleted before each scenario)

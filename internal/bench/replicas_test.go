@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/testproc"
 )
 
 // TestBenchReplicas is the PostgreSQL half of `make bench`: the same
@@ -28,18 +29,18 @@ import (
 // BENCH_RATE, BENCH_RATE_SECONDS and BENCH_DAEMON_FLAGS apply as in
 // TestBench; BENCH_REPLICAS (default "1,2") lists the replica counts.
 func TestBenchReplicas(t *testing.T) {
-	if os.Getenv("BENCH") == "" {
-		t.Skip("the benchmark runs with BENCH=1 (make bench)")
-	}
 	dsn := os.Getenv("BENCH_STORE")
 	if !strings.HasPrefix(dsn, "postgres") {
 		dsn = os.Getenv("CHATWOOT_TEST_POSTGRES_URL")
 	}
 	if dsn == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no PostgreSQL in CI: run the tests under .ci/postgres.sh run (make test does)")
+		}
 		t.Skip("no PostgreSQL: set BENCH_STORE=postgres://... or run under .ci/postgres.sh run")
 	}
-	b := &bench{t: t, dir: t.TempDir(), store: dsn, sync: store.SyncFull, body: payload(), only: map[string]bool{}}
-	b.bin = build(t, b.dir)
+	b := &bench{t: t, dir: t.TempDir(), store: dsn, sync: store.SyncFull, body: payload(), only: map[string]bool{}, smoke: os.Getenv("BENCH") == ""}
+	b.bin = testproc.Build(t, b.dir)
 	start := time.Now()
 	load0 := loadavg()
 	for _, s := range strings.Split(envStr("BENCH_REPLICAS", "1,2"), ",") {
@@ -47,8 +48,8 @@ func TestBenchReplicas(t *testing.T) {
 		if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil || n < 1 {
 			t.Fatalf("BENCH_REPLICAS=%q: want counts like 1,2", os.Getenv("BENCH_REPLICAS"))
 		}
-		b.replicaThroughput(n, envInt("BENCH_EVENTS", 30000), envInt("BENCH_CLIENTS", 64))
-		b.replicaLatency(n, envInt("BENCH_RATE", 500), time.Duration(envInt("BENCH_RATE_SECONDS", 20))*time.Second)
+		b.replicaThroughput(n, b.size("BENCH_EVENTS", 30000, 300), b.size("BENCH_CLIENTS", 64, 8))
+		b.replicaLatency(n, b.size("BENCH_RATE", 500, 50), time.Duration(b.size("BENCH_RATE_SECONDS", 20, 2))*time.Second)
 	}
 	b.report(start, load0)
 }

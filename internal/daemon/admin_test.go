@@ -19,6 +19,7 @@ import (
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/admin"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/testproc"
 )
 
 // call does one request and decodes a JSON answer into out (if not nil).
@@ -59,7 +60,7 @@ func listDeliveries(t *testing.T, base, query string) deliveryList {
 func waitDeliveries(t *testing.T, base, query string, n int) deliveryList {
 	t.Helper()
 	var l deliveryList
-	waitFor(t, 15*time.Second, fmt.Sprintf("%d deliveries with %s", n, query), func() bool {
+	testproc.WaitFor(t, 15*time.Second, fmt.Sprintf("%d deliveries with %s", n, query), func() bool {
 		l = listDeliveries(t, base, query)
 		return len(l.Deliveries) == n
 	})
@@ -181,9 +182,9 @@ func TestAdminAPIDeliveryLogAndReplay(t *testing.T) {
 	if code, body := call(t, "POST", fmt.Sprintf("%s/v1/deliveries/%d/retry", base, dead.ID), "", &replayed); code != 200 || replayed.State != "pending" {
 		t.Fatalf("retry: %d %s", code, body)
 	}
-	waitFor(t, 10*time.Second, "the replayed delivery", func() bool { return failing.has(ids[1]) })
+	testproc.WaitFor(t, 10*time.Second, "the replayed delivery", func() bool { return failing.has(ids[1]) })
 	var after admin.DeliveryJSON
-	waitFor(t, 5*time.Second, "the replay recorded", func() bool {
+	testproc.WaitFor(t, 5*time.Second, "the replay recorded", func() bool {
 		call(t, "GET", fmt.Sprintf("%s/v1/deliveries/%d", base, dead.ID), "", &after)
 		return after.State == "succeeded"
 	})
@@ -209,9 +210,9 @@ func TestAdminAPIDeliveryLogAndReplay(t *testing.T) {
 	if code, body := call(t, "POST", base+"/v1/deliveries/"+ids[2]+"/retry", "", nil); code != 200 {
 		t.Fatalf("retry by delivery id: %d %s", code, body)
 	}
-	waitFor(t, 10*time.Second, "the replayed cancelled delivery", func() bool { return gone.has(ids[2]) })
+	testproc.WaitFor(t, 10*time.Second, "the replayed cancelled delivery", func() bool { return gone.has(ids[2]) })
 
-	waitFor(t, 5*time.Second, "the metrics", func() bool {
+	testproc.WaitFor(t, 5*time.Second, "the metrics", func() bool {
 		return metricValue(t, base, `chatwoot_deliveries_total{outcome="delivered"}`) == 3
 	})
 	for series, want := range map[string]float64{
@@ -285,7 +286,7 @@ func TestAdminTokenRule(t *testing.T) {
 	const token = "test-admin-token-0123456789"
 	cw := newFakeChatwoot()
 	cw.set(1)
-	var logs lockedBuffer
+	var logs testproc.Buffer
 	base := startDaemonLogs(t, cw, &logs, func(c *Config) { c.AdminToken = token; c.RiverUI = true; c.LogLevel = "debug" })
 	for _, tt := range []struct {
 		method, path, token string

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/testproc"
 )
 
 func postEvent(t testing.TB, base string, account int64, body []byte, key string) (int, []string) {
@@ -66,7 +67,7 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 	rcv.setAnswer(func(n int) int { return map[bool]int{true: 503, false: 200}[n <= 3] })
 	cw := newFakeChatwoot()
 	cw.set(1, chatwoot.Webhook{ID: 3, URL: rcv.srv.URL + "/in?token=query-do-not-log", Subscriptions: []string{"message_created"}, Secret: "whsec-do-not-log"})
-	var logs lockedBuffer
+	var logs testproc.Buffer
 	base := startDaemonLogs(t, cw, &logs, func(c *Config) {
 		c.LogLevel = "trace"
 		c.LogFormat = "json"

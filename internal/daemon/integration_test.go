@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,13 +23,10 @@ import (
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/mockapi"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/testproc"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
+var bin testproc.Binary
 
 // binary builds the project's binary once per test run.
 func binary(t *testing.T) string {
@@ -38,113 +34,19 @@ func binary(t *testing.T) string {
 	if testing.Short() {
 		t.Skip("integration test with subprocesses; skipped with -short")
 	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tpc-daemon-test")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "terraform-provider-chatwoot")
-		cmd := exec.Command("go", "build", "-o", binPath, ".")
-		cmd.Dir = filepath.Join("..", "..")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
+	return bin.Path(t)
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		_ = os.RemoveAll(filepath.Dir(binPath))
-	}
+	bin.Remove()
 	os.Exit(code)
 }
 
-// proc is a running subprocess whose output is kept for failure reports.
-type proc struct {
-	t    *testing.T
-	name string
-	cmd  *exec.Cmd
-	out  *lockedBuffer
-	done chan struct{}
-	err  error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func startProc(t *testing.T, name string, args ...string) *proc {
+// startProc runs the binary with args; its output is kept for failure reports.
+func startProc(t *testing.T, name string, args ...string) *testproc.Proc {
 	t.Helper()
-	p := &proc{t: t, name: name, out: &lockedBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(binary(t), args...)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.stop(syscall.SIGTERM, 20*time.Second)
-		if t.Failed() {
-			t.Logf("--- %s output ---\n%s", p.name, tail(p.out.String(), 6000))
-		}
-	})
-	return p
-}
-
-// stop signals the process and waits for it; it reports whether it exited
-// in time (it is killed otherwise).
-func (p *proc) stop(sig syscall.Signal, within time.Duration) bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-	}
-	_ = p.cmd.Process.Signal(sig)
-	select {
-	case <-p.done:
-		return true
-	case <-time.After(within):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		return false
-	}
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return "…" + s[len(s)-n:]
-	}
-	return s
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return testproc.Start(t, name, exec.Command(binary(t), args...))
 }
 
 func waitHTTP(t *testing.T, url string, want int, within time.Duration) {
@@ -171,15 +73,15 @@ type stack struct {
 	mockURL   string
 	daemonURL string
 	store     string
-	daemon    *proc
+	daemon    *testproc.Proc
 	client    *chatwoot.Client
 	extra     []string
 }
 
 func startStack(t *testing.T, daemonArgs ...string) *stack {
 	t.Helper()
-	s := &stack{t: t, daemonURL: "http://" + freeAddr(t), store: "sqlite:" + filepath.Join(t.TempDir(), "deliveries.db"), extra: daemonArgs}
-	mockAddr := freeAddr(t)
+	s := &stack{t: t, daemonURL: "http://" + testproc.FreeAddr(t), store: "sqlite:" + filepath.Join(t.TempDir(), "deliveries.db"), extra: daemonArgs}
+	mockAddr := testproc.FreeAddr(t)
 	s.mockURL = "http://" + mockAddr
 	startProc(t, "mock-api", "mock-api", "--listen", mockAddr, "--daemon-url", s.daemonURL, "--forward-workers", "8", "--log-level", "warn")
 	waitHTTP(t, s.mockURL+"/_mock/requests", 200, 20*time.Second)
@@ -235,17 +137,6 @@ func (s *stack) postEvent(account int64, body []byte) (int, []string, error) {
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&out)
 	return resp.StatusCode, out.DeliveryIDs, nil
-}
-
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestE2EMockDaemonReceiver: a message created in the mock fires
@@ -388,7 +279,7 @@ func TestE2ERetriesUnderOneDeliveryID(t *testing.T) {
 	if err != nil || status != 202 || len(ids) != 1 {
 		t.Fatalf("ingest: %d %v %v", status, ids, err)
 	}
-	waitFor(t, 15*time.Second, "the delivery", func() bool { return rcv.has(ids[0]) })
+	testproc.WaitFor(t, 15*time.Second, "the delivery", func() bool { return rcv.has(ids[0]) })
 	time.Sleep(500 * time.Millisecond) // nothing more should come
 	rcv.mu.Lock()
 	defer rcv.mu.Unlock()
@@ -446,16 +337,16 @@ func TestE2EKill9LosesNoAcceptedEvent(t *testing.T) {
 		}()
 	}
 	acceptedN := func() int { mu.Lock(); defer mu.Unlock(); return len(accepted) }
-	waitFor(t, 60*time.Second, "1500 accepted events", func() bool { return acceptedN() >= 1500 })
+	testproc.WaitFor(t, 60*time.Second, "1500 accepted events", func() bool { return acceptedN() >= 1500 })
 
 	// SIGKILL mid-stream: no chance to flush or finish anything.
-	s.daemon.stop(syscall.SIGKILL, 5*time.Second)
+	s.daemon.Stop(syscall.SIGKILL, 5*time.Second)
 	atKill := acceptedN()
 	_, deliveredAtKill, _ := rcv.stats()
 	t.Logf("killed with %d accepted, %d delivered", atKill, deliveredAtKill)
 
 	s.startDaemon()
-	waitFor(t, 60*time.Second, "3000 accepted events", func() bool { return acceptedN() >= 3000 })
+	testproc.WaitFor(t, 60*time.Second, "3000 accepted events", func() bool { return acceptedN() >= 3000 })
 	stop.Store(true)
 	wg.Wait()
 
@@ -464,7 +355,7 @@ func TestE2EKill9LosesNoAcceptedEvent(t *testing.T) {
 	mu.Unlock()
 	// In-flight attempts of the killed daemon are rescued after River's
 	// RescueStuckJobsAfter (about 20s with --timeout 2s) by the next leader.
-	waitFor(t, 150*time.Second, fmt.Sprintf("all %d accepted events delivered", len(all)), func() bool {
+	testproc.WaitFor(t, 150*time.Second, fmt.Sprintf("all %d accepted events delivered", len(all)), func() bool {
 		for _, id := range all {
 			if !rcv.has(id) {
 				return false
@@ -517,7 +408,7 @@ func TestE2EDeadEndpointDoesNotSlowHealthyOne(t *testing.T) {
 		healthyIDs = append(healthyIDs, ids[0])
 		time.Sleep(10 * time.Millisecond) // a steady stream over ~3s, across several attempt timeouts
 	}
-	waitFor(t, 20*time.Second, "every healthy delivery", func() bool { return healthy.count() == n })
+	testproc.WaitFor(t, 20*time.Second, "every healthy delivery", func() bool { return healthy.count() == n })
 	healthy.mu.Lock()
 	var lat []time.Duration
 	for _, id := range healthyIDs {
@@ -545,7 +436,7 @@ func TestE2ERemovedWebhookStopsReceiving(t *testing.T) {
 	if status, _, err := s.postEvent(1, []byte(`{"event":"message_created"}`)); err != nil || status != 202 {
 		t.Fatalf("ingest: %d %v", status, err)
 	}
-	waitFor(t, 10*time.Second, "a first attempt", func() bool { h, _, _ := rcv.stats(); return h >= 1 })
+	testproc.WaitFor(t, 10*time.Second, "a first attempt", func() bool { h, _, _ := rcv.stats(); return h >= 1 })
 	if err := s.client.DeleteWebhook(context.Background(), 1, w.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -556,7 +447,7 @@ func TestE2ERemovedWebhookStopsReceiving(t *testing.T) {
 	if after != before {
 		t.Fatalf("the deleted webhook got %d more attempts", after-before)
 	}
-	if !strings.Contains(s.daemon.out.String(), "pending deliveries cancelled") && !strings.Contains(s.daemon.out.String(), "no longer exists upstream") {
+	if !strings.Contains(s.daemon.Output(), "pending deliveries cancelled") && !strings.Contains(s.daemon.Output(), "no longer exists upstream") {
 		t.Log("daemon log does not mention the cancellation")
 	}
 }
@@ -572,8 +463,8 @@ func TestE2EGoneDisablesUntilWebhookChanges(t *testing.T) {
 	if status, _, _ := s.postEvent(1, []byte(`{"event":"message_created","n":1}`)); status != 202 {
 		t.Fatal(status)
 	}
-	waitFor(t, 10*time.Second, "the 410", func() bool { h, _, _ := rcv.stats(); return h == 1 })
-	waitFor(t, 5*time.Second, "the endpoint disabled", func() bool {
+	testproc.WaitFor(t, 10*time.Second, "the 410", func() bool { h, _, _ := rcv.stats(); return h == 1 })
+	testproc.WaitFor(t, 5*time.Second, "the endpoint disabled", func() bool {
 		status, ids, _ := s.postEvent(1, []byte(`{"event":"message_created","n":2}`))
 		return status == 202 && len(ids) == 0
 	})
@@ -581,12 +472,12 @@ func TestE2EGoneDisablesUntilWebhookChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ids []string
-	waitFor(t, 5*time.Second, "the endpoint enabled again", func() bool {
+	testproc.WaitFor(t, 5*time.Second, "the endpoint enabled again", func() bool {
 		var status int
 		status, ids, _ = s.postEvent(1, []byte(`{"event":"message_created","n":3}`))
 		return status == 202 && len(ids) == 1
 	})
-	waitFor(t, 10*time.Second, "the delivery after re-enabling", func() bool { return rcv.has(ids[0]) })
+	testproc.WaitFor(t, 10*time.Second, "the delivery after re-enabling", func() bool { return rcv.has(ids[0]) })
 }
 
 // TestE2ESIGTERMExitsCleanlyAndKeepsQueue: SIGTERM stops the daemon with
@@ -615,19 +506,19 @@ func TestE2ESIGTERMExitsCleanlyAndKeepsQueue(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond) // attempts in flight
 	start := time.Now()
-	if !s.daemon.stop(syscall.SIGTERM, 15*time.Second) {
+	if !s.daemon.Stop(syscall.SIGTERM, 15*time.Second) {
 		t.Fatal("daemon did not exit within 15s of SIGTERM")
 	}
-	if s.daemon.err != nil {
-		t.Fatalf("daemon exited with %v after SIGTERM", s.daemon.err)
+	if s.daemon.Err() != nil {
+		t.Fatalf("daemon exited with %v after SIGTERM", s.daemon.Err())
 	}
 	t.Logf("stopped in %s", time.Since(start))
-	if !strings.Contains(s.daemon.out.String(), `"stopped"`) {
+	if !strings.Contains(s.daemon.Output(), `"stopped"`) {
 		t.Fatal("no clean stop in the log")
 	}
 	slow.Store(false)
 	s.startDaemon()
-	waitFor(t, 20*time.Second, "every pending delivery after the restart", func() bool {
+	testproc.WaitFor(t, 20*time.Second, "every pending delivery after the restart", func() bool {
 		for _, id := range ids {
 			if !rcv.has(id) {
 				return false

@@ -21,6 +21,7 @@ import (
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/mockapi"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store/storetest"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/testproc"
 )
 
 // replicaArgs are a replica's flags on store, listening on addr.
@@ -41,9 +42,9 @@ func (s *stack) replicaArgs(addr, store string, extra ...string) []string {
 
 // startReplica starts a daemon replica on store and returns it with its
 // ingest base URL, once it is ready.
-func (s *stack) startReplica(name, store string, extra ...string) (*proc, string) {
+func (s *stack) startReplica(name, store string, extra ...string) (*testproc.Proc, string) {
 	s.t.Helper()
-	addr := freeAddr(s.t)
+	addr := testproc.FreeAddr(s.t)
 	p := startProc(s.t, name, s.replicaArgs(addr, store, extra...)...)
 	waitHTTP(s.t, "http://"+addr+"/readyz", 200, 30*time.Second)
 	return p, "http://" + addr
@@ -110,9 +111,9 @@ func TestPostgresE2EKill9OneReplicaLosesNothing(t *testing.T) {
 		}()
 	}
 	acceptedN := func() int { mu.Lock(); defer mu.Unlock(); return len(accepted) }
-	waitFor(t, 60*time.Second, "2000 accepted events", func() bool { return acceptedN() >= 2000 })
+	testproc.WaitFor(t, 60*time.Second, "2000 accepted events", func() bool { return acceptedN() >= 2000 })
 
-	victim.stop(syscall.SIGKILL, 5*time.Second)
+	victim.Stop(syscall.SIGKILL, 5*time.Second)
 	conn := pgConn(t, dsn)
 	// Deliveries of the killed replica stay "running" until rescued; the
 	// survivor's own running ones only make this bound looser.
@@ -120,14 +121,14 @@ func TestPostgresE2EKill9OneReplicaLosesNothing(t *testing.T) {
 	_, deliveredAtKill, _ := rcv.stats()
 	t.Logf("killed replica A with %d accepted, %d delivered, %d deliveries running", acceptedN(), deliveredAtKill, runningAtKill)
 
-	waitFor(t, 60*time.Second, "5000 accepted events", func() bool { return acceptedN() >= 5000 })
+	testproc.WaitFor(t, 60*time.Second, "5000 accepted events", func() bool { return acceptedN() >= 5000 })
 	stop.Store(true)
 	wg.Wait()
 	mu.Lock()
 	all := append([]string(nil), accepted...)
 	mu.Unlock()
 
-	waitFor(t, 180*time.Second, fmt.Sprintf("all %d accepted events delivered", len(all)), func() bool {
+	testproc.WaitFor(t, 180*time.Second, fmt.Sprintf("all %d accepted events delivered", len(all)), func() bool {
 		for _, id := range all {
 			if !rcv.has(id) {
 				return false
@@ -139,7 +140,7 @@ func TestPostgresE2EKill9OneReplicaLosesNothing(t *testing.T) {
 	// the (possibly newly elected) leader: RescueStuckJobsAfter (19s here)
 	// after their attempt started, checked every 30s.
 	drainStart := time.Now()
-	waitFor(t, 120*time.Second, "the survivor to drain the queue", func() bool {
+	testproc.WaitFor(t, 120*time.Second, "the survivor to drain the queue", func() bool {
 		return pgCount(t, conn, `SELECT count(*) FROM river_job WHERE kind = $1 AND state NOT IN ('completed', 'cancelled', 'discarded')`, delivery.Kind) == 0
 	})
 	t.Logf("queue drained %s after the last accepted event was delivered", time.Since(drainStart).Round(time.Second))
@@ -170,8 +171,8 @@ func TestPostgresE2EReplicasStartAtOnce(t *testing.T) {
 	rcv := newReceiver(t, "")
 	s.webhook(1, rcv)
 
-	addrs := []string{freeAddr(t), freeAddr(t)}
-	var procs []*proc
+	addrs := []string{testproc.FreeAddr(t), testproc.FreeAddr(t)}
+	var procs []*testproc.Proc
 	for i, addr := range addrs {
 		procs = append(procs, startProc(t, fmt.Sprintf("replica-%d", i), s.replicaArgs(addr, dsn)...))
 	}
@@ -180,12 +181,12 @@ func TestPostgresE2EReplicasStartAtOnce(t *testing.T) {
 	}
 	for _, p := range procs[2:] {
 		select {
-		case <-p.done:
-			if p.err != nil {
-				t.Fatalf("%s: %v\n%s", p.name, p.err, p.out.String())
+		case <-p.Done():
+			if p.Err() != nil {
+				t.Fatalf("%s: %v\n%s", p.Name, p.Err(), p.Output())
 			}
 		case <-time.After(60 * time.Second):
-			t.Fatalf("%s still running after 60s", p.name)
+			t.Fatalf("%s still running after 60s", p.Name)
 		}
 	}
 	for _, addr := range addrs {
@@ -193,7 +194,7 @@ func TestPostgresE2EReplicasStartAtOnce(t *testing.T) {
 	}
 	appliers := 0
 	for _, p := range procs {
-		if strings.Contains(p.out.String(), "Applied migration") {
+		if strings.Contains(p.Output(), "Applied migration") {
 			appliers++
 		}
 	}
@@ -220,5 +221,5 @@ func TestPostgresE2EReplicasStartAtOnce(t *testing.T) {
 		}
 		ids = append(ids, out.DeliveryIDs[0])
 	}
-	waitFor(t, 15*time.Second, "both deliveries", func() bool { return rcv.has(ids[0]) && rcv.has(ids[1]) })
+	testproc.WaitFor(t, 15*time.Second, "both deliveries", func() bool { return rcv.has(ids[0]) && rcv.has(ids[1]) })
 }

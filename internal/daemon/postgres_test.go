@@ -21,6 +21,7 @@ import (
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store/storetest"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/testproc"
 )
 
 // pgReplica configures an in-process replica on dsn with the store's own
@@ -63,7 +64,7 @@ func TestPostgresReplicasShareDeliveries(t *testing.T) {
 	rcv := newReceiver(t, "pg-secret")
 	cw := newFakeChatwoot()
 	cw.set(1, chatwoot.Webhook{ID: 4, URL: rcv.srv.URL + "/hook", Subscriptions: []string{"message_created"}, Secret: "pg-secret"})
-	var logsA, logsB lockedBuffer
+	var logsA, logsB testproc.Buffer
 	trace := func(c *Config) { c.LogLevel = "trace" }
 	bases := []string{
 		startDaemonLogs(t, cw, &logsA, pgReplica(dsn, trace)),
@@ -80,7 +81,7 @@ func TestPostgresReplicasShareDeliveries(t *testing.T) {
 		}
 		want[ids[0]] = body
 	}
-	waitFor(t, 20*time.Second, "every delivery", func() bool { return rcv.count() == n })
+	testproc.WaitFor(t, 20*time.Second, "every delivery", func() bool { return rcv.count() == n })
 	time.Sleep(300 * time.Millisecond) // nothing more should come
 	hits, delivered, bad := rcv.stats()
 	if hits != n || delivered != n || bad != 0 {
@@ -96,10 +97,10 @@ func TestPostgresReplicasShareDeliveries(t *testing.T) {
 
 	u, _ := url.Parse(dsn)
 	pw, _ := u.User.Password()
-	for name, logs := range map[string]*lockedBuffer{"A": &logsA, "B": &logsB} {
+	for name, logs := range map[string]*testproc.Buffer{"A": &logsA, "B": &logsB} {
 		out := logs.String()
 		if !strings.Contains(out, "xxxxx") {
-			t.Errorf("replica %s never named its (redacted) store:\n%s", name, tail(out, 2000))
+			t.Errorf("replica %s never named its (redacted) store:\n%s", name, testproc.Tail(out, 2000))
 		}
 		if strings.Contains(out, pw) {
 			t.Fatalf("replica %s logged the database password", name)
@@ -125,12 +126,12 @@ func TestPostgresRemovedWebhookCancelledOnce(t *testing.T) {
 		}
 	}
 	conn := pgConn(t, dsn)
-	waitFor(t, 20*time.Second, "every delivery to fail once and wait for its retry", func() bool {
+	testproc.WaitFor(t, 20*time.Second, "every delivery to fail once and wait for its retry", func() bool {
 		return pgCount(t, conn, `SELECT count(*) FROM river_job WHERE kind = $1 AND state = 'retryable'`, delivery.Kind) == n
 	})
 
 	cw.set(1) // the webhook is deleted upstream
-	waitFor(t, 20*time.Second, "the pending deliveries cancelled", func() bool {
+	testproc.WaitFor(t, 20*time.Second, "the pending deliveries cancelled", func() bool {
 		return pgCount(t, conn, `SELECT count(*) FROM river_job WHERE kind = $1 AND state = 'cancelled'`, delivery.Kind) == n
 	})
 	time.Sleep(500 * time.Millisecond) // both replicas have reconciled several times (100ms)
@@ -168,12 +169,12 @@ func TestPostgresTuningAndFlagsOverride(t *testing.T) {
 		{30 * time.Millisecond, 0, `fetch_cooldown=30ms fetch_poll_interval=200ms`},
 		{500 * time.Millisecond, 0, `fetch_cooldown=500ms fetch_poll_interval=500ms`},
 	} {
-		var logs lockedBuffer
+		var logs testproc.Buffer
 		startDaemonLogs(t, cw, &logs, pgReplica(dsn, func(c *Config) {
 			c.LogLevel = "info"
 			c.FetchCooldown, c.FetchPollInterval = tt.cooldown, tt.poll
 		}))
-		waitFor(t, 5*time.Second, "the delivering line", func() bool { return strings.Contains(logs.String(), "delivering") })
+		testproc.WaitFor(t, 5*time.Second, "the delivering line", func() bool { return strings.Contains(logs.String(), "delivering") })
 		if !strings.Contains(logs.String(), tt.want) {
 			t.Errorf("cooldown %s poll %s: log lacks %q:\n%s", tt.cooldown, tt.poll, tt.want, logs.String())
 		}

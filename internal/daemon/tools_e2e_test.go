@@ -16,6 +16,7 @@ import (
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/mockapi"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/testproc"
 )
 
 // run runs the binary to completion and returns its combined output.
@@ -32,24 +33,24 @@ func run(t *testing.T, args ...string) string {
 
 func TestE2EEmitDaemonReceive(t *testing.T) {
 	s := startStack(t)
-	rcvAddr := freeAddr(t)
+	rcvAddr := testproc.FreeAddr(t)
 	hook, err := s.client.CreateWebhook(context.Background(), 1, chatwoot.WebhookInput{URL: "http://" + rcvAddr + "/hook", Subscriptions: []string{chatwoot.EventMessageCreated}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rcv := startProc(t, "receive", "receive", "--listen", rcvAddr,
 		"--chatwoot-url", s.mockURL, "--api-access-token", mockapi.AdminToken, "--account", "1", "--webhook-id", fmt.Sprint(hook.ID))
-	waitFor(t, 20*time.Second, "receive listening", func() bool { return strings.Contains(rcv.out.String(), "receiving Chatwoot webhooks") })
+	testproc.WaitFor(t, 20*time.Second, "receive listening", func() bool { return strings.Contains(rcv.Output(), "receiving Chatwoot webhooks") })
 	s.startDaemon()
 
 	out := run(t, "emit", "--daemon", s.daemonURL, "--account", "1", "--content", "Hi from emit")
 	if !strings.Contains(out, "1 deliveries queued") {
 		t.Fatalf("emit printed %q; want the fan-out (1 delivery)", out)
 	}
-	waitFor(t, 15*time.Second, "receive printing the verified delivery", func() bool {
-		return strings.Contains(rcv.out.String(), `content="Hi from emit"`)
+	testproc.WaitFor(t, 15*time.Second, "receive printing the verified delivery", func() bool {
+		return strings.Contains(rcv.Output(), `content="Hi from emit"`)
 	})
-	line := lineWith(rcv.out.String(), `content="Hi from emit"`)
+	line := lineWith(rcv.Output(), `content="Hi from emit"`)
 	if !strings.HasPrefix(line, "OK ") || !strings.Contains(line, "message_created") || !strings.Contains(line, "signature verified") || !strings.Contains(line, "account=1") {
 		t.Fatalf("receive printed %q", line)
 	}
@@ -59,8 +60,8 @@ func TestE2EEmitDaemonReceive(t *testing.T) {
 	if !strings.Contains(out, "outgoing input_select") || !strings.Contains(out, "1 deliveries queued") {
 		t.Fatalf("emit input_select printed %q", out)
 	}
-	waitFor(t, 15*time.Second, "the input_select delivery", func() bool { return strings.Contains(rcv.out.String(), `content="Pick one"`) })
-	if line := lineWith(rcv.out.String(), `content="Pick one"`); !strings.Contains(line, "signature verified") || !strings.Contains(line, "content_type=input_select") || !strings.Contains(line, "items=2") {
+	testproc.WaitFor(t, 15*time.Second, "the input_select delivery", func() bool { return strings.Contains(rcv.Output(), `content="Pick one"`) })
+	if line := lineWith(rcv.Output(), `content="Pick one"`); !strings.Contains(line, "signature verified") || !strings.Contains(line, "content_type=input_select") || !strings.Contains(line, "items=2") {
 		t.Fatalf("receive printed %q", line)
 	}
 }
@@ -68,9 +69,9 @@ func TestE2EEmitDaemonReceive(t *testing.T) {
 // TestE2EReceiveRejectsForgedSignature: a delivery signed with another
 // secret is answered 401 and printed as REJECTED.
 func TestE2EReceiveRejectsForgedSignature(t *testing.T) {
-	addr := freeAddr(t)
+	addr := testproc.FreeAddr(t)
 	rcv := startProc(t, "receive", "receive", "--listen", addr, "--secret", "the-real-secret")
-	waitFor(t, 20*time.Second, "receive listening", func() bool { return strings.Contains(rcv.out.String(), "receiving Chatwoot webhooks") })
+	testproc.WaitFor(t, 20*time.Second, "receive listening", func() bool { return strings.Contains(rcv.Output(), "receiving Chatwoot webhooks") })
 
 	body := []byte(`{"event":"message_created","id":1,"content":"forged"}`)
 	for _, tc := range []struct {
@@ -82,7 +83,7 @@ func TestE2EReceiveRejectsForgedSignature(t *testing.T) {
 		{"stale timestamp", func(h http.Header) { chatwoot.SignatureHeaders(h, "the-real-secret", time.Now().Add(-time.Hour), body) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := strings.Count(rcv.out.String(), "REJECTED")
+			before := strings.Count(rcv.Output(), "REJECTED")
 			req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/", bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set(chatwoot.HeaderDelivery, "6f1c2d3e-0000-4000-8000-"+fmt.Sprintf("%012d", before))
@@ -95,11 +96,11 @@ func TestE2EReceiveRejectsForgedSignature(t *testing.T) {
 			if resp.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("receive answered %d to a forged delivery, want 401", resp.StatusCode)
 			}
-			waitFor(t, 5*time.Second, "REJECTED printed", func() bool { return strings.Count(rcv.out.String(), "REJECTED") > before })
+			testproc.WaitFor(t, 5*time.Second, "REJECTED printed", func() bool { return strings.Count(rcv.Output(), "REJECTED") > before })
 		})
 	}
-	if strings.Contains(rcv.out.String(), "signature verified") {
-		t.Fatalf("receive verified a forged delivery:\n%s", rcv.out.String())
+	if strings.Contains(rcv.Output(), "signature verified") {
+		t.Fatalf("receive verified a forged delivery:\n%s", rcv.Output())
 	}
 }
 

@@ -1,7 +1,6 @@
 package mockapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,33 +12,17 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/testproc"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while the command writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 var listeningRE = regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
 
 // startCommand runs the subcommand and returns its base URL and a stop
 // function that cancels it and returns its error.
-func startCommand(t *testing.T, args ...string) (base string, stdout, stderr *syncBuffer, stop func() error) {
+func startCommand(t *testing.T, args ...string) (base string, stdout, stderr *testproc.Buffer, stop func() error) {
 	t.Helper()
-	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	stdout, stderr = &testproc.Buffer{}, &testproc.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, stdout, stderr) }()
@@ -186,7 +169,7 @@ func TestCommandBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var out, errOut syncBuffer
+			var out, errOut testproc.Buffer
 			err := run(context.Background(), tt.args, &out, &errOut)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v, want it to contain %q", err, tt.want)
@@ -194,7 +177,7 @@ func TestCommandBadInput(t *testing.T) {
 		})
 	}
 	t.Run("help", func(t *testing.T) {
-		var out, errOut syncBuffer
+		var out, errOut testproc.Buffer
 		if err := run(context.Background(), []string{"-h"}, &out, &errOut); !errors.Is(err, flag.ErrHelp) {
 			t.Fatalf("%v", err)
 		}

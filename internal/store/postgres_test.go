@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store/storetest"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/testproc"
 )
 
 // TestPostgresPayloadRoundTripsByteForByte: River stores args as jsonb on
@@ -112,7 +113,7 @@ func TestPostgresMigrationWaitsForTheLock(t *testing.T) {
 	if _, err := holder.Exec(ctx, "SELECT pg_advisory_lock($1)", migrateLockKey); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testproc.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		st, err := Open(ctx, Options{URL: dsn, Logger: newTextLogger(logs)})
@@ -200,24 +201,6 @@ func password(t *testing.T, dsn string) string {
 		t.Fatalf("the test server's DSN has no password; these tests check it is never shown")
 	}
 	return p
-}
-
-// syncBuffer is a log destination written by one goroutine and read by another.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newTextLogger(w io.Writer) *slog.Logger {
