@@ -208,9 +208,36 @@ func (w *noopWorker) Work(context.Context, *river.Job[delivery.Args]) error {
 }
 
 // riverAlone measures River itself on the store, in this process: the same
-// delivery rows, inserted first, then worked by a no-op worker with the
-// daemon's River settings. No HTTP anywhere: what the store allows.
+// delivery rows worked by a no-op worker with the daemon's River settings,
+// inserted first and then worked, and inserted while being worked, as the
+// daemon's ingest does. No HTTP anywhere: what the store allows.
 func (b *bench) riverAlone(n int) {
+	for _, whileWorking := range []bool{false, true} {
+		inserted, worked := b.riverNoop(n, whileWorking)
+		name, how := "River alone on this store", "inserted in batches of 1,000 (InsertManyFast), then fetched and completed"
+		if whileWorking {
+			name, how = "River alone, inserting while working", "inserted in batches of 1,000 (InsertManyFast) while being fetched and completed"
+		}
+		b.add(name, fmt.Sprintf("%s jobs/s worked, %s/s inserted", thousands(float64(n)/worked.Seconds()), thousands(float64(n)/inserted.Seconds())),
+			fmt.Sprintf("%s delivery rows %s by a no-op worker with the daemon's River settings, in the benchmark process: the store's own limit, no HTTP", thousands(float64(n)), how))
+	}
+}
+
+// deliveryRows returns the inserts of count deliveries of the benchmark's body to
+// ep, numbered from first.
+func (b *bench) deliveryRows(ep endpoints.Endpoint, first, count int) []river.InsertManyParams {
+	ps := make([]river.InsertManyParams, count)
+	for j := range ps {
+		ps[j] = delivery.InsertParams(delivery.NewDelivery{Endpoint: ep, Event: chatwoot.EventMessageCreated, Payload: b.body,
+			DeliveryID: fmt.Sprintf("00000000-0000-4000-8000-%012d", first+j), MaxAttempts: 8})
+	}
+	return ps
+}
+
+// riverNoop inserts n delivery rows and works them with a no-op worker; it
+// returns how long the inserts took and how long the work took (from the
+// first insert when whileWorking).
+func (b *bench) riverNoop(n int, whileWorking bool) (inserted, worked time.Duration) {
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Options{URL: b.freshStore("river"), Synchronous: b.sync})
 	if err != nil {
@@ -229,35 +256,51 @@ func (b *bench) riverAlone(n int) {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	fast := c.(interface {
-		InsertManyFast(context.Context, []river.InsertManyParams) (int, error)
-	})
 	ep := endpoints.Endpoint{AccountID: 1, ID: 1}
-	start := time.Now()
-	for i := 0; i < n; i += 1000 {
-		ps := make([]river.InsertManyParams, min(1000, n-i))
-		for j := range ps {
-			ps[j] = delivery.InsertParams(delivery.NewDelivery{Endpoint: ep, Event: chatwoot.EventMessageCreated, Payload: b.body,
-				DeliveryID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i+j), MaxAttempts: 8})
+	insert := func() error {
+		for i := 0; i < n; i += 1000 {
+			if _, err := c.InsertManyFast(ctx, b.deliveryRows(ep, i, min(1000, n-i))); err != nil {
+				return err
+			}
 		}
-		if _, err := fast.InsertManyFast(ctx, ps); err != nil {
+		return nil
+	}
+	start := time.Now()
+	failed := make(chan error, 1)
+	insertedIn := make(chan time.Duration, 1)
+	if whileWorking {
+		if err := c.Start(ctx); err != nil {
+			b.t.Fatal(err)
+		}
+		go func() {
+			if err := insert(); err != nil {
+				failed <- err
+				return
+			}
+			insertedIn <- time.Since(start)
+		}()
+	} else {
+		if err := insert(); err != nil {
+			b.t.Fatal(err)
+		}
+		insertedIn <- time.Since(start)
+		start = time.Now()
+		if err := c.Start(ctx); err != nil {
 			b.t.Fatal(err)
 		}
 	}
-	inserted := time.Since(start)
-	start = time.Now()
-	if err := c.Start(ctx); err != nil {
-		b.t.Fatal(err)
-	}
 	for range n {
-		<-w.done
+		select {
+		case <-w.done:
+		case err := <-failed:
+			b.t.Fatal(err)
+		}
 	}
-	worked := time.Since(start)
+	worked = time.Since(start)
 	stop, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	_ = c.Stop(stop)
-	b.add("River alone on this store", fmt.Sprintf("%s jobs/s worked, %s/s inserted", thousands(float64(n)/worked.Seconds()), thousands(float64(n)/inserted.Seconds())),
-		fmt.Sprintf("%s delivery rows inserted in batches of 1,000 (InsertManyFast), then fetched and completed by a no-op worker with the daemon's River settings, in the benchmark process: the store's own limit, no HTTP", thousands(float64(n))))
+	return <-insertedIn, worked
 }
 
 // throughput posts events as fast as `clients` concurrent posters can get
@@ -410,22 +453,11 @@ func (b *bench) backlog(n int, dur time.Duration) {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	fast, ok := c.(interface {
-		InsertManyFast(context.Context, []river.InsertManyParams) (int, error)
-	})
-	if !ok {
-		b.t.Fatal("the River client has no InsertManyFast")
-	}
 	ep := endpoints.Endpoint{AccountID: 1, ID: hook.ID}
 	const batch = 10_000
 	start := time.Now()
 	for i := 0; i < n; i += batch {
-		ps := make([]river.InsertManyParams, min(batch, n-i))
-		for j := range ps {
-			ps[j] = delivery.InsertParams(delivery.NewDelivery{Endpoint: ep, Event: chatwoot.EventMessageCreated, Payload: b.body,
-				DeliveryID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i+j), MaxAttempts: 8})
-		}
-		if _, err := fast.InsertManyFast(ctx, ps); err != nil {
+		if _, err := c.InsertManyFast(ctx, b.deliveryRows(ep, i, min(batch, n-i))); err != nil {
 			b.t.Fatal(err)
 		}
 	}

@@ -48,9 +48,9 @@
 // ~100µs — and that connection, busy ~75% of the wall time, is what caps
 // the throughput: the process uses only ~1.6 of the 2 cores. The rest:
 // net/http (ingest server, delivery client) ~20%, River's executor ~6%, GC
-// ~6%. River alone, no-op worker, same rows: ~4,300 jobs/s here, and a
-// delivery also pays its insert, so ~3,000/s is River's own ceiling on this
-// store before any HTTP.
+// ~6%. River alone, no-op worker, same rows: ~4,300 jobs/s here; inserted
+// while being worked, as ingest does, 2,900–3,300/s (internal/bench): River's
+// own ceiling on this store before any HTTP.
 //
 // Removed from the per-delivery cost (in-process A/B, medians of 3 runs
 // each, ±10% noise: 1,636 → 2,031 deliveries/s, 921 → 776µs of CPU per
