@@ -235,7 +235,7 @@ func (h *Handler) listDeliveries(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	params := river.NewJobListParams().Kinds(delivery.Kind).OrderBy(river.JobListOrderByID, river.SortOrderDesc)
+	params := river.NewJobListParams().Kinds(delivery.Kinds...).OrderBy(river.JobListOrderByID, river.SortOrderDesc)
 
 	limit := DefaultLimit
 	if v := q.Get("limit"); v != "" {
@@ -275,12 +275,14 @@ func (h *Handler) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if v := q.Get("cursor"); v != "" {
-		var c river.JobListCursor
-		if err := c.UnmarshalText([]byte(v)); err != nil {
+		// The cursor is the id of the page's last job: River's own cursors
+		// come only from a whole result, and a page may end before it.
+		before, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || before < 1 {
 			writeError(w, http.StatusBadRequest, "cursor: not a next_cursor of this API; start again without it")
 			return
 		}
-		params = params.After(&c)
+		params = params.Where("id < @before", river.NamedArgs{"before": before})
 	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
@@ -293,37 +295,54 @@ func (h *Handler) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	out := struct {
 		Deliveries []DeliveryJSON `json:"deliveries"`
 		NextCursor string         `json:"next_cursor,omitempty"`
-	}{Deliveries: make([]DeliveryJSON, 0, len(res.Jobs))}
-	for _, j := range res.Jobs {
-		out.Deliveries = append(out.Deliveries, deliveryJSON(j))
-	}
-	if len(res.Jobs) == limit && res.LastCursor != nil {
-		if b, err := res.LastCursor.MarshalText(); err == nil {
-			out.NextCursor = string(b)
-		}
-	}
+	}{}
+	out.Deliveries, out.NextCursor = page(res.Jobs, limit)
 	writeJSON(w, http.StatusOK, out)
 }
 
+// page returns the deliveries of jobs (at most limit, newest first) and
+// the cursor of the next page. A page ends with a whole job: a batch's
+// deliveries are not split across pages, so a page holds at most limit
+// deliveries unless its first job alone is a bigger batch.
+func page(jobs []*rivertype.JobRow, limit int) ([]DeliveryJSON, string) {
+	out := make([]DeliveryJSON, 0, len(jobs))
+	for i, j := range jobs {
+		var ds []DeliveryJSON
+		if j.Kind == delivery.BatchKind {
+			ds = batchJSON(j, -1)
+		} else {
+			ds = []DeliveryJSON{deliveryJSON(j)}
+		}
+		if i > 0 && len(out)+len(ds) > limit {
+			return out, strconv.FormatInt(jobs[i-1].ID, 10)
+		}
+		out = append(out, ds...)
+	}
+	if len(jobs) == limit { // perhaps more
+		return out, strconv.FormatInt(jobs[len(jobs)-1].ID, 10)
+	}
+	return out, ""
+}
+
 func (h *Handler) getDelivery(w http.ResponseWriter, r *http.Request) {
-	job, ok := h.findDelivery(w, r)
+	ref, ok := h.findDelivery(w, r)
 	if ok {
-		writeJSON(w, http.StatusOK, deliveryJSON(job))
+		writeJSON(w, http.StatusOK, ref.json())
 	}
 }
 
 func (h *Handler) retryDelivery(w http.ResponseWriter, r *http.Request) {
-	job, ok := h.findDelivery(w, r)
+	ref, ok := h.findDelivery(w, r)
 	if !ok {
 		return
 	}
-	d := deliveryJSON(job)
+	job, d := ref.job, ref.json()
 	switch job.State {
 	case rivertype.JobStateRunning:
-		writeError(w, http.StatusConflict, fmt.Sprintf("delivery %d has an attempt in flight; wait for its outcome", job.ID))
+		writeError(w, http.StatusConflict, fmt.Sprintf("delivery %s has an attempt in flight; wait for its outcome", d.DeliveryID))
 		return
 	case rivertype.JobStateCompleted:
-		writeError(w, http.StatusConflict, fmt.Sprintf("delivery %d was delivered (the endpoint answered 2xx); a replay under the same delivery id would be dropped by a receiver that deduplicates", job.ID))
+		writeError(w, http.StatusConflict, fmt.Sprintf("delivery %s was delivered (the endpoint answered 2xx); a replay under the same delivery id would be dropped by a receiver that deduplicates", d.DeliveryID))
 		return
 	}
 	key := endpoints.Key{AccountID: d.AccountID, ID: d.EndpointID}
@@ -346,46 +365,98 @@ func (h *Handler) retryDelivery(w http.ResponseWriter, r *http.Request) {
 		h.storeError(w, "retrying the delivery", err)
 		return
 	}
-	h.log.Info("delivery replayed through the admin API", "delivery", d.DeliveryID, "job", job.ID, "previous_state", d.State)
-	writeJSON(w, http.StatusOK, deliveryJSON(job))
+	ref.job = job
+	// Replaying a delivery of a batch replays the batch: its other
+	// deliveries share its state, so they were not delivered either.
+	h.log.Info("delivery replayed through the admin API", "delivery", d.DeliveryID, "job", job.ID, "previous_state", d.State, "batch", d.Batch)
+	writeJSON(w, http.StatusOK, ref.json())
 }
 
-// findDelivery resolves {id}: a River job id or an X-Chatwoot-Delivery UUID.
-func (h *Handler) findDelivery(w http.ResponseWriter, r *http.Request) (*rivertype.JobRow, bool) {
+// deliveryRef is a delivery found in the store: its job and, in a batch
+// job, its index.
+type deliveryRef struct {
+	job  *rivertype.JobRow
+	item int // -1: the job is the delivery's own
+}
+
+func (ref deliveryRef) json() DeliveryJSON {
+	if ref.item < 0 {
+		return deliveryJSON(ref.job)
+	}
+	if ds := batchJSON(ref.job, ref.item); len(ds) == 1 {
+		return ds[0]
+	}
+	return DeliveryJSON{} // unreachable: findDelivery checked the index
+}
+
+// findDelivery resolves {id}: the River job id of a delivery's own job, or
+// an X-Chatwoot-Delivery UUID (of any delivery, batched or not).
+func (h *Handler) findDelivery(w http.ResponseWriter, r *http.Request) (deliveryRef, bool) {
 	raw := r.PathValue("id")
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
 	defer cancel()
-	var job *rivertype.JobRow
+	ref := deliveryRef{item: -1}
 	if id, err := strconv.ParseInt(raw, 10, 64); err == nil && id > 0 {
 		j, err := h.opts.Jobs.JobGet(ctx, id)
 		switch {
 		case errors.Is(err, river.ErrNotFound):
 		case err != nil:
 			h.storeError(w, "reading the delivery", err)
-			return nil, false
+			return ref, false
 		case j.Kind == delivery.Kind:
-			job = j
+			ref.job = j
+		case j.Kind == delivery.BatchKind:
+			writeError(w, http.StatusNotFound, fmt.Sprintf("job %d carries a batch of deliveries to their first attempt; ask for one by its delivery_id (the X-Chatwoot-Delivery UUID)", id))
+			return ref, false
 		}
 	} else if u, err := uuid.Parse(raw); err == nil {
-		// args ->> 'key' reads a JSON field in both SQLite and PostgreSQL.
-		res, err := h.opts.Jobs.JobList(ctx, river.NewJobListParams().Kinds(delivery.Kind).
-			Where("args ->> 'delivery_id' = @delivery_id", river.NamedArgs{"delivery_id": u.String()}).First(1))
+		ref, err = h.findByDeliveryID(ctx, u.String())
 		if err != nil {
 			h.storeError(w, "finding the delivery", err)
-			return nil, false
-		}
-		if len(res.Jobs) > 0 {
-			job = res.Jobs[0]
+			return ref, false
 		}
 	} else {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("id: %q is neither a delivery's id (a positive integer) nor its X-Chatwoot-Delivery UUID", raw))
-		return nil, false
+		return ref, false
 	}
-	if job == nil {
+	if ref.job == nil {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no delivery %s (GET /v1/deliveries lists them; delivered ones are kept for --retention)", raw))
-		return nil, false
+		return ref, false
 	}
-	return job, true
+	return ref, true
+}
+
+// findByDeliveryID finds a delivery by its X-Chatwoot-Delivery id: in a job
+// of its own (which a delivery that went on alone from its batch has), or
+// else in a batch.
+func (h *Handler) findByDeliveryID(ctx context.Context, id string) (deliveryRef, error) {
+	ref := deliveryRef{item: -1}
+	// args ->> 'key' reads a JSON field in both SQLite and PostgreSQL.
+	res, err := h.opts.Jobs.JobList(ctx, river.NewJobListParams().Kinds(delivery.Kind).
+		Where("args ->> 'delivery_id' = @delivery_id", river.NamedArgs{"delivery_id": id}).First(1))
+	if err != nil {
+		return ref, err
+	}
+	for _, j := range res.Jobs {
+		var a delivery.Args
+		if j.Kind == delivery.Kind && json.Unmarshal(j.EncodedArgs, &a) == nil && a.DeliveryID == id {
+			ref.job = j
+			return ref, nil
+		}
+	}
+	// A batch's ids are in an array; its text is matched in both databases
+	// (the id is a parsed UUID: no LIKE wildcards), then checked here.
+	res, err = h.opts.Jobs.JobList(ctx, river.NewJobListParams().Kinds(delivery.BatchKind).
+		Where("CAST(args AS TEXT) LIKE @pattern", river.NamedArgs{"pattern": "%" + id + "%"}).First(10))
+	if err != nil {
+		return ref, err
+	}
+	for _, j := range res.Jobs {
+		if i := batchItem(j, id); i >= 0 {
+			return deliveryRef{job: j, item: i}, nil
+		}
+	}
+	return ref, nil
 }
 
 func (h *Handler) storeError(w http.ResponseWriter, what string, err error) {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -341,4 +343,108 @@ func basic(user, pass string) string {
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.SetBasicAuth(user, pass)
 	return r.Header.Get("Authorization")
+}
+
+// batchJob is a batch of deliveries to endpoint 7 of account 1, with the
+// given batch metadata.
+func batchJob(id int64, state rivertype.JobState, meta string, deliveryIDs ...string) *rivertype.JobRow {
+	a := delivery.BatchArgs{AccountID: 1, EndpointID: 7}
+	for _, d := range deliveryIDs {
+		a.Items = append(a.Items, delivery.BatchItem{DeliveryID: d, Event: "message_created", Payload: "{}"})
+	}
+	args, _ := json.Marshal(a)
+	started := time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC)
+	return &rivertype.JobRow{ID: id, Kind: delivery.BatchKind, State: state, EncodedArgs: args, Attempt: 1, AttemptedAt: &started,
+		MaxAttempts: 3, Metadata: []byte(meta), CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+}
+
+// TestAdminBatches: the deliveries of a batch job appear one by one, with
+// the batch's state and first attempt, except those gone on alone; they
+// are found by delivery id, and replaying one replays its batch.
+func TestAdminBatches(t *testing.T) {
+	const x, y, z, p, q = "10000000-0000-4000-8000-00000000000a", "10000000-0000-4000-8000-00000000000b", "10000000-0000-4000-8000-00000000000c",
+		"10000000-0000-4000-8000-00000000000d", "10000000-0000-4000-8000-00000000000e"
+	h, jobs, _ := fixture(t)
+	jobs.jobs = map[int64]*rivertype.JobRow{
+		20: batchJob(20, rivertype.JobStateCompleted, `{"split":["`+y+`"],"delivered":{"`+z+`":{"attempt":1,"at":"2026-01-02T03:04:07Z","status":204,"duration_ms":3.5}}}`, x, y, z),
+		21: batchJob(21, rivertype.JobStateDiscarded, `{}`, p, q),
+	}
+
+	var list struct{ Deliveries []DeliveryJSON }
+	if w := do(h, "GET", "/v1/deliveries"); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &list) != nil {
+		t.Fatalf("list: %d %s", w.Code, w.Body)
+	}
+	got := map[string]DeliveryJSON{}
+	for _, d := range list.Deliveries {
+		got[d.DeliveryID] = d
+	}
+	if len(got) != 4 || got[y].DeliveryID != "" {
+		t.Fatalf("listed %v; want x, z, p, q (y went on alone)", got)
+	}
+	if d := got[x]; d.ID != 20 || d.Batch != 3 || d.State != "succeeded" || d.EndpointID != 7 || len(d.Attempts) != 1 ||
+		d.Attempts[0].Status != 200 || d.Attempts[0].Attempt != 1 || d.Attempts[0].DurationMS != nil {
+		t.Fatalf("x = %+v; want delivered at its first attempt, implied 200", d)
+	}
+	if d := got[z]; len(d.Attempts) != 1 || d.Attempts[0].Status != 204 || *d.Attempts[0].DurationMS != 3.5 {
+		t.Fatalf("z = %+v; want its recorded 204", d)
+	}
+	if d := got[p]; d.State != "dead" || len(d.Attempts) != 0 {
+		t.Fatalf("p = %+v", d)
+	}
+
+	var one DeliveryJSON
+	if w := do(h, "GET", "/v1/deliveries/"+x); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &one) != nil || one.DeliveryID != x || one.ID != 20 {
+		t.Fatalf("GET by delivery id in a batch: %d %s", w.Code, w.Body)
+	}
+	for target, want := range map[string]int{
+		"GET /v1/deliveries/" + y:             404, // gone on alone: its own job answers for it
+		"GET /v1/deliveries/20":               404, // a batch's job id names no one delivery
+		"POST /v1/deliveries/" + x + "/retry": 409,
+	} {
+		method, path, _ := strings.Cut(target, " ")
+		if w := do(h, method, path); w.Code != want {
+			t.Errorf("%s: %d %s; want %d", target, w.Code, w.Body, want)
+		}
+	}
+	if w := do(h, "GET", "/v1/deliveries/20"); !strings.Contains(w.Body.String(), "batch") {
+		t.Errorf("GET of a batch's job id: %s", w.Body)
+	}
+	if w := do(h, "POST", "/v1/deliveries/"+q+"/retry"); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &one) != nil || one.DeliveryID != q || one.State != "pending" {
+		t.Fatalf("replay of a dead batched delivery: %d %s", w.Code, w.Body)
+	}
+	if !slices.Equal(jobs.retried, []int64{21}) {
+		t.Fatalf("retried %v; want the batch, 21", jobs.retried)
+	}
+}
+
+// TestPage: pages end with a whole job, so a batch is never cut in two.
+func TestPage(t *testing.T) {
+	single := func(id int64) *rivertype.JobRow { return job(id, rivertype.JobStateCompleted, 7) }
+	batch := func(id int64, n int) *rivertype.JobRow {
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("20000000-0000-4000-8000-%012d", id*100+int64(i))
+		}
+		return batchJob(id, rivertype.JobStateCompleted, `{}`, ids...)
+	}
+	tests := []struct {
+		name       string
+		jobs       []*rivertype.JobRow
+		limit      int
+		deliveries int
+		next       string
+	}{
+		{"all fit, fewer jobs than limit: last page", []*rivertype.JobRow{single(9), batch(8, 2)}, 5, 3, ""},
+		{"as many jobs as limit: maybe more", []*rivertype.JobRow{single(9), single(8)}, 2, 2, "8"},
+		{"a batch that does not fit starts the next page", []*rivertype.JobRow{single(9), batch(8, 3)}, 3, 1, "9"},
+		{"a first batch bigger than limit comes whole", []*rivertype.JobRow{batch(9, 4), single(8)}, 2, 4, "9"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ds, next := page(tt.jobs, tt.limit)
+			if len(ds) != tt.deliveries || next != tt.next {
+				t.Fatalf("page = %d deliveries, next %q; want %d, %q", len(ds), next, tt.deliveries, tt.next)
+			}
+		})
+	}
 }

@@ -2,6 +2,8 @@ package admin
 
 import (
 	"encoding/json"
+	"net/http"
+	"slices"
 	"sort"
 	"time"
 
@@ -28,6 +30,9 @@ type DeliveryJSON struct {
 	MaxAttempts int           `json:"max_attempts"`
 	// InFlight is true while an attempt runs.
 	InFlight bool `json:"in_flight,omitempty"`
+	// Batch is how many deliveries the job carries to their first attempt
+	// together (delivery.BatchKind); absent for a job of one delivery.
+	Batch int `json:"batch,omitempty"`
 	// NextAttemptAt is when the next attempt is due, for deliveries waiting
 	// for one (it may be in the past: due, not yet picked up).
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
@@ -51,11 +56,19 @@ type AttemptJSON struct {
 func deliveryJSON(j *rivertype.JobRow) DeliveryJSON {
 	var args delivery.Args
 	_ = json.Unmarshal(j.EncodedArgs, &args)
+	d := jobJSON(j)
+	d.DeliveryID, d.AccountID, d.EndpointID, d.Event = args.DeliveryID, args.AccountID, args.EndpointID, args.Event
+	recs, prior := delivery.Attempts(j)
+	d.Attempts = attempts(recs, prior, j.Errors)
+	d.MaxAttempts += prior
+	return d
+}
+
+// jobJSON is what the deliveries of job j share.
+func jobJSON(j *rivertype.JobRow) DeliveryJSON {
 	d := DeliveryJSON{
-		ID: j.ID, DeliveryID: args.DeliveryID, State: LogState(j.State), RiverState: string(j.State),
-		AccountID: args.AccountID, EndpointID: args.EndpointID, Event: args.Event,
-		CreatedAt: j.CreatedAt.UTC(), Attempts: attempts(j), MaxAttempts: j.MaxAttempts,
-		FinalizedAt: timePtrNil(j.FinalizedAt),
+		ID: j.ID, State: LogState(j.State), RiverState: string(j.State),
+		CreatedAt: j.CreatedAt.UTC(), MaxAttempts: j.MaxAttempts, FinalizedAt: timePtrNil(j.FinalizedAt),
 	}
 	switch j.State {
 	case rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStatePending:
@@ -66,23 +79,79 @@ func deliveryJSON(j *rivertype.JobRow) DeliveryJSON {
 	return d
 }
 
+// batchJSON returns the deliveries of a batch job still in it: all but
+// those gone on alone (delivery.MetadataSplit), which have jobs of their
+// own. Only an index given (>= 0) is returned.
+func batchJSON(j *rivertype.JobRow, only int) []DeliveryJSON {
+	var args delivery.BatchArgs
+	_ = json.Unmarshal(j.EncodedArgs, &args)
+	meta := delivery.ParseBatchMetadata(j)
+	split := make(map[string]bool, len(meta.Split))
+	for _, id := range meta.Split {
+		split[id] = true
+	}
+	var out []DeliveryJSON
+	for i, it := range args.Items {
+		if split[it.DeliveryID] || only >= 0 && i != only {
+			continue
+		}
+		d := jobJSON(j)
+		d.DeliveryID, d.AccountID, d.EndpointID, d.Event = it.DeliveryID, args.AccountID, args.EndpointID, it.Event
+		d.Batch = len(args.Items)
+		var recs []delivery.AttemptRecord
+		if j.State == rivertype.JobStateCompleted {
+			rec, ok := meta.Delivered[it.DeliveryID]
+			if !ok {
+				rec = delivery.AttemptRecord{Attempt: j.Attempt, Status: http.StatusOK, Implied: true}
+				if j.AttemptedAt != nil {
+					rec.At = *j.AttemptedAt
+				}
+			}
+			recs = append(recs, rec)
+		}
+		d.Attempts = attempts(recs, 0, j.Errors)
+		out = append(out, d)
+	}
+	return out
+}
+
+// batchItem returns the index of the delivery id in batch job j, or -1
+// when j does not hold it (or no longer: it went on alone).
+func batchItem(j *rivertype.JobRow, deliveryID string) int {
+	var args delivery.BatchArgs
+	if j.Kind != delivery.BatchKind || json.Unmarshal(j.EncodedArgs, &args) != nil {
+		return -1
+	}
+	if slices.Contains(delivery.ParseBatchMetadata(j).Split, deliveryID) {
+		return -1
+	}
+	for i, it := range args.Items {
+		if it.DeliveryID == deliveryID {
+			return i
+		}
+	}
+	return -1
+}
+
 // attempts joins the worker's records (status, duration) with River's
-// errors by attempt number.
-func attempts(j *rivertype.JobRow) []AttemptJSON {
+// errors by attempt number; prior is added to River's numbers (attempts
+// made by a batch before the job).
+func attempts(recs []delivery.AttemptRecord, prior int, errs []rivertype.AttemptError) []AttemptJSON {
 	byN := map[int]*AttemptJSON{}
-	for _, r := range delivery.Attempts(j) {
-		a := &AttemptJSON{Attempt: r.Attempt, At: r.At.UTC(), Status: r.Status}
+	for _, r := range recs {
+		a := &AttemptJSON{Attempt: r.Attempt, At: r.At.UTC(), Status: r.Status, Error: r.Error}
 		if !r.Implied { // a 200's duration is not recorded (delivery.MetadataAttempts)
 			ms := r.DurationMS
 			a.DurationMS = &ms
 		}
 		byN[r.Attempt] = a
 	}
-	for _, e := range j.Errors {
-		a := byN[e.Attempt]
+	for _, e := range errs {
+		n := e.Attempt + prior
+		a := byN[n]
 		if a == nil {
-			a = &AttemptJSON{Attempt: e.Attempt, At: e.At.UTC()}
-			byN[e.Attempt] = a
+			a = &AttemptJSON{Attempt: n, At: e.At.UTC()}
+			byN[n] = a
 		}
 		a.Error = e.Error
 	}

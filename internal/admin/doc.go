@@ -15,21 +15,29 @@
 //	GET  /v1/deliveries                 the delivery log, newest first:
 //	                                    ?state=pending|succeeded|failed|dead|cancelled (comma-separated)
 //	                                    &endpoint=ID &limit=N (1-1000, default 50) &cursor=C (next_cursor
-//	                                    of the previous page)
+//	                                    of the previous page); a page ends with a whole job, so the
+//	                                    deliveries of a batch are never cut in two
 //	GET  /v1/deliveries/{id}            one delivery
 //	POST /v1/deliveries/{id}/retry      replay a failed, dead or cancelled delivery now, under the same
 //	                                    X-Chatwoot-Delivery id
 //
-// A delivery's {id} is its River job id ("id" in the log, fast), or its
-// X-Chatwoot-Delivery UUID ("delivery_id", what a receiver logs; found by
-// scanning the log, so slower on a large one). Unknown ids answer 404, bad
+// A delivery's {id} is its River job id ("id" in the log, fast; not for a
+// delivery in a batch, whose job holds several), or its X-Chatwoot-Delivery
+// UUID ("delivery_id", what a receiver logs; found by scanning the log, so
+// slower on a large one). Unknown ids answer 404, bad
 // parameters 400 naming the parameter; a retry of a delivery that cannot be
 // replayed (in flight, already delivered, endpoint removed or disabled)
 // answers 409 saying why.
 //
 // # Delivery states
 //
-// Each delivery is one River job; the log's state is the job's:
+// A delivery's state is its River job's. That job is the delivery's own,
+// or a batch (delivery.BatchKind: deliveries to one endpoint stored
+// together, at their first attempt; "batch" in the log gives its size);
+// a delivery not answered 2xx there goes on in a job of its own, and the
+// log shows it there from then on, its first attempt included. Replaying a
+// dead or cancelled delivery of a batch replays the batch's other
+// deliveries with it, which share its state.
 //
 //	pending    available, scheduled (incl. snoozed), pending or running: waiting for or in an attempt
 //	failed     retryable: the last attempt failed, the next is scheduled (next_attempt_at)
@@ -48,5 +56,6 @@
 // has only River's rescue error. An attempt answered 200 gets no record
 // (writing one cost ~15% of the daemon's throughput): the log shows it
 // from the completed job, at River's attempted_at with status 200 and no
-// duration_ms; other 2xx answers are recorded in full.
+// duration_ms; other 2xx answers are recorded in full (for a delivery of a
+// batch, in the batch job's metadata under "delivered").
 package admin

@@ -730,7 +730,7 @@ func (b *bench) freshStore(name string) string {
 		b.t.Fatal("the River client has no JobDeleteMany")
 	}
 	for {
-		res, err := del.JobDeleteMany(ctx, river.NewJobDeleteManyParams().Kinds(delivery.Kind, delivery.CancelKind).First(10_000))
+		res, err := del.JobDeleteMany(ctx, river.NewJobDeleteManyParams().Kinds(delivery.Kind, delivery.BatchKind, delivery.CancelKind).First(10_000))
 		if err != nil {
 			b.t.Fatal(err)
 		}

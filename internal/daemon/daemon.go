@@ -116,6 +116,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		Sender:     sender,
 		Limiter:    limiter,
 		Timeout:    cfg.Timeout,
+		Schedule:   cfg.Schedule,
 		OnDisabled: func(ep endpoints.Endpoint) { cancelPending([]endpoints.Endpoint{ep}, delivery.CancelGone) },
 		OnResult: func(r delivery.Result) {
 			if r.Sent {
@@ -131,6 +132,11 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 	})
 	workers := river.NewWorkers()
 	river.AddWorker(workers, worker)
+	batchWorker := delivery.NewBatchWorker(worker, func(ctx context.Context, ps []river.InsertManyParams) error {
+		_, err := client.InsertMany(ctx, ps)
+		return err
+	})
+	river.AddWorker(workers, batchWorker)
 	river.AddWorker(workers, &delivery.CancelWorker{Jobs: func() delivery.Jobs { return client }, Logger: log})
 
 	cooldown, poll := st.Tuning.FetchCooldown, st.Tuning.FetchPollInterval
@@ -154,8 +160,8 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		JobTimeout:        worker.JobTimeout(),
 		// A daemon killed mid-attempt leaves its deliveries "running"; they
 		// are retried this long after the attempt started, not River's
-		// default hour later.
-		RescueStuckJobsAfter:        worker.JobTimeout() + 10*time.Second,
+		// default hour later (a batch may run longest).
+		RescueStuckJobsAfter:        batchWorker.JobTimeout() + 10*time.Second,
 		RetryPolicy:                 &delivery.RetryPolicy{Schedule: cfg.Schedule},
 		MaxAttempts:                 cfg.Schedule.MaxAttempts(),
 		CompletedJobRetentionPeriod: cfg.Retention,
@@ -186,6 +192,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		Registry:    registry,
 		Inserter:    client,
 		MaxAttempts: cfg.Schedule.MaxAttempts(),
+		BatchSize:   cfg.BatchSize,
 		OnQueued:    mets.Queued,
 		Logger:      log,
 	})

@@ -45,6 +45,7 @@ type Config struct {
 	AllowCIDRs          []netip.Prefix
 	EndpointConcurrency int
 	Workers             int
+	BatchSize           int
 	ShutdownTimeout     time.Duration
 
 	LogFormat string
@@ -94,6 +95,7 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (Confi
 	fs.Var(&allowCIDR, "allow-cidr", "allow deliveries to this non-public `CIDR` (repeatable), e.g. 127.0.0.0/8")
 	fs.IntVar(&cfg.EndpointConcurrency, "endpoint-concurrency", 16, "attempts in flight per endpoint at most")
 	fs.IntVar(&cfg.Workers, "workers", 1000, "attempts in flight in total at most")
+	fs.IntVar(&cfg.BatchSize, "batch-size", delivery.DefaultBatchSize, "most deliveries to one endpoint, stored together, that one queue job carries to their first attempt; 1: a queue job per delivery")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long to wait for in-flight requests and attempts")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
@@ -182,6 +184,9 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (Confi
 	}
 	if cfg.Workers < 1 || cfg.Workers > 10000 {
 		bad("--workers %d: use 1 to 10000", cfg.Workers)
+	}
+	if cfg.BatchSize < 1 || cfg.BatchSize > 1000 {
+		bad("--batch-size %d: use 1 to 1000 (1: a queue job per delivery)", cfg.BatchSize)
 	}
 	if cfg.ShutdownTimeout <= 0 {
 		bad("--shutdown-timeout %s: use a positive duration like 30s", cfg.ShutdownTimeout)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -18,7 +20,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 	}
 	if cfg.Listen != "127.0.0.1:8787" || cfg.Token != "tok" || cfg.ChatwootURL != "http://chatwoot.local:3000" ||
 		cfg.ReconcileInterval != 30*time.Second || cfg.Timeout != 10*time.Second || cfg.Store != "sqlite:./chatwoot-deliveries.db" ||
-		cfg.Schedule.String() != "5s,5m0s,30m0s,2h0m0s,5h0m0s,10h0m0s,10h0m0s" || cfg.SQLiteSynchronous != "full" || len(cfg.AllowCIDRs) != 0 {
+		cfg.Schedule.String() != "5s,5m0s,30m0s,2h0m0s,5h0m0s,10h0m0s,10h0m0s" || cfg.SQLiteSynchronous != "full" || len(cfg.AllowCIDRs) != 0 || cfg.BatchSize != delivery.DefaultBatchSize {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 	cfg, err = ParseFlags([]string{"--api-access-token", "flag-tok", "--accounts", "1, 2", "--allow-cidr", "127.0.0.0/8", "--allow-cidr", "10.0.0.0/8,::1/128", "--retry-schedule", "100ms,1s"},
@@ -45,6 +47,7 @@ func TestParseFlagsErrorsNameTheFlag(t *testing.T) {
 		{[]string{"--api-access-token", "t", "--log-format", "xml"}, "--log-format"},
 		{[]string{"--api-access-token", "t", "--sqlite-synchronous", "off"}, "--sqlite-synchronous"},
 		{[]string{"--api-access-token", "t", "--timeout", "0s"}, "--timeout"},
+		{[]string{"--api-access-token", "t", "--batch-size", "0"}, "--batch-size 0: use 1 to 1000"},
 		{[]string{"--api-access-token", "t", "extra"}, "unexpected argument"},
 		{[]string{"--api-access-token", "t", "--timeout", "soon"}, "invalid value"},
 		{[]string{"--api-access-token", "t", "--admin-token", "short"}, "--admin-token: use 16 or more characters"},

@@ -36,6 +36,9 @@ type AttemptRecord struct {
 	// timeout, blocked address) or no request was made (cancelled).
 	Status     int     `json:"status,omitempty"`
 	DurationMS float64 `json:"duration_ms"`
+	// Error is why the attempt failed, for a batch's first attempt (River
+	// keeps the errors of the job's own attempts in job.Errors).
+	Error string `json:"error,omitempty"`
 
 	// Implied marks the successful last attempt of a completed delivery,
 	// which has no record of its own: At is when River started the attempt
@@ -46,29 +49,34 @@ type AttemptRecord struct {
 
 // Attempts returns the attempt log of a delivery's job, oldest first,
 // including the implied record of a completed delivery's last attempt
-// when the worker wrote none (a 200 answer).
-func Attempts(job *rivertype.JobRow) []AttemptRecord {
-	recs := parseMetadata(job).Attempts
+// when the worker wrote none (a 200 answer), and the number of attempts
+// made before the job (by a batch: PriorAttempts) to add to River's own
+// attempt numbers, such as those of job.Errors.
+func Attempts(job *rivertype.JobRow) (recs []AttemptRecord, prior int) {
+	m := parseMetadata(job)
+	recs, prior = m.Attempts, m.PriorAttempts
 	if job.State != rivertype.JobStateCompleted || job.Attempt < 1 {
-		return recs
+		return recs, prior
 	}
 	for _, r := range recs {
-		if r.Attempt == job.Attempt {
-			return recs
+		if r.Attempt == job.Attempt+prior {
+			return recs, prior
 		}
 	}
-	rec := AttemptRecord{Attempt: job.Attempt, Status: http.StatusOK, Implied: true}
+	rec := AttemptRecord{Attempt: job.Attempt + prior, Status: http.StatusOK, Implied: true}
 	if job.AttemptedAt != nil {
 		rec.At = job.AttemptedAt.UTC()
 	}
-	return append(recs, rec)
+	return append(recs, rec), prior
 }
 
 // metadata is what the worker reads of a job's metadata: River's snooze
-// count and the attempt log.
+// count, the attempt log and, for a delivery that went on alone from a
+// batch, how many attempts the batch made (River counts from 1 again).
 type metadata struct {
-	Snoozes  int             `json:"snoozes"`
-	Attempts []AttemptRecord `json:"attempts"`
+	Snoozes       int             `json:"snoozes,omitempty"`
+	Attempts      []AttemptRecord `json:"attempts,omitempty"`
+	PriorAttempts int             `json:"prior_attempts,omitempty"`
 }
 
 func parseMetadata(job *rivertype.JobRow) metadata {

@@ -17,13 +17,14 @@ type Jobs interface {
 }
 
 // CancelPending cancels the deliveries to k that wait for an attempt
-// (available, scheduled or retryable). One in flight finishes its attempt
-// and is cancelled by Work at its next one. It returns how many it cancelled.
+// (available, scheduled or retryable), alone or in batches. One in flight
+// finishes its attempt and is cancelled by Work at its next one. It returns
+// how many jobs it cancelled.
 func CancelPending(ctx context.Context, jobs Jobs, k endpoints.Key) (int, error) {
 	n := 0
 	for range 1000 { // a bound, in case a job keeps its state
 		res, err := jobs.JobList(ctx, river.NewJobListParams().
-			Kinds(Kind).
+			Kinds(Kinds...).
 			TagsAny(EndpointTag(k)).
 			States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStatePending).
 			First(500))

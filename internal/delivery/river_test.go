@@ -23,9 +23,15 @@ func newTestRiver(t *testing.T, w *Worker, schedule Schedule, start bool) store.
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.opts.Schedule = schedule
+	var c store.Client
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
-	c, err := st.NewClient(&river.Config{
+	river.AddWorker(workers, NewBatchWorker(w, func(ctx context.Context, ps []river.InsertManyParams) error {
+		_, err := c.InsertMany(ctx, ps)
+		return err
+	}))
+	c, err = st.NewClient(&river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 100}},
 		Workers:              workers,
 		FetchCooldown:        5 * time.Millisecond,

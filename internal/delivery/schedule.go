@@ -90,5 +90,5 @@ type RetryPolicy struct {
 // NextRetry counts failures from the job's recorded errors, which snoozes
 // (rate limits, a busy endpoint) do not add to.
 func (p *RetryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
-	return time.Now().Add(p.Schedule.Delay(len(job.Errors) + 1))
+	return time.Now().Add(p.Schedule.Delay(len(job.Errors) + 1 + parseMetadata(job).PriorAttempts))
 }

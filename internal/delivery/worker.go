@@ -30,6 +30,10 @@ type WorkerOptions struct {
 	// adds the limiter's wait and a margin to it.
 	Timeout time.Duration
 
+	// Schedule is the retry schedule, for a batch's first attempts (the
+	// River client's RetryPolicy schedules the Worker's).
+	Schedule Schedule
+
 	// OnDisabled is called once when an endpoint answered 410 Gone and got
 	// disabled, to cancel its other pending deliveries.
 	OnDisabled func(ep endpoints.Endpoint)
@@ -92,9 +96,11 @@ var (
 func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	a := &job.Args
 	key := a.Key()
+	meta := parseMetadata(job.JobRow)
+	attempt := job.Attempt + meta.PriorAttempts // the delivery's, counting a batch's
 	ep, status := w.opts.Endpoints.Lookup(key)
 	cancel := func(err error) error {
-		w.report(Result{Endpoint: key, Attempt: job.Attempt, Start: time.Now(), Err: err, Outcome: Cancelled})
+		w.report(Result{Endpoint: key, Attempt: attempt, Start: time.Now(), Err: err, Outcome: Cancelled})
 		return river.JobCancel(err)
 	}
 	switch {
@@ -106,7 +112,6 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return cancel(ErrUnsubscribed)
 	}
 
-	meta := parseMetadata(job.JobRow)
 	release, snooze, err := w.opts.Limiter.Acquire(ctx, key, meta.Snoozes)
 	if err != nil {
 		return err // stopping: River puts the job back without counting the attempt
@@ -126,15 +131,15 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		// A 200 is implied by the completed job (see Attempts): writing
 		// its record would make River merge metadata in the completing
 		// UPDATE, ~15% of the daemon's throughput.
-		recordAttempt(ctx, meta.Attempts, AttemptRecord{Attempt: job.Attempt, At: start.UTC(), Status: resp.Status, DurationMS: float64(elapsed.Microseconds()) / 1000})
+		recordAttempt(ctx, meta.Attempts, AttemptRecord{Attempt: attempt, At: start.UTC(), Status: resp.Status, DurationMS: float64(elapsed.Microseconds()) / 1000})
 	}
-	err = w.outcome(job, ep, resp, sendErr)
-	w.reportAttempt(job, key, start, elapsed, resp.Status, err)
+	err = w.outcome(job, attempt, ep, resp, sendErr)
+	w.reportAttempt(job, attempt, key, start, elapsed, resp.Status, err)
 	return err
 }
 
 // outcome turns one attempt's answer into what Work returns, and logs it.
-func (w *Worker) outcome(job *river.Job[Args], ep endpoints.Endpoint, resp Response, sendErr error) error {
+func (w *Worker) outcome(job *river.Job[Args], attempt int, ep endpoints.Endpoint, resp Response, sendErr error) error {
 	a := &job.Args
 	logAttempt := func(level hclog.Level, msg string, args ...any) {
 		if w.log.GetLevel() > level {
@@ -142,7 +147,7 @@ func (w *Worker) outcome(job *river.Job[Args], ep endpoints.Endpoint, resp Respo
 		}
 		w.log.Log(level, msg, append([]any{
 			"delivery", a.DeliveryID, "endpoint", ep.String(), "event", a.Event,
-			"attempt", job.Attempt, "max_attempts", job.MaxAttempts,
+			"attempt", attempt, "max_attempts", job.MaxAttempts + attempt - job.Attempt,
 		}, args...)...)
 	}
 	final := job.Attempt >= job.MaxAttempts
@@ -154,31 +159,47 @@ func (w *Worker) outcome(job *river.Job[Args], ep endpoints.Endpoint, resp Respo
 		}
 		return err
 	}
-	if sendErr != nil {
-		return failed(fmt.Errorf("POST %s: %w", endpoints.RedactURL(ep.URL), unwrapURLError(sendErr)))
-	}
-
-	switch {
-	case resp.OK():
+	if sendErr == nil && resp.OK() {
 		logAttempt(hclog.Debug, "delivered", "status", resp.Status, "elapsed", resp.Elapsed)
 		return nil
+	}
+	gone, wait, err := w.judge(ep, resp, sendErr, logAttempt)
+	switch {
+	case gone:
+		return river.JobCancel(fmt.Errorf("endpoint answered 410 Gone: %w", ErrEndpointDisabled))
+	case wait > 0:
+		a.retryAfter = wait
+		return failed(err, "retry_after", wait)
+	case sendErr != nil:
+		return failed(err)
+	}
+	return failed(err, "status", resp.Status)
+}
+
+// judge reads an attempt not answered 2xx, for the Worker and the
+// BatchWorker alike: it returns the attempt's error; on 410 Gone it
+// disables the endpoint (the first time: logged through logf, OnDisabled
+// called) and reports gone; on 429 or 5xx with Retry-After it holds the
+// endpoint back that long (capped) and returns the wait.
+func (w *Worker) judge(ep endpoints.Endpoint, resp Response, sendErr error, logf func(hclog.Level, string, ...any)) (gone bool, wait time.Duration, err error) {
+	if sendErr != nil {
+		return false, 0, fmt.Errorf("POST %s: %w", endpoints.RedactURL(ep.URL), unwrapURLError(sendErr))
+	}
+	err = fmt.Errorf("endpoint answered %d%s", resp.Status, describe(resp))
+	switch {
 	case resp.Status == http.StatusGone:
 		if w.opts.Endpoints.Disable(ep) {
-			logAttempt(hclog.Warn, "endpoint answered 410 Gone: disabled until its webhook changes upstream; its pending deliveries are cancelled")
+			logf(hclog.Warn, "endpoint answered 410 Gone: disabled until its webhook changes upstream; its pending deliveries are cancelled")
 			if w.opts.OnDisabled != nil {
 				w.opts.OnDisabled(ep)
 			}
 		}
-		return river.JobCancel(fmt.Errorf("endpoint answered 410 Gone: %w", ErrEndpointDisabled))
+		return true, 0, err
+	case resp.HasRetry && (resp.Status == http.StatusTooManyRequests || resp.Status >= 500):
+		wait = min(max(resp.RetryAfter, time.Second), MaxRetryAfter)
+		w.opts.Limiter.Pause(ep.Key(), time.Now().Add(wait))
 	}
-
-	err := fmt.Errorf("endpoint answered %d%s", resp.Status, describe(resp))
-	if resp.HasRetry && (resp.Status == http.StatusTooManyRequests || resp.Status >= 500) {
-		a.retryAfter = min(max(resp.RetryAfter, time.Second), MaxRetryAfter)
-		w.opts.Limiter.Pause(job.Args.Key(), time.Now().Add(a.retryAfter))
-		return failed(err, "retry_after", a.retryAfter)
-	}
-	return failed(err, "status", resp.Status)
+	return false, wait, err
 }
 
 func (w *Worker) report(r Result) {
@@ -189,11 +210,11 @@ func (w *Worker) report(r Result) {
 
 // reportAttempt reports an attempt once its outcome is known (err is what
 // Work returns).
-func (w *Worker) reportAttempt(job *river.Job[Args], key endpoints.Key, start time.Time, elapsed time.Duration, status int, err error) {
+func (w *Worker) reportAttempt(job *river.Job[Args], attempt int, key endpoints.Key, start time.Time, elapsed time.Duration, status int, err error) {
 	if w.opts.OnResult == nil {
 		return
 	}
-	r := Result{Endpoint: key, Attempt: job.Attempt, Start: start, Sent: true, Status: status, Err: err, Duration: elapsed}
+	r := Result{Endpoint: key, Attempt: attempt, Start: start, Sent: true, Status: status, Err: err, Duration: elapsed}
 	var cancelled *river.JobCancelError
 	switch {
 	case err == nil:

@@ -8,6 +8,8 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
 )
 
 // Inserter stores jobs in one transaction: a *river.Client's InsertMany.
@@ -32,9 +34,10 @@ var errClosed = errors.New("shutting down")
 // SQLite commits (and fsyncs) once per batch instead of once per event.
 // There is no timer: while one batch commits, the next one gathers.
 type batcher struct {
-	ins     Inserter
-	max     int
-	timeout time.Duration
+	ins       Inserter
+	max       int
+	batchSize int // delivery.Coalesce's
+	timeout   time.Duration
 
 	mu     sync.RWMutex
 	closed bool
@@ -53,8 +56,8 @@ type batchRes struct {
 	err     error
 }
 
-func newBatcher(ins Inserter, maxJobs int, timeout time.Duration) *batcher {
-	b := &batcher{ins: ins, max: maxJobs, timeout: timeout, in: make(chan *batchReq, 4096), done: make(chan struct{})}
+func newBatcher(ins Inserter, maxJobs, batchSize int, timeout time.Duration) *batcher {
+	b := &batcher{ins: ins, max: maxJobs, batchSize: batchSize, timeout: timeout, in: make(chan *batchReq, 4096), done: make(chan struct{})}
 	go b.loop()
 	return b
 }
@@ -127,27 +130,33 @@ func (b *batcher) flush(batch []*batchReq, n int) {
 	}
 }
 
-// flushFast commits plain deliveries without reading them back.
+// flushFast commits plain deliveries without reading them back, those to
+// one endpoint coalesced into batch jobs.
 func (b *batcher) flushFast(ctx context.Context, ins FastInserter, batch []*batchReq) {
 	var params []river.InsertManyParams
 	for _, r := range batch {
 		params = append(params, r.params...)
 	}
-	count, err := ins.InsertManyFast(ctx, params)
-	if err == nil && count != len(params) {
-		err = errors.New("store inserted fewer jobs than given")
-	}
+	err := b.insertFast(ctx, ins, params)
 	if err != nil && len(batch) > 1 {
 		// Nothing of the batch was committed; isolate the failing request.
 		for _, r := range batch {
-			_, err := ins.InsertManyFast(ctx, r.params)
-			r.res <- batchRes{nil, err}
+			r.res <- batchRes{nil, b.insertFast(ctx, ins, r.params)}
 		}
 		return
 	}
 	for _, r := range batch {
 		r.res <- batchRes{nil, err}
 	}
+}
+
+func (b *batcher) insertFast(ctx context.Context, ins FastInserter, params []river.InsertManyParams) error {
+	params = delivery.Coalesce(params, b.batchSize)
+	count, err := ins.InsertManyFast(ctx, params)
+	if err == nil && count != len(params) {
+		err = errors.New("store inserted fewer jobs than given")
+	}
+	return err
 }
 
 // flushMany commits deliveries and reads them back (duplicates of an

@@ -47,6 +47,11 @@ type Options struct {
 	// MaxBatch is the most jobs committed in one transaction; default 1000.
 	MaxBatch int
 
+	// BatchSize is the most deliveries to one endpoint that one queue job
+	// carries to their first attempt (delivery.Coalesce), among those
+	// committed together; 0 or 1: a job per delivery.
+	BatchSize int
+
 	// InsertTimeout bounds one commit; default 30s.
 	InsertTimeout time.Duration
 
@@ -88,7 +93,7 @@ func New(opts Options) *Handler {
 		log = hclog.NewNullLogger()
 	}
 	h := &Handler{opts: opts, log: log.Named("ingest"), mux: http.NewServeMux(),
-		batcher: newBatcher(opts.Inserter, opts.MaxBatch, opts.InsertTimeout)}
+		batcher: newBatcher(opts.Inserter, opts.MaxBatch, opts.BatchSize, opts.InsertTimeout)}
 	h.mux.HandleFunc("POST /v1/accounts/{account_id}/events", h.events)
 	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

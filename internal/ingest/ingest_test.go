@@ -346,3 +346,64 @@ func TestIngestCloseRefusesLater(t *testing.T) {
 		t.Fatalf("after Close: %d", w.Code)
 	}
 }
+
+// slowFastInserter is a slow FastInserter.
+type slowFastInserter struct{ slowInserter }
+
+func (s *slowFastInserter) InsertManyFast(ctx context.Context, p []river.InsertManyParams) (int, error) {
+	_, err := s.InsertMany(ctx, p)
+	return len(p), err
+}
+
+// TestIngestCoalescesConcurrentPostsIntoBatches: the deliveries of posts
+// committed together travel to each endpoint in batches of at most
+// BatchSize, each delivery in exactly one job.
+func TestIngestCoalescesConcurrentPostsIntoBatches(t *testing.T) {
+	slow := &slowFastInserter{slowInserter{fakeInserter: &fakeInserter{}, delay: 20 * time.Millisecond}}
+	h := New(Options{Registry: testRegistry(), Inserter: slow, MaxAttempts: 8, BatchSize: 4})
+	t.Cleanup(h.Close)
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		ids = map[string]bool{}
+	)
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var out Accepted
+			if w := post(h, "/v1/accounts/1/events", `{"event":"message_created"}`); w.Code != http.StatusAccepted || json.Unmarshal(w.Body.Bytes(), &out) != nil {
+				t.Errorf("post: %d %s", w.Code, w.Body)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, id := range out.DeliveryIDs {
+				ids[id] = true
+			}
+		}()
+	}
+	wg.Wait()
+	stored, batches := map[string]int{}, 0
+	for _, p := range slow.jobs {
+		switch a := p.Args.(type) {
+		case delivery.Args:
+			stored[a.DeliveryID]++
+		case delivery.BatchArgs:
+			batches++
+			if len(a.Items) < 2 || len(a.Items) > 4 {
+				t.Fatalf("a batch of %d deliveries; want 2 to 4", len(a.Items))
+			}
+			for _, it := range a.Items {
+				stored[it.DeliveryID]++
+			}
+		}
+	}
+	if batches == 0 || len(ids) != 100 || len(stored) != 100 {
+		t.Fatalf("%d batches, %d delivery ids answered, %d stored; want batches and 100 of each", batches, len(ids), len(stored))
+	}
+	for id, n := range stored {
+		if n != 1 || !ids[id] {
+			t.Fatalf("delivery %s stored %d times (answered: %v)", id, n, ids[id])
+		}
+	}
+}
