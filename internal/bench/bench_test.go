@@ -103,6 +103,9 @@ func TestBench(t *testing.T) {
 	if b.run("fanout") {
 		b.throughput("100 endpoints", 100, b.size("BENCH_FANOUT_EVENTS", 300, 5), max(b.size("BENCH_CLIENTS", 64, 8)/8, 2), ceiling)
 	}
+	if b.run("drain") {
+		b.drain(b.size("BENCH_DRAIN", 50000, 300), ceiling)
+	}
 	if b.run("latency") {
 		b.latency(b.size("BENCH_RATE", 500, 50), time.Duration(b.size("BENCH_RATE_SECONDS", 20, 2))*time.Second)
 	}
@@ -436,6 +439,58 @@ func (b *bench) latency(rate int, dur time.Duration) {
 	b.add("peak RSS, latency run", mib(peak), "VmHWM of the daemon process")
 }
 
+// fill writes n deliveries to ep straight into the store at storeURL,
+// chunk per transaction, coalesced into batches of batchSize (1: a job
+// each) as ingest coalesces deliveries committed together; it returns how
+// long that took.
+func (b *bench) fill(storeURL string, ep endpoints.Endpoint, n, chunk, batchSize int) time.Duration {
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{URL: storeURL, Synchronous: store.SyncNormal})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer st.Close()
+	c, err := st.NewClient(&river.Config{})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	start := time.Now()
+	for i := 0; i < n; i += chunk {
+		if _, err := c.InsertManyFast(ctx, delivery.Coalesce(b.deliveryRows(ep, i, min(chunk, n-i)), batchSize)); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	return time.Since(start)
+}
+
+// drain measures delivery alone: n deliveries to one live endpoint, stored
+// before the daemon starts as ingest stores deliveries committed together
+// under load (batches of delivery.DefaultBatchSize), delivered from the
+// first arrival to the last. No ingest requests share the cores.
+func (b *bench) drain(n int, ceiling float64) {
+	env := b.newEnv(1, http.StatusOK)
+	storeURL := b.freshStore("drain")
+	b.fill(storeURL, endpoints.Endpoint{AccountID: 1, ID: env.sinks[0].hookID}, n, 1000, delivery.DefaultBatchSize)
+	d := b.startDaemon(env, storeURL)
+	env.waitAll(b.t, n, 5*time.Minute)
+	var first time.Time
+	for _, at := range env.arrivals() {
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+	}
+	rate := float64(n-1) / env.lastArrival().Sub(first).Seconds()
+	cpu := d.cpu()
+	d.stop(b.t)
+	ratio := ""
+	if ceiling > 0 {
+		ratio = fmt.Sprintf(" (%.1f%% of the ceiling)", 100*rate/ceiling)
+	}
+	b.add("deliveries/s draining a stored backlog, 1 endpoint", fmt.Sprintf("%s/s%s", thousands(rate), ratio),
+		fmt.Sprintf("%s deliveries stored before the daemon starts, in transactions of 1,000 coalesced into batches of %d as ingest stores them under load; from the first verified delivery to the last: delivery alone, no ingest requests. Daemon CPU %.0f µs per delivery",
+			thousands(float64(n)), delivery.DefaultBatchSize, cpu.Seconds()*1e6/float64(n)))
+}
+
 // backlog writes n deliveries to a dead endpoint straight into the store,
 // then lets the daemon work them and watches its memory.
 func (b *bench) backlog(n int, dur time.Duration) {
@@ -444,25 +499,8 @@ func (b *bench) backlog(n int, dur time.Duration) {
 	hook := env.webhook(b.t, "http://"+deadAddr+"/hook")
 	storeURL := b.freshStore("backlog")
 
-	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{URL: storeURL, Synchronous: store.SyncNormal})
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	c, err := st.NewClient(&river.Config{})
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	ep := endpoints.Endpoint{AccountID: 1, ID: hook.ID}
 	const batch = 10_000
-	start := time.Now()
-	for i := 0; i < n; i += batch {
-		if _, err := c.InsertManyFast(ctx, b.deliveryRows(ep, i, min(batch, n-i))); err != nil {
-			b.t.Fatal(err)
-		}
-	}
-	inserted := time.Since(start)
-	_ = st.Close()
+	inserted := b.fill(storeURL, endpoints.Endpoint{AccountID: 1, ID: hook.ID}, n, batch, 1)
 	b.add(fmt.Sprintf("writing the %s-delivery backlog", thousands(float64(n))), fmt.Sprintf("%s (%s/s)", inserted.Round(time.Second), thousands(float64(n)/inserted.Seconds())),
 		fmt.Sprintf("River InsertManyFast in batches of %s, straight into the store before the daemon starts (synchronous=normal for the fill)", thousands(batch)))
 
@@ -505,7 +543,7 @@ func (b *bench) newEnv(nEndpoints, status int) *env {
 	for range nEndpoints {
 		s := newSink(b.t, status)
 		hook := e.webhook(b.t, s.srv.URL+"/hook")
-		s.secret = hook.Secret
+		s.hookID, s.secret = hook.ID, hook.Secret
 		e.sinks = append(e.sinks, s)
 	}
 	return e
@@ -568,6 +606,7 @@ func (e *env) lastArrival() (last time.Time) {
 // receiver and notes the first arrival of each delivery id.
 type sink struct {
 	srv    *httptest.Server
+	hookID int64
 	secret string
 	status int
 	mu     sync.Mutex

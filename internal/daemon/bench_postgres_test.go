@@ -49,31 +49,35 @@ func BenchmarkDeliveriesPostgres(b *testing.B) {
 
 // BenchmarkDrain measures delivery alone, as the store's ceiling with real
 // HTTP: b.N deliveries (576 bytes each, one endpoint) are stored up front
-// with InsertManyFast in batches of 1,000, then the replicas start and
-// deliver them to an endpoint on loopback that verifies every signature.
-// deliveries/s counts from the first delivery to arrive to the last.
+// with InsertManyFast in transactions of 1,000 — a job each (batch=1), or
+// coalesced as ingest stores deliveries committed together (batch=50) —
+// then the replicas start and deliver them to an endpoint on loopback that
+// verifies every signature. deliveries/s counts from the first delivery to
+// arrive to the last: how fast a backlog drains, no ingest requests.
 //
 //	go test -run '^$' -bench 'Drain' -benchtime 50000x ./internal/daemon/
 func BenchmarkDrain(b *testing.B) {
-	b.Run("store=sqlite/replicas=1", func(b *testing.B) {
-		path := "sqlite:" + filepath.Join(b.TempDir(), "drain.db")
-		benchDrain(b, func(c *Config) { c.Store = path }, 1)
-	})
-	for _, replicas := range []int{1, 2} {
-		b.Run(fmt.Sprintf("store=postgres/replicas=%d", replicas), func(b *testing.B) {
-			benchDrain(b, benchPostgres(b), replicas)
+	for _, batch := range []int{1, delivery.DefaultBatchSize} {
+		b.Run(fmt.Sprintf("store=sqlite/replicas=1/batch=%d", batch), func(b *testing.B) {
+			path := "sqlite:" + filepath.Join(b.TempDir(), "drain.db")
+			benchDrain(b, func(c *Config) { c.Store = path }, 1, batch)
 		})
+		for _, replicas := range []int{1, 2} {
+			b.Run(fmt.Sprintf("store=postgres/replicas=%d/batch=%d", replicas, batch), func(b *testing.B) {
+				benchDrain(b, benchPostgres(b), replicas, batch)
+			})
+		}
 	}
 }
 
-func benchDrain(b *testing.B, store func(*Config), replicas int) {
+func benchDrain(b *testing.B, store func(*Config), replicas, batch int) {
 	rcv := newReceiver(b, "bench-secret")
 	ep := endpoints.Endpoint{AccountID: 1, ID: 1, URL: rcv.srv.URL, Subscriptions: []string{"message_created"}, Secret: "bench-secret"}
 	cw := newFakeChatwoot()
 	cw.set(1, chatwoot.Webhook{ID: ep.ID, URL: ep.URL, Subscriptions: ep.Subscriptions, Secret: ep.Secret})
 	var cfg Config
 	store(&cfg)
-	prefill(b, cfg.Store, ep, b.N)
+	prefill(b, cfg.Store, ep, b.N, batch)
 	go func() {
 		for range rcv.arrived {
 		}
@@ -112,8 +116,9 @@ func benchDrain(b *testing.B, store func(*Config), replicas int) {
 	b.ReportMetric(float64(b.N-1)/last.Sub(first).Seconds(), "deliveries/s")
 }
 
-// prefill stores n deliveries to ep in the store at url.
-func prefill(b *testing.B, url string, ep endpoints.Endpoint, n int) {
+// prefill stores n deliveries to ep in the store at url, coalesced into
+// batches of batch.
+func prefill(b *testing.B, url string, ep endpoints.Endpoint, n, batch int) {
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Options{URL: url, Synchronous: store.SyncNormal})
 	if err != nil {
@@ -130,7 +135,7 @@ func prefill(b *testing.B, url string, ep endpoints.Endpoint, n int) {
 		for j := range params {
 			params[j] = delivery.InsertParams(delivery.NewDelivery{Endpoint: ep, Event: "message_created", Payload: body, DeliveryID: uuid.NewString(), MaxAttempts: 4})
 		}
-		if _, err := c.InsertManyFast(ctx, params); err != nil {
+		if _, err := c.InsertManyFast(ctx, delivery.Coalesce(params, batch)); err != nil {
 			b.Fatal(err)
 		}
 	}

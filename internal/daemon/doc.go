@@ -27,8 +27,8 @@
 //     attempt in one job (delivery.BatchKind, --batch-size 50): River's
 //     per-job SQL, the limit below, is paid once per batch. A delivery not
 //     answered 2xx there goes on as a job of its own. 1 endpoint: 1,700 →
-//     4,766 deliveries/s; p99 at 500 events/s unchanged (batches only form
-//     under load).
+//     3,222–4,766 deliveries/s (6 runs); p99 at 500 events/s unchanged
+//     (batches only form under load).
 //   - MaxWorkers 1000 (--workers): attempts are network-bound.
 //   - FetchCooldown 5ms, FetchPollInterval 25ms: River's defaults (100ms,
 //     1s) cap SQLite near 1,000 jobs/s with p99 in seconds, and SQLite has
@@ -58,7 +58,7 @@
 // ~6%. River alone, no-op worker, same rows: ~4,300 jobs/s here; inserted
 // while being worked, as ingest does, 2,900–3,300/s (internal/bench): River's
 // own ceiling on this store before any HTTP, whence batches (above): with
-// them the daemon's CPU per delivery fell from ~725µs to ~241µs.
+// them the daemon's CPU per delivery fell from ~725µs to ~240–350µs.
 //
 // Tried and not kept: mattn/go-sqlite3 (cgo) instead of modernc.org/sqlite
 // made River alone 15–20% faster (5,388–6,108 vs 4,704–5,000 no-op jobs/s)
@@ -79,6 +79,10 @@
 // A hand-written decoder of the job args (River decodes them at every
 // attempt with encoding/json, ~30µs) saved ~5µs, under 1% of a delivery's
 // CPU: not worth its code, so not kept.
+// With batches that decode is a larger share: ~15% of the CPU in a
+// PostgreSQL drain profile (BenchmarkDrain), half of it json.Unmarshal's
+// validity scan, which runs before any custom decoder could; keeping the
+// payloads out of the job args (a row per event) is the next step there.
 //
 // Tried and not kept, no gain beyond the noise of this shared machine:
 // GOGC=400, GODEBUG=adaptivestackstart=1, SQLite temp_store=memory with a
@@ -116,11 +120,12 @@
 // (a goroutine, contexts and a JSON decode per job) ~30%, GC ~9%. River
 // alone, no-op worker, same rows, no HTTP: 7,700–11,600 jobs/s here
 // depending on the machine's other load. Batches took River's share and
-// the GIN churn per delivery down by their size: 2,398 → 4,835
-// deliveries/s to one endpoint, 342 → 165µs of daemon CPU per delivery.
-// What remains is HTTP on the shared cores (internal/bench has the
-// figures), and it keeps one replica near 5,000–6,000/s here, short of
-// 10,000/s.
+// the GIN churn per delivery down by their size: 2,398 → 3,291–4,835
+// deliveries/s to one endpoint, 342 → 165–232µs of daemon CPU per
+// delivery. What remains is HTTP on the shared cores (internal/bench has
+// the figures), and it keeps one replica at 4,000–6,000/s end to end here,
+// short of 10,000/s; delivery alone, from a stored backlog, 9,445–10,840/s
+// in-process (BenchmarkDrain).
 //
 // Every replica reconciles, not only River's elected leader: each needs the
 // url and secret current at every attempt, and the subscriptions at every
