@@ -59,9 +59,9 @@
 //	raw signed-POST ceiling             21,276 req/s                        22,581 req/s
 //	River alone, no-op worker           4,075 jobs/s (10,658 inserts/s)     9,278 jobs/s (18,404 inserts/s)
 //	  inserting while working           3,463 jobs/s (2,892–3,463)          9,476 jobs/s (6,036–9,607)
-//	deliveries/s, 1 endpoint            3,726/s (17.5%; 3,222–4,766;        3,845/s (17.0%; 3,291–4,835;
+//	deliveries/s, 1 endpoint            3,726/s (17.5%; 3,254–4,766;        3,845/s (17.0%; 3,291–4,835;
 //	                                      before 1,700)                       before 2,398)
-//	deliveries/s, 100 endpoints         4,792/s (4,458–5,427; before 2,548) 5,406/s (5,406–6,262; before 3,164)
+//	deliveries/s, 100 endpoints         4,792/s (4,458–4,834; before 2,548) 5,406/s (5,406–6,262; before 3,164)
 //	draining a stored backlog           4,549/s                             4,670/s (6,192 and 9,634 on a
 //	                                                                          fresher table)
 //	daemon CPU per delivery             306 µs (1), 279 µs (100)            195 µs (1), 181 µs (100)

@@ -27,7 +27,7 @@
 //     attempt in one job (delivery.BatchKind, --batch-size 50): River's
 //     per-job SQL, the limit below, is paid once per batch. A delivery not
 //     answered 2xx there goes on as a job of its own. 1 endpoint: 1,700 →
-//     3,222–4,766 deliveries/s (6 runs); p99 at 500 events/s unchanged
+//     3,254–4,766 deliveries/s (4 runs); p99 at 500 events/s unchanged
 //     (batches only form under load).
 //   - MaxWorkers 1000 (--workers): attempts are network-bound.
 //   - FetchCooldown 5ms, FetchPollInterval 25ms: River's defaults (100ms,
