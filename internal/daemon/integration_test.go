@@ -305,80 +305,42 @@ func TestE2EKill9LosesNoAcceptedEvent(t *testing.T) {
 	s.webhook(1, rcv)
 	s.startDaemon()
 
-	var (
-		mu       sync.Mutex
-		accepted []string
-		posted   atomic.Int64
-		stop     atomic.Bool
-		wg       sync.WaitGroup
-	)
-	hc := &http.Client{Timeout: 5 * time.Second}
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; !stop.Load(); i++ {
-				body := fmt.Appendf(nil, `{"event":"message_created","id":%d,"worker":%d}`, i, w)
-				resp, err := hc.Post(s.daemonURL+"/v1/accounts/1/events", "application/json", bytes.NewReader(body))
-				posted.Add(1)
-				if err != nil {
-					time.Sleep(5 * time.Millisecond) // daemon down
-					continue
-				}
-				var out struct {
-					DeliveryIDs []string `json:"delivery_ids"`
-				}
-				_ = json.NewDecoder(resp.Body).Decode(&out)
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusAccepted && len(out.DeliveryIDs) == 1 {
-					mu.Lock()
-					accepted = append(accepted, out.DeliveryIDs[0])
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	acceptedN := func() int { mu.Lock(); defer mu.Unlock(); return len(accepted) }
-	testproc.WaitFor(t, 60*time.Second, "1500 accepted events", func() bool { return acceptedN() >= 1500 })
+	events := startStream(s.daemonURL)
+	testproc.WaitFor(t, 60*time.Second, "1500 accepted events", func() bool { return events.acceptedN() >= 1500 })
 
 	// SIGKILL mid-stream: no chance to flush or finish anything.
 	s.daemon.Stop(syscall.SIGKILL, 5*time.Second)
-	atKill := acceptedN()
+	atKill := events.acceptedN()
 	_, deliveredAtKill, _ := rcv.stats()
 	// A batch killed mid-way runs again whole: each of its deliveries may repeat.
-	db, err := sql.Open("sqlite", strings.TrimPrefix(s.store, "sqlite:"))
+	db, err := sql.Open("sqlite", strings.TrimPrefix(s.store, "sqlite:")+"?_busy_timeout=10000")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var runningAtKill int
-	if err := db.QueryRow(`SELECT coalesce(sum(CASE WHEN kind = ? THEN json_array_length(args, '$.items') ELSE 1 END), 0)
-		FROM river_job WHERE kind IN (?, ?) AND state = 'running'`, delivery.BatchKind, delivery.Kind, delivery.BatchKind).Scan(&runningAtKill); err != nil {
-		t.Fatal(err)
+	defer db.Close()
+	deliveries := func(states string) (n int) {
+		if err := db.QueryRow(`SELECT coalesce(sum(CASE WHEN kind = ? THEN json_array_length(args, '$.items') ELSE 1 END), 0)
+			FROM river_job WHERE kind IN (?, ?) AND state IN (`+states+`)`, delivery.BatchKind, delivery.Kind, delivery.BatchKind).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
 	}
-	db.Close()
+	runningAtKill := deliveries("'running'")
 	t.Logf("killed with %d accepted, %d delivered, %d deliveries running", atKill, deliveredAtKill, runningAtKill)
 
 	s.startDaemon()
-	testproc.WaitFor(t, 60*time.Second, "3000 accepted events", func() bool { return acceptedN() >= 3000 })
-	stop.Store(true)
-	wg.Wait()
-
-	mu.Lock()
-	all := append([]string(nil), accepted...)
-	mu.Unlock()
+	testproc.WaitFor(t, 60*time.Second, "3000 accepted events", func() bool { return events.acceptedN() >= 3000 })
+	all := events.finish()
 	// In-flight attempts of the killed daemon are rescued after River's
 	// RescueStuckJobsAfter (about 20s with --timeout 2s) by the next leader.
-	testproc.WaitFor(t, 150*time.Second, fmt.Sprintf("all %d accepted events delivered", len(all)), func() bool {
-		for _, id := range all {
-			if !rcv.has(id) {
-				return false
-			}
-		}
-		return true
+	waitDelivered(t, rcv, all, 150*time.Second)
+	// Every duplicate there will be is sent once the rescued ones are done.
+	testproc.WaitFor(t, 120*time.Second, "the queue to drain", func() bool {
+		return deliveries("'available', 'pending', 'retryable', 'running', 'scheduled'") == 0
 	})
 	hits, delivered, bad := rcv.stats()
 	t.Logf("posted %d, accepted %d, delivered %d distinct in %d requests (%d duplicates, bound %d), bad signatures %d",
-		posted.Load(), len(all), delivered, hits, hits-delivered, runningAtKill, bad)
+		events.posted.Load(), len(all), delivered, hits, hits-delivered, runningAtKill, bad)
 	if bad != 0 {
 		t.Fatalf("%d deliveries with bad signatures", bad)
 	}
@@ -532,6 +494,74 @@ func TestE2ESIGTERMExitsCleanlyAndKeepsQueue(t *testing.T) {
 	slow.Store(false)
 	s.startDaemon()
 	testproc.WaitFor(t, 20*time.Second, "every pending delivery after the restart", func() bool {
+		for _, id := range ids {
+			if !rcv.has(id) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// stream posts message_created events from 8 concurrent posters, each post
+// to the next of targets in turn, until finished; it keeps the delivery id
+// of every event answered 202.
+type stream struct {
+	mu       sync.Mutex
+	accepted []string
+	posted   atomic.Int64
+	stop     atomic.Bool
+	wg       sync.WaitGroup
+}
+
+func startStream(targets ...string) *stream {
+	s := &stream{}
+	hc := &http.Client{Timeout: 5 * time.Second}
+	for g := range 8 {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			for i := 0; !s.stop.Load(); i++ {
+				body := fmt.Appendf(nil, `{"event":"message_created","id":%d,"poster":%d}`, i, g)
+				resp, err := hc.Post(targets[(i+g)%len(targets)]+"/v1/accounts/1/events", "application/json", bytes.NewReader(body))
+				s.posted.Add(1)
+				if err != nil {
+					time.Sleep(5 * time.Millisecond) // a daemon down
+					continue
+				}
+				var out struct {
+					DeliveryIDs []string `json:"delivery_ids"`
+				}
+				_ = json.NewDecoder(resp.Body).Decode(&out)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusAccepted && len(out.DeliveryIDs) == 1 {
+					s.mu.Lock()
+					s.accepted = append(s.accepted, out.DeliveryIDs[0])
+					s.mu.Unlock()
+				}
+			}
+		}()
+	}
+	return s
+}
+
+func (s *stream) acceptedN() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.accepted)
+}
+
+// finish stops the posters and returns the delivery ids accepted.
+func (s *stream) finish() []string {
+	s.stop.Store(true)
+	s.wg.Wait()
+	return s.accepted
+}
+
+// waitDelivered waits until rcv got every one of ids.
+func waitDelivered(t *testing.T, rcv *receiver, ids []string, within time.Duration) {
+	t.Helper()
+	testproc.WaitFor(t, within, fmt.Sprintf("all %d accepted events delivered", len(ids)), func() bool {
 		for _, id := range ids {
 			if !rcv.has(id) {
 				return false

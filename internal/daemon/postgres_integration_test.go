@@ -4,15 +4,12 @@ package daemon
 // subprocesses (see integration_test.go for the harness).
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -76,42 +73,9 @@ func TestPostgresE2EKill9OneReplicaLosesNothing(t *testing.T) {
 	const workers = "300"
 	victim, victimURL := s.startReplica("replica-a", dsn, "--workers", workers)
 	_, survivorURL := s.startReplica("replica-b", dsn, "--workers", workers)
-	targets := []string{victimURL, survivorURL}
 
-	var (
-		mu       sync.Mutex
-		accepted []string
-		posted   atomic.Int64
-		stop     atomic.Bool
-		wg       sync.WaitGroup
-	)
-	hc := &http.Client{Timeout: 5 * time.Second}
-	for g := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; !stop.Load(); i++ {
-				body := fmt.Appendf(nil, `{"event":"message_created","id":%d,"poster":%d}`, i, g)
-				resp, err := hc.Post(targets[(i+g)%2]+"/v1/accounts/1/events", "application/json", bytes.NewReader(body))
-				posted.Add(1)
-				if err != nil {
-					continue // the killed replica
-				}
-				var out struct {
-					DeliveryIDs []string `json:"delivery_ids"`
-				}
-				_ = json.NewDecoder(resp.Body).Decode(&out)
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusAccepted && len(out.DeliveryIDs) == 1 {
-					mu.Lock()
-					accepted = append(accepted, out.DeliveryIDs[0])
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	acceptedN := func() int { mu.Lock(); defer mu.Unlock(); return len(accepted) }
-	testproc.WaitFor(t, 60*time.Second, "2000 accepted events", func() bool { return acceptedN() >= 2000 })
+	events := startStream(victimURL, survivorURL)
+	testproc.WaitFor(t, 60*time.Second, "2000 accepted events", func() bool { return events.acceptedN() >= 2000 })
 
 	victim.Stop(syscall.SIGKILL, 5*time.Second)
 	conn := pgConn(t, dsn)
@@ -121,23 +85,11 @@ func TestPostgresE2EKill9OneReplicaLosesNothing(t *testing.T) {
 	runningAtKill := pgCount(t, conn, `SELECT coalesce(sum(CASE WHEN kind = $2 THEN jsonb_array_length(args -> 'items') ELSE 1 END), 0)
 		FROM river_job WHERE kind IN ($1, $2) AND state = 'running'`, delivery.Kind, delivery.BatchKind)
 	_, deliveredAtKill, _ := rcv.stats()
-	t.Logf("killed replica A with %d accepted, %d delivered, %d deliveries running", acceptedN(), deliveredAtKill, runningAtKill)
+	t.Logf("killed replica A with %d accepted, %d delivered, %d deliveries running", events.acceptedN(), deliveredAtKill, runningAtKill)
 
-	testproc.WaitFor(t, 60*time.Second, "5000 accepted events", func() bool { return acceptedN() >= 5000 })
-	stop.Store(true)
-	wg.Wait()
-	mu.Lock()
-	all := append([]string(nil), accepted...)
-	mu.Unlock()
-
-	testproc.WaitFor(t, 180*time.Second, fmt.Sprintf("all %d accepted events delivered", len(all)), func() bool {
-		for _, id := range all {
-			if !rcv.has(id) {
-				return false
-			}
-		}
-		return true
-	})
+	testproc.WaitFor(t, 60*time.Second, "5000 accepted events", func() bool { return events.acceptedN() >= 5000 })
+	all := events.finish()
+	waitDelivered(t, rcv, all, 180*time.Second)
 	// The killed replica's "running" deliveries wait for River's rescuer on
 	// the (possibly newly elected) leader: RescueStuckJobsAfter (19s here)
 	// after their attempt started, checked every 30s.
@@ -151,7 +103,7 @@ func TestPostgresE2EKill9OneReplicaLosesNothing(t *testing.T) {
 	rescued := pgCount(t, conn, `SELECT count(*) FROM river_job WHERE kind IN ($1, $2) AND cardinality(attempted_by) > 1`, delivery.Kind, delivery.BatchKind)
 	perReplica := pgCount(t, conn, `SELECT count(DISTINCT attempted_by[1]) FROM river_job WHERE kind IN ($1, $2)`, delivery.Kind, delivery.BatchKind)
 	t.Logf("posted %d, accepted %d, delivered %d distinct in %d requests (%d duplicates, bound %d), %d jobs attempted by both replicas, bad signatures %d",
-		posted.Load(), len(all), delivered, hits, dups, runningAtKill, rescued, bad)
+		events.posted.Load(), len(all), delivered, hits, dups, runningAtKill, rescued, bad)
 	if bad != 0 {
 		t.Fatalf("%d deliveries with bad signatures", bad)
 	}
