@@ -88,7 +88,8 @@ type RetryPolicy struct {
 }
 
 // NextRetry counts failures from the job's recorded errors, which snoozes
-// (rate limits, a busy endpoint) do not add to.
+// (rate limits, a busy endpoint) do not add to, and, for a delivery that
+// went on alone from a batch, the batch's failed attempt.
 func (p *RetryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 	return time.Now().Add(p.Schedule.Delay(len(job.Errors) + 1 + parseMetadata(job).PriorAttempts))
 }
