@@ -752,40 +752,22 @@ func (b *bench) freshStore(name string) string {
 	if b.store == "sqlite" {
 		return "sqlite:" + filepath.Join(b.dir, strings.ReplaceAll(name, " ", "-")+".db")
 	}
+	// Migrated (the first scenario finds an empty database), then emptied
+	// as a fresh SQLite file is: TRUNCATE, not DELETE, gives river_job and
+	// its indexes back their empty size. With DELETE and VACUUM, a drain
+	// after the other scenarios ran at 4,670/s, against 9,634/s alone.
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Options{URL: b.store})
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	defer st.Close()
-	c, err := st.NewClient(&river.Config{})
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	del, ok := c.(interface {
-		JobDeleteMany(context.Context, *river.JobDeleteManyParams) (*river.JobDeleteManyResult, error)
-	})
-	if !ok {
-		b.t.Fatal("the River client has no JobDeleteMany")
-	}
-	for {
-		res, err := del.JobDeleteMany(ctx, river.NewJobDeleteManyParams().Kinds(delivery.Kind, delivery.BatchKind, delivery.CancelKind).First(10_000))
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		if len(res.Jobs) == 0 {
-			break
-		}
-	}
-	// Without this, a scenario after the 1M backlog (deleted above) works
-	// through a table and indexes full of dead rows until autovacuum gets
-	// to them: fetches slow down and latencies jump (p99 ~1s at 500/s).
+	_ = st.Close()
 	conn, err := pgx.Connect(ctx, b.store)
 	if err != nil {
 		b.t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "VACUUM ANALYZE river_job"); err != nil {
+	if _, err := conn.Exec(ctx, "TRUNCATE river_job"); err != nil {
 		b.t.Fatal(err)
 	}
 	return b.store
