@@ -123,7 +123,7 @@
 // the GIN churn per delivery down by their size: 2,398 → 3,291–4,835
 // deliveries/s to one endpoint, 342 → 165–232µs of daemon CPU per
 // delivery. What remains is HTTP on the shared cores (internal/bench has
-// the figures), and it keeps one replica at 4,000–6,000/s end to end here,
+// the figures), and it keeps one replica at 3,300–6,300/s end to end here,
 // short of 10,000/s; delivery alone, from a stored backlog, 9,445–10,840/s
 // in-process (BenchmarkDrain).
 //
