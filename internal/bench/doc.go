@@ -90,6 +90,7 @@
 // delivery request, the daemon's ~150–200µs and the benchmark's
 // ~140µs of CPU — so 3,300–6,300/s end to end is what these 2 cores give.
 // Delivery alone (BenchmarkDrain in internal/daemon, in-process, fresh
-// table) reached 9,445–10,840/s; in this harness 4,670–9,634/s. Two replicas on the same 2 cores are slower than one:
-// they add a second daemon's fixed costs to CPUs that are already full.
+// table) reached 9,445–10,840/s; in this harness 4,670–9,634/s. Two
+// replicas on the same 2 cores are slower than one: they add a second
+// daemon's fixed costs to CPUs that are already full.
 package bench
