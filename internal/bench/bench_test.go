@@ -313,40 +313,12 @@ func (b *bench) throughput(name string, nEndpoints, events, clients int, ceiling
 	d := b.startDaemon(env, b.freshStore(name))
 	total := events * nEndpoints
 
-	var (
-		next, failed atomic.Int64
-		mu           sync.Mutex
-		posts        = make(map[string]time.Time, total) // delivery id -> post start
-		acks         = make([]time.Duration, 0, events)
-		wg           sync.WaitGroup
-	)
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: 60 * time.Second}
+	posts := b.newPostLog(clients, events, nEndpoints)
 	selfCPU0 := selfCPU()
 	start := time.Now()
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for next.Add(1) <= int64(events) {
-				t0 := time.Now()
-				ids, err := postEvent(hc, d.url, b.body)
-				if err != nil || len(ids) != nEndpoints {
-					failed.Add(1)
-					continue
-				}
-				ack := time.Since(t0)
-				mu.Lock()
-				for _, id := range ids {
-					posts[id] = t0
-				}
-				acks = append(acks, ack)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	posts.closedLoop(clients, events, func(int) string { return d.url })
 	ingested := time.Since(start)
-	if f := failed.Load(); f > 0 {
+	if f := posts.failed.Load(); f > 0 {
 		b.t.Fatalf("%s: %d posts failed\n%s", name, f, d.Output())
 	}
 	env.waitAll(b.t, total, 5*time.Minute)
@@ -357,18 +329,14 @@ func (b *bench) throughput(name string, nEndpoints, events, clients int, ceiling
 	cpu := d.cpu()
 	d.stop(b.t)
 
-	var e2e []time.Duration
-	arrivals := env.arrivals()
-	for id, t0 := range posts {
-		e2e = append(e2e, arrivals[id].Sub(t0))
-	}
+	e2e := posts.latencies(env.arrivals())
 	ratio := ""
 	if ceiling > 0 {
 		ratio = fmt.Sprintf(" (%.1f%% of the ceiling)", 100*rate/ceiling)
 	}
 	how := fmt.Sprintf("%s events (%s deliveries) posted by %d concurrent clients, each answered 202 once committed; from the first POST to the last verified delivery. Ingest accepted %s deliveries/s; POST→202 p50 %s p99 %s; POST→delivered p50 %s p99 %s",
 		thousands(float64(events)), thousands(float64(total)), clients, thousands(float64(total)/ingested.Seconds()),
-		msStr(pct(acks, 50)), msStr(pct(acks, 99)), msStr(pct(e2e, 50)), msStr(pct(e2e, 99)))
+		msStr(pct(posts.acks, 50)), msStr(pct(posts.acks, 99)), msStr(pct(e2e, 50)), msStr(pct(e2e, 99)))
 	if nEndpoints > 1 {
 		how = fmt.Sprintf("one account with %d webhooks (each its own loopback server): every event fans out to all; ", nEndpoints) + how
 	}
@@ -384,58 +352,21 @@ func (b *bench) latency(rate int, dur time.Duration) {
 	env := b.newEnv(1, http.StatusOK)
 	d := b.startDaemon(env, b.freshStore("latency"))
 	n := int(float64(rate) * dur.Seconds())
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 60 * time.Second}
-	var (
-		mu     sync.Mutex
-		posts  = make(map[string]time.Time, n)
-		acks   []time.Duration
-		failed atomic.Int64
-		wg     sync.WaitGroup
-		late   time.Duration
-	)
-	sem := make(chan struct{}, 512)
+	posts := b.newPostLog(256, n, 1)
 	start := time.Now()
-	for i := range n {
-		at := start.Add(time.Duration(i) * time.Second / time.Duration(rate))
-		if w := time.Until(at); w > 0 {
-			time.Sleep(w)
-		} else {
-			late = max(late, -w)
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			t0 := time.Now()
-			ids, err := postEvent(hc, d.url, b.body)
-			if err != nil || len(ids) != 1 {
-				failed.Add(1)
-				return
-			}
-			ack := time.Since(t0)
-			mu.Lock()
-			posts[ids[0]] = t0
-			acks = append(acks, ack)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
+	late := posts.openLoop(rate, n, func(int) string { return d.url })
 	sent := time.Since(start)
-	if f := failed.Load(); f > 0 {
+	if f := posts.failed.Load(); f > 0 {
 		b.t.Fatalf("latency: %d posts failed", f)
 	}
 	env.waitAll(b.t, n, 2*time.Minute)
 	_, peak := d.rss()
 	d.stop(b.t)
-	var lat []time.Duration
-	arrivals := env.arrivals()
-	for id, t0 := range posts {
-		lat = append(lat, arrivals[id].Sub(t0))
-	}
+	lat := posts.latencies(env.arrivals())
 	b.add(fmt.Sprintf("ingest→first attempt at %d events/s", rate),
 		fmt.Sprintf("p50 %s, p99 %s", msStr(pct(lat, 50)), msStr(pct(lat, 99))),
 		fmt.Sprintf("%s events to 1 endpoint at a fixed %d/s for %s (open loop, achieved %.0f/s, sender at most %s behind schedule); from the start of the POST to the endpoint receiving the first attempt; max %s; POST→202 p50 %s p99 %s",
-			thousands(float64(n)), rate, dur, float64(n)/sent.Seconds(), msStr(late), msStr(pct(lat, 100)), msStr(pct(acks, 50)), msStr(pct(acks, 99))))
+			thousands(float64(n)), rate, dur, float64(n)/sent.Seconds(), msStr(late), msStr(pct(lat, 100)), msStr(pct(posts.acks, 50)), msStr(pct(posts.acks, 99))))
 	b.add("peak RSS, latency run", mib(peak), "VmHWM of the daemon process")
 }
 
@@ -771,6 +702,100 @@ func (b *bench) freshStore(name string) string {
 		b.t.Fatal(err)
 	}
 	return b.store
+}
+
+// postLog posts a scenario's events and records, for each delivery, when
+// its event's POST started, and how long each POST took to its 202.
+type postLog struct {
+	hc     *http.Client
+	body   []byte
+	fanout int // deliveries per event
+
+	mu     sync.Mutex
+	starts map[string]time.Time // delivery id -> POST start
+	acks   []time.Duration
+	failed atomic.Int64
+}
+
+func (b *bench) newPostLog(conns, events, fanout int) *postLog {
+	return &postLog{
+		hc:     &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns}, Timeout: 60 * time.Second},
+		body:   b.body,
+		fanout: fanout,
+		starts: make(map[string]time.Time, events*fanout),
+		acks:   make([]time.Duration, 0, events),
+	}
+}
+
+// post posts one event to base and records it.
+func (p *postLog) post(base string) {
+	t0 := time.Now()
+	ids, err := postEvent(p.hc, base, p.body)
+	if err != nil || len(ids) != p.fanout {
+		p.failed.Add(1)
+		return
+	}
+	ack := time.Since(t0)
+	p.mu.Lock()
+	for _, id := range ids {
+		p.starts[id] = t0
+	}
+	p.acks = append(p.acks, ack)
+	p.mu.Unlock()
+}
+
+// closedLoop posts events from clients concurrent posters, each posting
+// its next as soon as the last was answered; the n-th (from 1) goes to
+// target(n).
+func (p *postLog) closedLoop(clients, events int, target func(n int) string) {
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := next.Add(1); n <= int64(events); n = next.Add(1) {
+				p.post(target(int(n)))
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// openLoop posts n events at a fixed rate per second, whatever the answers
+// (at most 512 in flight); the i-th goes to target(i). It returns how far
+// behind its schedule the sender fell at most.
+func (p *postLog) openLoop(rate, n int, target func(i int) string) (late time.Duration) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 512)
+	start := time.Now()
+	for i := range n {
+		at := start.Add(time.Duration(i) * time.Second / time.Duration(rate))
+		if w := time.Until(at); w > 0 {
+			time.Sleep(w)
+		} else {
+			late = max(late, -w)
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			p.post(target(i))
+		}()
+	}
+	wg.Wait()
+	return late
+}
+
+// latencies returns each delivery's time from its POST to its arrival.
+func (p *postLog) latencies(arrivals map[string]time.Time) []time.Duration {
+	out := make([]time.Duration, 0, len(p.starts))
+	for id, t0 := range p.starts {
+		out = append(out, arrivals[id].Sub(t0))
+	}
+	return out
 }
 
 func postEvent(hc *http.Client, base string, body []byte) ([]string, error) {

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,37 +74,11 @@ func (b *bench) replicaThroughput(replicas, events, clients int) {
 	name := "1 endpoint, " + replicaLabel(replicas)
 	env := b.newEnv(1, http.StatusOK)
 	ds := b.startReplicas(env, b.freshStore(name), replicas)
-	var (
-		next, failed atomic.Int64
-		mu           sync.Mutex
-		posts        = make(map[string]time.Time, events)
-		acks         = make([]time.Duration, 0, events)
-		wg           sync.WaitGroup
-	)
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: 60 * time.Second}
+	posts := b.newPostLog(clients, events, 1)
 	start := time.Now()
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for n := next.Add(1); n <= int64(events); n = next.Add(1) {
-				t0 := time.Now()
-				ids, err := postEvent(hc, ds[int(n)%replicas].url, b.body)
-				if err != nil || len(ids) != 1 {
-					failed.Add(1)
-					continue
-				}
-				ack := time.Since(t0)
-				mu.Lock()
-				posts[ids[0]] = t0
-				acks = append(acks, ack)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	posts.closedLoop(clients, events, func(n int) string { return ds[n%replicas].url })
 	ingested := time.Since(start)
-	if f := failed.Load(); f > 0 {
+	if f := posts.failed.Load(); f > 0 {
 		b.t.Fatalf("%s: %d posts failed", name, f)
 	}
 	env.waitAll(b.t, events, 5*time.Minute)
@@ -114,15 +86,11 @@ func (b *bench) replicaThroughput(replicas, events, clients int) {
 	for _, d := range ds {
 		d.stop(b.t)
 	}
-	var e2e []time.Duration
-	arrivals := env.arrivals()
-	for id, t0 := range posts {
-		e2e = append(e2e, arrivals[id].Sub(t0))
-	}
+	e2e := posts.latencies(env.arrivals())
 	b.add("durable deliveries/s, PostgreSQL, "+name, fmt.Sprintf("%s/s", thousands(rate)),
 		fmt.Sprintf("%s events posted by %d concurrent clients to the replicas in turn, each answered 202 once committed; from the first POST to the last verified delivery. Ingest accepted %s/s; POST→202 p50 %s p99 %s; POST→delivered p50 %s p99 %s",
 			thousands(float64(events)), clients, thousands(float64(events)/ingested.Seconds()),
-			msStr(pct(acks, 50)), msStr(pct(acks, 99)), msStr(pct(e2e, 50)), msStr(pct(e2e, 99))))
+			msStr(pct(posts.acks, 50)), msStr(pct(posts.acks, 99)), msStr(pct(e2e, 50)), msStr(pct(e2e, 99))))
 }
 
 // replicaLatency posts events at a fixed rate (open loop) to the replicas
@@ -131,47 +99,16 @@ func (b *bench) replicaLatency(replicas, rate int, dur time.Duration) {
 	env := b.newEnv(1, http.StatusOK)
 	ds := b.startReplicas(env, b.freshStore("latency"), replicas)
 	n := int(float64(rate) * dur.Seconds())
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 60 * time.Second}
-	var (
-		mu     sync.Mutex
-		posts  = make(map[string]time.Time, n)
-		failed atomic.Int64
-		wg     sync.WaitGroup
-	)
-	sem := make(chan struct{}, 512)
-	start := time.Now()
-	for i := range n {
-		if w := time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))); w > 0 {
-			time.Sleep(w)
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			t0 := time.Now()
-			ids, err := postEvent(hc, ds[i%replicas].url, b.body)
-			if err != nil || len(ids) != 1 {
-				failed.Add(1)
-				return
-			}
-			mu.Lock()
-			posts[ids[0]] = t0
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	if f := failed.Load(); f > 0 {
+	posts := b.newPostLog(256, n, 1)
+	posts.openLoop(rate, n, func(i int) string { return ds[i%replicas].url })
+	if f := posts.failed.Load(); f > 0 {
 		b.t.Fatalf("latency: %d posts failed", f)
 	}
 	env.waitAll(b.t, n, 2*time.Minute)
 	for _, d := range ds {
 		d.stop(b.t)
 	}
-	var lat []time.Duration
-	arrivals := env.arrivals()
-	for id, t0 := range posts {
-		lat = append(lat, arrivals[id].Sub(t0))
-	}
+	lat := posts.latencies(env.arrivals())
 	b.add(fmt.Sprintf("ingest→first attempt at %d events/s, PostgreSQL, %s", rate, replicaLabel(replicas)),
 		fmt.Sprintf("p50 %s, p99 %s", msStr(pct(lat, 50)), msStr(pct(lat, 99))),
 		fmt.Sprintf("%s events to 1 endpoint at a fixed %d/s for %s (open loop), to the replicas in turn; from the start of the POST to the endpoint receiving the first attempt; max %s",
