@@ -1,9 +1,7 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -204,22 +202,13 @@ func benchLoad(b *testing.B, store func(*Config), replicas, clients, rate int) {
 	)
 	post := func(n int64) {
 		t0 := time.Now()
-		resp, err := hc.Post(bases[int(n)%replicas]+"/v1/accounts/1/events", "application/json", bytes.NewReader(body))
-		if err != nil {
-			failed.Add(1)
-			return
-		}
-		var out struct {
-			DeliveryIDs []string `json:"delivery_ids"`
-		}
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusAccepted || len(out.DeliveryIDs) != 1 {
+		id, err := postForDelivery(hc, bases[int(n)%replicas], body)
+		if id == "" || err != nil {
 			failed.Add(1)
 			return
 		}
 		mu.Lock()
-		sents = append(sents, sent{out.DeliveryIDs[0], t0, time.Now()})
+		sents = append(sents, sent{id, t0, time.Now()})
 		mu.Unlock()
 	}
 

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -77,22 +76,13 @@ func benchDeliveries(b *testing.B, synchronous string, clients int) {
 			defer wg.Done()
 			for next.Add(1) <= int64(b.N) {
 				t0 := time.Now()
-				resp, err := hc.Post(base+"/v1/accounts/1/events", "application/json", bytes.NewReader(body))
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				var out struct {
-					DeliveryIDs []string `json:"delivery_ids"`
-				}
-				_ = json.NewDecoder(resp.Body).Decode(&out)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusAccepted || len(out.DeliveryIDs) != 1 {
+				id, err := postForDelivery(hc, base, body)
+				if id == "" || err != nil {
 					failed.Add(1)
 					continue
 				}
 				mu.Lock()
-				sents = append(sents, sent{out.DeliveryIDs[0], t0, time.Now()})
+				sents = append(sents, sent{id, t0, time.Now()})
 				mu.Unlock()
 			}
 		}()

@@ -32,6 +32,25 @@ func postEvent(t testing.TB, base string, account int64, body []byte, key string
 	return resp.StatusCode, out.DeliveryIDs
 }
 
+// postForDelivery posts an event to account 1 of the daemon at base; it
+// returns the delivery id when the event was answered 202 with exactly one
+// delivery, "" otherwise, and an error when no answer came.
+func postForDelivery(hc *http.Client, base string, body []byte) (string, error) {
+	resp, err := hc.Post(base+"/v1/accounts/1/events", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		DeliveryIDs []string `json:"delivery_ids"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode != http.StatusAccepted || len(out.DeliveryIDs) != 1 {
+		return "", nil
+	}
+	return out.DeliveryIDs[0], nil
+}
+
 func TestRunDeliversSignedBytesUnchanged(t *testing.T) {
 	rcv := newReceiver(t, "s3cret")
 	cw := newFakeChatwoot()

@@ -523,20 +523,15 @@ func startStream(targets ...string) *stream {
 			defer s.wg.Done()
 			for i := 0; !s.stop.Load(); i++ {
 				body := fmt.Appendf(nil, `{"event":"message_created","id":%d,"poster":%d}`, i, g)
-				resp, err := hc.Post(targets[(i+g)%len(targets)]+"/v1/accounts/1/events", "application/json", bytes.NewReader(body))
+				id, err := postForDelivery(hc, targets[(i+g)%len(targets)], body)
 				s.posted.Add(1)
 				if err != nil {
 					time.Sleep(5 * time.Millisecond) // a daemon down
 					continue
 				}
-				var out struct {
-					DeliveryIDs []string `json:"delivery_ids"`
-				}
-				_ = json.NewDecoder(resp.Body).Decode(&out)
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusAccepted && len(out.DeliveryIDs) == 1 {
+				if id != "" {
 					s.mu.Lock()
-					s.accepted = append(s.accepted, out.DeliveryIDs[0])
+					s.accepted = append(s.accepted, id)
 					s.mu.Unlock()
 				}
 			}
