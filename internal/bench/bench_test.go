@@ -46,6 +46,8 @@ type bench struct {
 	body  []byte
 	rows  []row
 	only  map[string]bool
+	// byReplicas names rows by the PostgreSQL replica count (TestBenchReplicas).
+	byReplicas bool
 	// smoke is a run without BENCH=1 (go test ./...): tiny sizes that only
 	// check the harness still works; its figures mean nothing.
 	smoke bool
@@ -104,7 +106,8 @@ func TestBench(t *testing.T) {
 		b.throughput("100 endpoints", 100, b.size("BENCH_FANOUT_EVENTS", 300, 5), max(b.size("BENCH_CLIENTS", 64, 8)/8, 2), ceiling)
 	}
 	if b.run("drain") {
-		b.drain(b.size("BENCH_DRAIN", 50000, 300), ceiling)
+		b.drain(b.size("BENCH_DRAIN", 50000, 300), 1, 1, ceiling)
+		b.drain(b.size("BENCH_DRAIN", 50000, 300), 100, 1, ceiling)
 	}
 	if b.run("latency") {
 		b.latency(b.size("BENCH_RATE", 500, 50), time.Duration(b.size("BENCH_RATE_SECONDS", 20, 2))*time.Second)
@@ -370,11 +373,11 @@ func (b *bench) latency(rate int, dur time.Duration) {
 	b.add("peak RSS, latency run", mib(peak), "VmHWM of the daemon process")
 }
 
-// fill writes n deliveries to ep straight into the store at storeURL,
-// chunk per transaction, coalesced into batches of batchSize (1: a job
-// each) as ingest coalesces deliveries committed together; it returns how
-// long that took.
-func (b *bench) fill(storeURL string, ep endpoints.Endpoint, n, chunk, batchSize int) time.Duration {
+// fill writes n deliveries straight into the store at storeURL, spread
+// over eps in turn, chunk per transaction, coalesced into batches of
+// batchSize (1: a job each) as ingest coalesces deliveries committed
+// together; it returns how long that took.
+func (b *bench) fill(storeURL string, eps []endpoints.Endpoint, n, chunk, batchSize int) time.Duration {
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Options{URL: storeURL, Synchronous: store.SyncNormal})
 	if err != nil {
@@ -387,22 +390,31 @@ func (b *bench) fill(storeURL string, ep endpoints.Endpoint, n, chunk, batchSize
 	}
 	start := time.Now()
 	for i := 0; i < n; i += chunk {
-		if _, err := c.InsertManyFast(ctx, delivery.Coalesce(b.deliveryRows(ep, i, min(chunk, n-i)), batchSize)); err != nil {
+		rows := make([]river.InsertManyParams, 0, min(chunk, n-i))
+		for j := i; j < i+cap(rows); j++ {
+			rows = append(rows, b.deliveryRows(eps[j%len(eps)], j, 1)...)
+		}
+		if _, err := c.InsertManyFast(ctx, delivery.Coalesce(rows, batchSize)); err != nil {
 			b.t.Fatal(err)
 		}
 	}
 	return time.Since(start)
 }
 
-// drain measures delivery alone: n deliveries to one live endpoint, stored
-// before the daemon starts as ingest stores deliveries committed together
-// under load (batches of delivery.DefaultBatchSize), delivered from the
-// first arrival to the last. No ingest requests share the cores.
-func (b *bench) drain(n int, ceiling float64) {
-	env := b.newEnv(1, http.StatusOK)
+// drain measures delivery alone: n deliveries spread over nEndpoints live
+// endpoints, stored before replicas daemons start as ingest stores
+// deliveries committed together under load (batches of
+// delivery.DefaultBatchSize), delivered from the first arrival to the last.
+// No ingest requests share the cores.
+func (b *bench) drain(n, nEndpoints, replicas int, ceiling float64) {
+	env := b.newEnv(nEndpoints, http.StatusOK)
 	storeURL := b.freshStore("drain")
-	b.fill(storeURL, endpoints.Endpoint{AccountID: 1, ID: env.sinks[0].hookID}, n, 1000, delivery.DefaultBatchSize)
-	d := b.startDaemon(env, storeURL)
+	eps := make([]endpoints.Endpoint, nEndpoints)
+	for i, s := range env.sinks {
+		eps[i] = endpoints.Endpoint{AccountID: 1, ID: s.hookID}
+	}
+	b.fill(storeURL, eps, n, 1000, delivery.DefaultBatchSize)
+	ds := b.startReplicas(env, storeURL, replicas)
 	env.waitAll(b.t, n, 5*time.Minute)
 	var first time.Time
 	for _, at := range env.arrivals() {
@@ -411,15 +423,25 @@ func (b *bench) drain(n int, ceiling float64) {
 		}
 	}
 	rate := float64(n-1) / env.lastArrival().Sub(first).Seconds()
-	cpu := d.cpu()
-	d.stop(b.t)
+	var cpu time.Duration
+	for _, d := range ds {
+		cpu += d.cpu()
+		d.stop(b.t)
+	}
 	ratio := ""
 	if ceiling > 0 {
 		ratio = fmt.Sprintf(" (%.1f%% of the ceiling)", 100*rate/ceiling)
 	}
-	b.add("deliveries/s draining a stored backlog, 1 endpoint", fmt.Sprintf("%s/s%s", thousands(rate), ratio),
-		fmt.Sprintf("%s deliveries stored before the daemon starts, in transactions of 1,000 coalesced into batches of %d as ingest stores them under load; from the first verified delivery to the last: delivery alone, no ingest requests. Daemon CPU %.0f µs per delivery",
-			thousands(float64(n)), delivery.DefaultBatchSize, cpu.Seconds()*1e6/float64(n)))
+	name, to := "deliveries/s draining a stored backlog, 1 endpoint", "one endpoint"
+	if nEndpoints > 1 {
+		name, to = fmt.Sprintf("deliveries/s draining a stored backlog, %d endpoints", nEndpoints), fmt.Sprintf("%d endpoints in turn (each its own loopback server)", nEndpoints)
+	}
+	if b.byReplicas {
+		name = "deliveries/s draining a stored backlog, PostgreSQL, " + replicaLabel(replicas)
+	}
+	b.add(name, fmt.Sprintf("%s/s%s", thousands(rate), ratio),
+		fmt.Sprintf("%s deliveries to %s stored before the daemon starts, in transactions of 1,000 coalesced into batches of %d as ingest stores them under load; from the first verified delivery to the last: delivery alone, no ingest requests. Daemon CPU %.0f µs per delivery",
+			thousands(float64(n)), to, delivery.DefaultBatchSize, cpu.Seconds()*1e6/float64(n)))
 }
 
 // backlog writes n deliveries to a dead endpoint straight into the store,
@@ -431,7 +453,7 @@ func (b *bench) backlog(n int, dur time.Duration) {
 	storeURL := b.freshStore("backlog")
 
 	const batch = 10_000
-	inserted := b.fill(storeURL, endpoints.Endpoint{AccountID: 1, ID: hook.ID}, n, batch, 1)
+	inserted := b.fill(storeURL, []endpoints.Endpoint{{AccountID: 1, ID: hook.ID}}, n, batch, 1)
 	b.add(fmt.Sprintf("writing the %s-delivery backlog", thousands(float64(n))), fmt.Sprintf("%s (%s/s)", inserted.Round(time.Second), thousands(float64(n)/inserted.Seconds())),
 		fmt.Sprintf("River InsertManyFast in batches of %s, straight into the store before the daemon starts (synchronous=normal for the fill)", thousands(batch)))
 

@@ -15,16 +15,16 @@ import (
 // TestBenchReplicas is the PostgreSQL half of `make bench`: the same
 // daemon binary as TestBench, as 1 and then 2 replicas sharing one
 // PostgreSQL database, each client posting to the replicas in turn. It
-// reports durable deliveries/s to 1 endpoint and ingest→first-attempt
-// latency at a fixed rate, for each replica count, in TestBench's table
-// format.
+// reports durable deliveries/s to 1 endpoint, ingest→first-attempt
+// latency at a fixed rate, and deliveries/s draining a stored backlog, for
+// each replica count, in TestBench's table format.
 //
 //	BENCH=1 BENCH_STORE=postgres://... go test -run '^TestBenchReplicas$' -v ./internal/bench/
 //
 // The database is BENCH_STORE when it is a postgres:// DSN, else
 // $CHATWOOT_TEST_POSTGRES_URL (`.ci/postgres.sh run` provides one); its
 // deliveries are deleted before each scenario. BENCH_EVENTS, BENCH_CLIENTS,
-// BENCH_RATE, BENCH_RATE_SECONDS and BENCH_DAEMON_FLAGS apply as in
+// BENCH_RATE, BENCH_RATE_SECONDS, BENCH_DRAIN and BENCH_DAEMON_FLAGS apply as in
 // TestBench; BENCH_REPLICAS (default "1,2") lists the replica counts.
 func TestBenchReplicas(t *testing.T) {
 	dsn := os.Getenv("BENCH_STORE")
@@ -37,7 +37,7 @@ func TestBenchReplicas(t *testing.T) {
 		}
 		t.Skip("no PostgreSQL: set BENCH_STORE=postgres://... or run under .ci/postgres.sh run")
 	}
-	b := &bench{t: t, dir: t.TempDir(), store: dsn, sync: store.SyncFull, body: payload(), only: map[string]bool{}, smoke: os.Getenv("BENCH") == ""}
+	b := &bench{t: t, dir: t.TempDir(), store: dsn, sync: store.SyncFull, body: payload(), only: map[string]bool{}, byReplicas: true, smoke: os.Getenv("BENCH") == ""}
 	b.bin = testproc.Build(t, b.dir)
 	start := time.Now()
 	load0 := loadavg()
@@ -48,6 +48,7 @@ func TestBenchReplicas(t *testing.T) {
 		}
 		b.replicaThroughput(n, b.size("BENCH_EVENTS", 30000, 300), b.size("BENCH_CLIENTS", 64, 8))
 		b.replicaLatency(n, b.size("BENCH_RATE", 500, 50), time.Duration(b.size("BENCH_RATE_SECONDS", 20, 2))*time.Second)
+		b.drain(b.size("BENCH_DRAIN", 50000, 300), 1, n, 0)
 	}
 	b.report(start, load0)
 }

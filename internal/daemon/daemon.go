@@ -193,6 +193,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		Inserter:    client,
 		MaxAttempts: cfg.Schedule.MaxAttempts(),
 		BatchSize:   cfg.BatchSize,
+		Busy:        limiter.Busy,
 		OnQueued:    mets.Queued,
 		Logger:      log,
 	})

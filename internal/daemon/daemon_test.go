@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -184,4 +186,59 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestBusyEndpointDoesNotHoldUpOthers: while one endpoint works through a
+// backlog that holds every River worker, a delivery to another endpoint is
+// fetched ahead of that backlog (ingest stored the busy endpoint's new
+// deliveries behind) instead of after it.
+func TestBusyEndpointDoesNotHoldUpOthers(t *testing.T) {
+	busy, quiet := newReceiver(t, "s1"), newReceiver(t, "s2")
+	busy.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(50 * time.Millisecond) // one slot: 20 deliveries/s
+		busy.serve(w, r)
+	})
+	cw := newFakeChatwoot()
+	cw.set(1, chatwoot.Webhook{ID: 1, URL: busy.srv.URL, Subscriptions: []string{"message_created"}, Secret: "s1"})
+	cw.set(2, chatwoot.Webhook{ID: 2, URL: quiet.srv.URL, Subscriptions: []string{"message_created"}, Secret: "s2"})
+	base := startDaemon(t, cw, func(c *Config) {
+		c.Workers = 20
+		c.EndpointConcurrency = 1
+		c.BatchSize = 1 // a job per delivery: each waits for the slot in memory
+	})
+
+	// Post to the busy endpoint until its backlog is 200 deep, and go on.
+	var accepted atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if id, _ := postForDelivery(http.DefaultClient, base, []byte(`{"event":"message_created"}`)); id != "" {
+					accepted.Add(1)
+				}
+			}
+		}()
+	}
+	defer func() { close(stop); wg.Wait() }()
+	testproc.WaitFor(t, 60*time.Second, "a backlog of 200 deliveries", func() bool { return accepted.Load()-int64(busy.count()) >= 200 })
+
+	before := busy.count()
+	status, ids := postEvent(t, base, 2, []byte(`{"event":"message_created","id":-1}`), "")
+	if status != http.StatusAccepted || len(ids) != 1 {
+		t.Fatalf("post to the quiet account: %d %v", status, ids)
+	}
+	testproc.WaitFor(t, 60*time.Second, "the quiet endpoint's delivery", func() bool { return quiet.has(ids[0]) })
+	meanwhile := busy.count() - before
+	t.Logf("the busy endpoint delivered %d while the quiet one's delivery waited", meanwhile)
+	if meanwhile > 40 {
+		t.Fatalf("the quiet endpoint's delivery waited behind the busy one's backlog: %d busy deliveries went first", meanwhile)
+	}
 }

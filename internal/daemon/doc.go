@@ -33,10 +33,11 @@
 //   - FetchCooldown 5ms, FetchPollInterval 25ms: River's defaults (100ms,
 //     1s) cap SQLite near 1,000 jobs/s with p99 in seconds, and SQLite has
 //     no LISTEN, so the poll interval is the pickup latency.
-//   - JobTimeout = limiter wait + --timeout + 5s (a batch: + --timeout
-//     more, after which it splits off its rest); RescueStuckJobsAfter = a
-//     batch's JobTimeout + 10s: after kill -9 the attempts that were in
-//     flight are retried within about a minute, not River's default hour.
+//   - JobTimeout = the limiter's longest wait (10s) + --timeout + 5s (a
+//     batch: + --timeout more, after which it splits off its rest);
+//     RescueStuckJobsAfter = a batch's JobTimeout + 10s (45s): after kill
+//     -9 the attempts that were in flight are retried within about a
+//     minute, not River's default hour.
 //   - Retention: delivered and cancelled deliveries --retention (72h, also
 //     the Idempotency-Key window); dead ones kept forever by default
 //     (--dead-retention) so they can be replayed (River's JobRetry).
@@ -83,6 +84,34 @@
 // PostgreSQL drain profile (BenchmarkDrain), half of it json.Unmarshal's
 // validity scan, which runs before any custom decoder could; keeping the
 // payloads out of the job args (a row per event) is the next step there.
+//
+// # A backlog to one endpoint
+//
+// River fetches as many jobs as it has free workers (--workers, 1000),
+// oldest first: a backlog to one endpoint fills them all, while only
+// --endpoint-concurrency of them can be attempting. The limiter first let
+// wait only what it predicted would get a slot within 2s and snoozed the
+// rest, which freed their workers for River to fetch more of the same
+// backlog and snooze those too: draining 100,000 stored deliveries (2,000
+// batch jobs) took 4,900–5,300 snoozes, each a fetch, a JSON decode of
+// ~30 KB of args and an UPDATE rewriting the GIN entries of those args,
+// and the endpoint's slots sat idle between them (PostgreSQL: 5,100–5,600
+// deliveries/s in make bench; SQLite 4,500). Now a delivery waits in memory
+// as long as the endpoint's attempts take at most 2s and keep ending (up to
+// 10s), and snoozes only for a slow, stalled or paused endpoint: no
+// snoozes, PostgreSQL ~12,900/s and SQLite ~9,500/s on the same drain.
+// Tried on the way and not kept: snoozing each delivery to its predicted
+// place in the endpoint's line (one snooze each instead of 2.7, but the
+// pace measured under that churn was too slow: 2,800–4,700/s).
+//
+// Waiting instead of snoozing gives up the only way a FIFO queue had to let
+// other endpoints' deliveries past a backlog (River's open-source fetch has
+// no per-key limit). Priorities take that role: ingest stores the
+// deliveries of an endpoint with every slot taken at River priority 2
+// (delivery.NewDelivery.Behind), and River fetches priority 1 first
+// whatever the age, so another endpoint's new delivery takes the next free
+// worker (TestBusyEndpointDoesNotHoldUpOthers: 1 busy delivery before it,
+// 185 without priorities).
 //
 // Tried and not kept, no gain beyond the noise of this shared machine:
 // GOGC=400, GODEBUG=adaptivestackstart=1, SQLite temp_store=memory with a

@@ -61,7 +61,17 @@ type NewDelivery struct {
 	DeliveryID  string
 	Idempotent  bool // DeliveryID was derived from an Idempotency-Key
 	MaxAttempts int
+
+	// Behind stores the delivery behind other endpoints' (River priority
+	// BehindPriority): its endpoint is busy, with deliveries waiting for
+	// a slot, and River fetches by priority before age, so its backlog
+	// does not hold up the first attempts of endpoints that have none.
+	Behind bool
 }
+
+// BehindPriority is the River priority of a delivery stored Behind; the
+// others have River's default, 1.
+const BehindPriority = 2
 
 // InsertParams returns the River insert of d. Idempotent deliveries are
 // unique by delivery id in every job state, so a repeated post is a no-op
@@ -70,6 +80,9 @@ func InsertParams(d NewDelivery) river.InsertManyParams {
 	opts := &river.InsertOpts{
 		MaxAttempts: d.MaxAttempts,
 		Tags:        []string{EndpointTag(d.Endpoint.Key())},
+	}
+	if d.Behind {
+		opts.Priority = BehindPriority
 	}
 	if d.Idempotent {
 		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByState: rivertype.JobStates()}

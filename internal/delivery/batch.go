@@ -62,7 +62,7 @@ func (a BatchArgs) Delivery(i int) Args {
 
 // Coalesce groups the plain deliveries of params (Args without an
 // Idempotency-Key) by endpoint into batches of at most size deliveries,
-// keeping their order; a delivery alone for its endpoint stays a job of its
+// keeping their order (a batch has the insert options of its first); a delivery alone for its endpoint stays a job of its
 // own, and so does every idempotent one (its uniqueness is per delivery).
 // With size < 2 params come back as they are.
 func Coalesce(params []river.InsertManyParams, size int) []river.InsertManyParams {
@@ -105,7 +105,7 @@ func Coalesce(params []river.InsertManyParams, size int) []river.InsertManyParam
 				a := params[i].Args.(Args)
 				b.Items[j] = BatchItem{DeliveryID: a.DeliveryID, Event: a.Event, Payload: a.Payload}
 			}
-			out = append(out, river.InsertManyParams{Args: b, InsertOpts: &river.InsertOpts{MaxAttempts: g.opts.MaxAttempts, Tags: g.opts.Tags}})
+			out = append(out, river.InsertManyParams{Args: b, InsertOpts: &river.InsertOpts{MaxAttempts: g.opts.MaxAttempts, Priority: g.opts.Priority, Tags: g.opts.Tags}})
 		}
 	}
 	return out

@@ -20,16 +20,18 @@ func TestCoalesce(t *testing.T) {
 		ep         int64
 		id         string
 		idempotent bool
+		behind     bool
 	}
 	params := func(maxAttempts int, ds ...in) []river.InsertManyParams {
 		out := make([]river.InsertManyParams, len(ds))
 		for i, d := range ds {
 			out[i] = InsertParams(NewDelivery{Endpoint: endpoints.Endpoint{AccountID: 1, ID: d.ep}, Event: "message_created",
-				Payload: []byte(`{"n":"` + d.id + `"}`), DeliveryID: d.id, Idempotent: d.idempotent, MaxAttempts: maxAttempts})
+				Payload: []byte(`{"n":"` + d.id + `"}`), DeliveryID: d.id, Idempotent: d.idempotent, MaxAttempts: maxAttempts, Behind: d.behind})
 		}
 		return out
 	}
-	// describe names each job: "7:A" for a delivery alone, "7:[A B]" for a batch.
+	// describe names each job: "7:A" for a delivery alone, "7:[A B]" for a
+	// batch, followed by "^" when stored behind (BehindPriority).
 	describe := func(ps []river.InsertManyParams) string {
 		var parts []string
 		for _, p := range ps {
@@ -49,6 +51,13 @@ func TestCoalesce(t *testing.T) {
 				}
 				parts = append(parts, fmt.Sprintf("%d:%v", a.EndpointID, ids))
 			}
+			switch p.InsertOpts.Priority {
+			case BehindPriority:
+				parts[len(parts)-1] += "^"
+			case 0:
+			default:
+				t.Errorf("priority %d", p.InsertOpts.Priority)
+			}
 		}
 		return strings.Join(parts, " ")
 	}
@@ -59,12 +68,13 @@ func TestCoalesce(t *testing.T) {
 		in          []in
 		want        string
 	}{
-		{"size 1: a job per delivery", 1, 4, []in{{7, "A", false}, {7, "B", false}}, "7:A 7:B"},
-		{"grouped by endpoint, in order", 50, 4, []in{{7, "A", false}, {8, "B", false}, {7, "C", false}, {7, "D", false}}, "7:[A C D] 8:B"},
-		{"idempotent deliveries stay alone", 50, 4, []in{{7, "A", true}, {7, "B", false}, {7, "C", false}}, "7:A 7:[B C]"},
-		{"batches hold size at most", 2, 4, []in{{7, "A", false}, {7, "B", false}, {7, "C", false}, {7, "D", false}, {7, "E", false}}, "7:[A B] 7:[C D] 7:E"},
-		{"one attempt only: nothing to go on alone with", 50, 1, []in{{7, "A", false}, {7, "B", false}}, "7:A 7:B"},
-		{"alone", 50, 4, []in{{7, "A", false}}, "7:A"},
+		{"size 1: a job per delivery", 1, 4, []in{{7, "A", false, false}, {7, "B", false, false}}, "7:A 7:B"},
+		{"grouped by endpoint, in order", 50, 4, []in{{7, "A", false, false}, {8, "B", false, false}, {7, "C", false, false}, {7, "D", false, false}}, "7:[A C D] 8:B"},
+		{"idempotent deliveries stay alone", 50, 4, []in{{7, "A", true, false}, {7, "B", false, false}, {7, "C", false, false}}, "7:A 7:[B C]"},
+		{"batches hold size at most", 2, 4, []in{{7, "A", false, false}, {7, "B", false, false}, {7, "C", false, false}, {7, "D", false, false}, {7, "E", false, false}}, "7:[A B] 7:[C D] 7:E"},
+		{"one attempt only: nothing to go on alone with", 50, 1, []in{{7, "A", false, false}, {7, "B", false, false}}, "7:A 7:B"},
+		{"alone", 50, 4, []in{{7, "A", false, false}}, "7:A"},
+		{"a busy endpoint's deliveries are stored behind", 50, 4, []in{{7, "A", false, true}, {8, "B", false, false}, {7, "C", false, true}, {9, "D", true, true}}, "9:D^ 7:[A C]^ 8:B"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,19 +15,28 @@ type LimiterOptions struct {
 	// Default 16.
 	PerEndpoint int
 
-	// MaxWait bounds one wait for a slot. A delivery waits in memory
-	// (holding a River worker) only while the endpoint's recent latency
-	// predicts a slot within MaxWait; otherwise it is snoozed back to the
-	// store so its worker can serve other endpoints. Default 2s.
+	// MaxWait is how long an attempt to an endpoint may take for
+	// deliveries to wait in memory (holding a River worker) for one of its
+	// slots, and how long they wait without any slot freeing; otherwise
+	// they are snoozed back to the store so their workers can serve other
+	// endpoints. Default 2s.
 	MaxWait time.Duration
+
+	// MaxQueue bounds one wait for a slot, however steadily the endpoint
+	// frees them. Default 5 × MaxWait.
+	MaxQueue time.Duration
 }
 
-// Limiter bounds the attempts in flight per endpoint. A fast endpoint with
-// a backlog keeps all its fetched deliveries waiting for a slot (they get
-// one within milliseconds); a slow or dead one holds at most PerEndpoint
-// River workers plus the few deliveries expected to get a slot soon, and
-// the rest are snoozed, so other endpoints keep flowing. It also holds an
-// endpoint back after it asked to slow down with Retry-After.
+// Limiter bounds the attempts in flight per endpoint. Deliveries fetched
+// for a busy endpoint whose attempts take at most MaxWait wait in memory
+// for a slot, in the order they came, for as long as its attempts keep
+// ending (up to MaxQueue): a backlog to a fast endpoint is worked from
+// memory at the endpoint's pace, not fetched and snoozed over and over.
+// Those of a slow, stalled or paused endpoint are snoozed, so its backlog
+// holds no more than PerEndpoint River workers. It also holds an endpoint
+// back after it asked to slow down with Retry-After. Busy reports the
+// endpoints with every slot taken, whose new deliveries ingest stores
+// behind other endpoints'.
 type Limiter struct {
 	opts      LimiterOptions
 	mu        sync.Mutex
@@ -39,8 +48,11 @@ type Limiter struct {
 type slot struct {
 	sem         chan struct{}
 	waiting     int
-	latency     time.Duration // moving average of attempt durations; 0 until one finished
+	latency     time.Duration // moving average of slot holds; 0 until one ended
 	pausedUntil time.Time
+	inFlight    map[uint64]time.Time // start of each slot hold
+	next        uint64               // id of the next slot hold
+	ended       uint64               // slot holds ended: the endpoint's progress
 }
 
 // NewLimiter returns a Limiter.
@@ -51,16 +63,19 @@ func NewLimiter(opts LimiterOptions) *Limiter {
 	if opts.MaxWait <= 0 {
 		opts.MaxWait = 2 * time.Second
 	}
+	if opts.MaxQueue <= 0 {
+		opts.MaxQueue = 5 * opts.MaxWait
+	}
 	return &Limiter{opts: opts, m: make(map[endpoints.Key]*slot), drain: make(chan struct{})}
 }
 
-// MaxWait is the longest Acquire waits.
-func (l *Limiter) MaxWait() time.Duration { return l.opts.MaxWait }
+// MaxQueue is the longest Acquire waits.
+func (l *Limiter) MaxQueue() time.Duration { return l.opts.MaxQueue }
 
 func (l *Limiter) slot(k endpoints.Key) *slot {
 	s, ok := l.m[k]
 	if !ok {
-		s = &slot{sem: make(chan struct{}, l.opts.PerEndpoint)}
+		s = &slot{sem: make(chan struct{}, l.opts.PerEndpoint), inFlight: make(map[uint64]time.Time, l.opts.PerEndpoint)}
 		l.m[k] = s
 	}
 	return s
@@ -85,15 +100,17 @@ func (l *Limiter) Acquire(ctx context.Context, k endpoints.Key, snoozes int) (re
 	}
 	select {
 	case s.sem <- struct{}{}:
+		rel := l.releaser(s)
 		l.mu.Unlock()
-		return l.releaser(s), 0, nil
+		return rel, 0, nil
 	default:
 	}
-	if !l.worthWaiting(s) {
+	if !l.fast(s, time.Now()) {
 		l.mu.Unlock()
 		return nil, backoff(snoozes), nil
 	}
 	s.waiting++
+	seen := s.ended
 	l.mu.Unlock()
 	defer func() {
 		l.mu.Lock()
@@ -101,38 +118,74 @@ func (l *Limiter) Acquire(ctx context.Context, k endpoints.Key, snoozes int) (re
 		l.mu.Unlock()
 	}()
 
-	t := time.NewTimer(l.opts.MaxWait)
-	defer t.Stop()
-	select {
-	case s.sem <- struct{}{}:
-		return l.releaser(s), 0, nil
-	case <-t.C:
-		return nil, backoff(snoozes), nil
-	case <-l.drain:
-		return nil, drainSnooze, nil
-	case <-ctx.Done():
-		return nil, 0, ctx.Err()
+	// Blocked senders on a channel are served first come, first served.
+	stalled := time.NewTimer(l.opts.MaxWait)
+	defer stalled.Stop()
+	queue := time.NewTimer(l.opts.MaxQueue)
+	defer queue.Stop()
+	for {
+		select {
+		case s.sem <- struct{}{}:
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			return l.releaser(s), 0, nil
+		case <-stalled.C:
+			l.mu.Lock()
+			ended := s.ended
+			l.mu.Unlock()
+			if ended == seen {
+				return nil, backoff(snoozes), nil
+			}
+			seen = ended
+			stalled.Reset(l.opts.MaxWait)
+		case <-queue.C:
+			return nil, backoff(snoozes), nil
+		case <-l.drain:
+			return nil, drainSnooze, nil
+		case <-ctx.Done():
+			return nil, 0, ctx.Err()
+		}
 	}
 }
 
-// worthWaiting predicts whether one more waiter gets a slot within
-// MaxWait. Until an attempt finished, the latency is unknown and as many
-// deliveries may wait as there are slots.
-func (l *Limiter) worthWaiting(s *slot) bool {
-	if s.latency == 0 {
-		return s.waiting < l.opts.PerEndpoint
+// fast tells whether an attempt to s is expected to end within MaxWait
+// (l.mu held): the moving average of the last ones does, and none in
+// flight has run longer already. Before the first attempt ends, that is
+// all that is known, and it catches an endpoint that stalls before any
+// attempt ends.
+func (l *Limiter) fast(s *slot, now time.Time) bool {
+	if s.latency > l.opts.MaxWait {
+		return false
 	}
-	rounds := time.Duration(s.waiting/l.opts.PerEndpoint + 1)
-	return rounds*s.latency <= l.opts.MaxWait
+	for _, start := range s.inFlight {
+		if now.Sub(start) > l.opts.MaxWait {
+			return false
+		}
+	}
+	return true
 }
 
-// releaser frees the slot and feeds the attempt's duration into the
-// endpoint's moving average.
+// Busy reports whether k has every slot taken or deliveries waiting.
+func (l *Limiter) Busy(k endpoints.Key) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, ok := l.m[k]
+	return ok && (s.waiting > 0 || len(s.sem) == cap(s.sem))
+}
+
+// releaser records a slot hold starting (l.mu held) and returns what ends
+// it: it frees the slot and feeds the hold's duration into the endpoint's
+// moving average.
 func (l *Limiter) releaser(s *slot) func() {
+	id := s.next
+	s.next++
 	start := time.Now()
+	s.inFlight[id] = start
 	return func() {
 		d := max(time.Since(start), time.Microsecond)
 		l.mu.Lock()
+		delete(s.inFlight, id)
+		s.ended++
 		if s.latency == 0 {
 			s.latency = d
 		} else {

@@ -49,6 +49,74 @@ func TestLimiterFastEndpointWaits(t *testing.T) {
 	got()
 }
 
+// A backlog to an endpoint that keeps freeing slots waits in memory, in
+// order, even when working all of it takes several times MaxWait.
+func TestLimiterBacklogWaitsWhileEndpointProgresses(t *testing.T) {
+	l := NewLimiter(LimiterOptions{PerEndpoint: 2, MaxWait: 150 * time.Millisecond})
+	k := endpoints.Key{AccountID: 1, ID: 1}
+	const n = 20 // 10 rounds of 40ms: ~400ms, MaxWait 150ms
+	type result struct {
+		i      int
+		snooze time.Duration
+	}
+	results := make(chan result, n)
+	for i := range n {
+		go func() {
+			rel, snooze, err := l.Acquire(context.Background(), k, 0)
+			if err != nil {
+				t.Error(err)
+			}
+			if rel != nil {
+				time.Sleep(40 * time.Millisecond)
+				rel()
+			}
+			results <- result{i, snooze}
+		}()
+		time.Sleep(time.Millisecond) // arrive in order
+	}
+	if !l.Busy(k) {
+		t.Error("Busy = false with every slot taken and deliveries waiting")
+	}
+	for range n {
+		if r := <-results; r.snooze != 0 {
+			t.Errorf("delivery %d was snoozed %s while the endpoint kept freeing slots", r.i, r.snooze)
+		}
+	}
+	if l.Busy(k) {
+		t.Error("Busy = true with nothing in flight")
+	}
+}
+
+func TestLimiterStalledEndpointSendsWaitersBack(t *testing.T) {
+	k := endpoints.Key{AccountID: 1, ID: 1}
+	for _, tc := range []struct {
+		name           string
+		opts           LimiterOptions
+		wantNear       time.Duration
+		alreadyRunning time.Duration // how long the attempt in flight has run
+	}{
+		{"no slot freed within MaxWait", LimiterOptions{PerEndpoint: 1, MaxWait: 100 * time.Millisecond}, 100 * time.Millisecond, 0},
+		{"MaxQueue reached", LimiterOptions{PerEndpoint: 1, MaxWait: time.Second, MaxQueue: 150 * time.Millisecond}, 150 * time.Millisecond, 0},
+		{"attempt in flight for longer than MaxWait", LimiterOptions{PerEndpoint: 1, MaxWait: 100 * time.Millisecond}, 0, 150 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := NewLimiter(tc.opts)
+			rel, _, _ := l.Acquire(context.Background(), k, 0)
+			defer rel()
+			time.Sleep(tc.alreadyRunning)
+			start := time.Now()
+			got, snooze, err := l.Acquire(context.Background(), k, 0)
+			waited := time.Since(start)
+			if got != nil || err != nil || snooze <= 0 {
+				t.Fatalf("Acquire = %v %s %v; want a snooze", got != nil, snooze, err)
+			}
+			if waited < tc.wantNear || waited > tc.wantNear+80*time.Millisecond {
+				t.Fatalf("snoozed after %s, want about %s", waited, tc.wantNear)
+			}
+		})
+	}
+}
+
 func TestLimiterPause(t *testing.T) {
 	l := NewLimiter(LimiterOptions{})
 	k := endpoints.Key{AccountID: 1, ID: 1}

@@ -70,7 +70,7 @@ func NewWorker(opts WorkerOptions) *Worker {
 
 // JobTimeout is how long one Work call may take: a queue wait plus an attempt.
 func (w *Worker) JobTimeout() time.Duration {
-	return w.opts.Limiter.MaxWait() + w.opts.Timeout + 5*time.Second
+	return w.opts.Limiter.MaxQueue() + w.opts.Timeout + 5*time.Second
 }
 
 // Timeout implements river.Worker.

@@ -52,6 +52,10 @@ type Options struct {
 	// committed together; 0 or 1: a job per delivery.
 	BatchSize int
 
+	// Busy, when set, tells the endpoints whose new deliveries are stored
+	// behind the others' (delivery.NewDelivery.Behind).
+	Busy func(endpoints.Key) bool
+
 	// InsertTimeout bounds one commit; default 30s.
 	InsertTimeout time.Duration
 
@@ -174,6 +178,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		params[i] = delivery.InsertParams(delivery.NewDelivery{
 			Endpoint: ep, Event: event, Payload: body, DeliveryID: ids[i],
 			Idempotent: key != "", MaxAttempts: h.opts.MaxAttempts,
+			Behind: h.opts.Busy != nil && h.opts.Busy(ep.Key()),
 		})
 	}
 	out := Accepted{Deliveries: len(eps), DeliveryIDs: ids}
