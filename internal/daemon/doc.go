@@ -151,10 +151,12 @@
 // depending on the machine's other load. Batches took River's share and
 // the GIN churn per delivery down by their size: 2,398 → 3,291–4,835
 // deliveries/s to one endpoint, 342 → 165–232µs of daemon CPU per
-// delivery. What remains is HTTP on the shared cores (internal/bench has
-// the figures), and it keeps one replica at 3,300–6,300/s end to end here,
-// short of 10,000/s; delivery alone, from a stored backlog, 9,445–10,840/s
-// in-process (BenchmarkDrain).
+// delivery. With the backlog waiting in memory (above), one replica
+// delivers a stored backlog to one endpoint at 11,100–12,900/s in make
+// bench (daemon CPU ~90–100µs per delivery). End to end it does
+// 3,200–4,000/s here: every delivery then also costs an ingest request and
+// its commit, and the benchmark's posting clients and receivers, all on
+// the same 2 cores.
 //
 // Every replica reconciles, not only River's elected leader: each needs the
 // url and secret current at every attempt, and the subscriptions at every
