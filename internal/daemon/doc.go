@@ -98,8 +98,9 @@
 // and the endpoint's slots sat idle between them (PostgreSQL: 5,100–5,600
 // deliveries/s in make bench; SQLite 4,500). Now a delivery waits in memory
 // as long as the endpoint's attempts take at most 2s and keep ending (up to
-// 10s), and snoozes only for a slow, stalled or paused endpoint: no
-// snoozes, PostgreSQL ~12,900/s and SQLite ~9,500/s on the same drain.
+// 10s), and snoozes only for a slow, stalled or paused endpoint. No
+// snoozes then: PostgreSQL 11,147–12,925/s, SQLite 9,494–15,331/s (runs
+// of make bench).
 // Tried on the way and not kept: snoozing each delivery to its predicted
 // place in the endpoint's line (one snooze each instead of 2.7, but the
 // pace measured under that churn was too slow: 2,800–4,700/s).
@@ -153,8 +154,8 @@
 // deliveries/s to one endpoint, 342 → 165–232µs of daemon CPU per
 // delivery. With the backlog waiting in memory (above), one replica
 // delivers a stored backlog to one endpoint at 11,100–12,900/s in make
-// bench (daemon CPU ~90–100µs per delivery). End to end it does
-// 3,200–4,000/s here: every delivery then also costs an ingest request and
+// bench (daemon CPU 83–102µs per delivery). End to end it does
+// 3,200–4,200/s here: every delivery then also costs an ingest request and
 // its commit, and the benchmark's posting clients and receivers, all on
 // the same 2 cores.
 //
