@@ -62,9 +62,10 @@ func (a BatchArgs) Delivery(i int) Args {
 
 // Coalesce groups the plain deliveries of params (Args without an
 // Idempotency-Key) by endpoint into batches of at most size deliveries,
-// keeping their order (a batch has the insert options of its first); a delivery alone for its endpoint stays a job of its
-// own, and so does every idempotent one (its uniqueness is per delivery).
-// With size < 2 params come back as they are.
+// keeping their order; a batch takes the insert options of the first
+// delivery of its endpoint. A delivery alone for its endpoint stays a job
+// of its own, and so does every idempotent one (its uniqueness is per
+// delivery). With size < 2 params come back as they are.
 func Coalesce(params []river.InsertManyParams, size int) []river.InsertManyParams {
 	if size < 2 || len(params) < 2 {
 		return params
