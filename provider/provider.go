@@ -30,6 +30,7 @@ const (
 	EnvBaseURL        = "CHATWOOT_BASE_URL"
 	EnvAPIAccessToken = "CHATWOOT_API_ACCESS_TOKEN"
 	EnvAccountID      = "CHATWOOT_ACCOUNT_ID"
+	EnvRelayURL       = chatwoot.EnvRelayURL
 )
 
 // Defaults of the optional provider arguments.
@@ -63,6 +64,7 @@ type providerModel struct {
 	AccountID      types.Int64  `tfsdk:"account_id"`
 	RequestTimeout types.String `tfsdk:"request_timeout"`
 	MaxRetries     types.Int64  `tfsdk:"max_retries"`
+	RelayURL       types.String `tfsdk:"relay_url"`
 }
 
 // providerData is what resources and data sources receive from Configure.
@@ -71,6 +73,8 @@ type providerData struct {
 	webhooks *webhookCache
 	// accountID is the provider's default account, 0 when none is set.
 	accountID int64
+	// relayURL is the relay's base address as Chatwoot reaches it; "" when none.
+	relayURL string
 }
 
 func (p *chatwootProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -106,6 +110,14 @@ func (p *chatwootProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 				Optional:            true,
 				Validators:          []validator.String{durationValidator{}},
 			},
+			"relay_url": schema.StringAttribute{
+				MarkdownDescription: "Base address of the delivery daemon's relay **as Chatwoot reaches it**, such as `https://relay.example.com`. " +
+					"A `chatwoot_webhook` with `relay = true` is registered in Chatwoot at `<relay_url>/v1/accounts/<account_id>/relay?to=<url>`: " +
+					"Chatwoot delivers to the relay, which verifies Chatwoot's signature, stores the event and delivers it to `url` with retries, under Chatwoot's own delivery id and signature. " +
+					"Defaults to the `" + EnvRelayURL + "` environment variable. Changing it updates every relayed webhook in place.",
+				Optional:   true,
+				Validators: []validator.String{relayURLValidator{}},
+			},
 			"max_retries": schema.Int64Attribute{
 				MarkdownDescription: fmt.Sprintf("How many times a request is retried after a `429` or `5xx` answer or a connection error, "+
 					"with exponential backoff and jitter that honours `Retry-After`. `0` disables retries. Defaults to `%d`.", defaultMaxRetries),
@@ -129,6 +141,7 @@ func (p *chatwootProvider) Configure(ctx context.Context, req provider.Configure
 		"account_id":       cfg.AccountID.IsUnknown(),
 		"request_timeout":  cfg.RequestTimeout.IsUnknown(),
 		"max_retries":      cfg.MaxRetries.IsUnknown(),
+		"relay_url":        cfg.RelayURL.IsUnknown(),
 	}
 	for name, isUnknown := range unknown {
 		if !isUnknown {
@@ -177,6 +190,16 @@ func (p *chatwootProvider) Configure(ctx context.Context, req provider.Configure
 		accountID = id
 	}
 
+	relayURL := stringOrEnv(cfg.RelayURL, EnvRelayURL, "")
+	if relayURL != "" {
+		base, err := chatwoot.ParseRelayBase(relayURL)
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("relay_url"), "Invalid relay URL",
+				fmt.Sprintf("relay_url (or %s) must be the relay's base address as Chatwoot reaches it, like https://relay.example.com: %s", EnvRelayURL, err))
+		}
+		relayURL = base
+	}
+
 	timeout := defaultRequestTimeout
 	if !cfg.RequestTimeout.IsNull() {
 		// The validator has already refused bad durations.
@@ -208,7 +231,7 @@ func (p *chatwootProvider) Configure(ctx context.Context, req provider.Configure
 		"base_url": client.BaseURL(), "account_id": accountID, "request_timeout": timeout.String(), "max_retries": maxRetries,
 	})
 
-	data := &providerData{client: client, webhooks: newWebhookCache(client), accountID: accountID}
+	data := &providerData{client: client, webhooks: newWebhookCache(client), accountID: accountID, relayURL: relayURL}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }

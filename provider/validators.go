@@ -75,3 +75,22 @@ func (durationValidator) ValidateString(_ context.Context, req validator.StringR
 			fmt.Sprintf("%q is not a positive duration; use a number with a unit, such as \"30s\", \"90s\" or \"2m\".", req.ConfigValue.ValueString()))
 	}
 }
+
+// relayURLValidator checks the provider's relay_url at validation time.
+type relayURLValidator struct{}
+
+func (relayURLValidator) Description(context.Context) string {
+	return "must be an absolute http(s) base address without query, fragment or credentials"
+}
+
+func (v relayURLValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (relayURLValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := chatwoot.ParseRelayBase(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid relay URL",
+			"relay_url must be the relay's base address as Chatwoot reaches it, like https://relay.example.com: "+err.Error())
+	}
+}

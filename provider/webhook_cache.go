@@ -1,7 +1,9 @@
 package provider
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -79,15 +81,16 @@ func (c *webhookCache) Find(ctx context.Context, accountID, webhookID int64) (ho
 	return chatwoot.Webhook{}, false, nil
 }
 
-// FindURL returns the account's webhook whose url is url (unique per
-// account upstream).
-func (c *webhookCache) FindURL(ctx context.Context, accountID int64, url string) (hook chatwoot.Webhook, ok bool, err error) {
+// FindFunc returns the account's first webhook, by id, for which match is true.
+func (c *webhookCache) FindFunc(ctx context.Context, accountID int64, match func(chatwoot.Webhook) bool) (hook chatwoot.Webhook, ok bool, err error) {
 	hooks, err := c.List(ctx, accountID)
 	if err != nil {
 		return chatwoot.Webhook{}, false, err
 	}
+	hooks = slices.Clone(hooks)
+	slices.SortFunc(hooks, func(a, b chatwoot.Webhook) int { return cmp.Compare(a.ID, b.ID) })
 	for _, h := range hooks {
-		if h.URL == url {
+		if match(h) {
 			return h, true, nil
 		}
 	}

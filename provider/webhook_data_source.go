@@ -35,6 +35,8 @@ type webhookDataSourceModel struct {
 	Subscriptions types.Set    `tfsdk:"subscriptions"`
 	InboxID       types.Int64  `tfsdk:"inbox_id"`
 	Secret        types.String `tfsdk:"secret"`
+	Relay         types.Bool   `tfsdk:"relay"`
+	ChatwootURL   types.String `tfsdk:"chatwoot_url"`
 }
 
 func (d *webhookDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -43,7 +45,7 @@ func (d *webhookDataSource) Metadata(_ context.Context, req datasource.MetadataR
 
 func (d *webhookDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "One webhook of a Chatwoot account, found by `webhook_id` or by `url` (exactly one of the two). Requires an administrator's access token.",
+		MarkdownDescription: "One webhook of a Chatwoot account, found by `webhook_id`, by `url` (its destination) or by `chatwoot_url` (the url Chatwoot holds): exactly one of the three. Requires an administrator's access token.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "`<account_id>/<webhook_id>`, as in the `chatwoot_webhook` resource.",
@@ -56,17 +58,25 @@ func (d *webhookDataSource) Schema(_ context.Context, _ datasource.SchemaRequest
 				Validators:          []validator.Int64{int64validator.AtLeast(1)},
 			},
 			"webhook_id": schema.Int64Attribute{
-				MarkdownDescription: "Chatwoot's numeric id of the webhook to find. Exactly one of `webhook_id` and `url` must be set.",
+				MarkdownDescription: "Chatwoot's numeric id of the webhook to find. Exactly one of `webhook_id`, `url` and `chatwoot_url` must be set.",
 				Optional:            true,
 				Computed:            true,
 				Validators:          []validator.Int64{int64validator.AtLeast(1)},
 			},
 			"url": schema.StringAttribute{
-				MarkdownDescription: "Address of the webhook to find (unique per account). Exactly one of `webhook_id` and `url` must be set.",
-				Optional:            true,
-				Computed:            true,
+				MarkdownDescription: "Destination of the webhook to find: the address events are delivered to, by Chatwoot or, for a relayed webhook, by the relay. " +
+					"Exactly one of `webhook_id`, `url` and `chatwoot_url` must be set.",
+				Optional: true,
+				Computed: true,
 			},
-			"name": schema.StringAttribute{MarkdownDescription: "Label of the webhook; null when it has none.", Computed: true},
+			"chatwoot_url": schema.StringAttribute{
+				MarkdownDescription: "The url Chatwoot holds for the webhook to find (unique per account): `url` itself, or the relay address of a relayed webhook. " +
+					"Exactly one of `webhook_id`, `url` and `chatwoot_url` must be set.",
+				Optional: true,
+				Computed: true,
+			},
+			"relay": schema.BoolAttribute{MarkdownDescription: "Whether the webhook goes through the relay (its `chatwoot_url` is a relay address).", Computed: true},
+			"name":  schema.StringAttribute{MarkdownDescription: "Label of the webhook; null when it has none.", Computed: true},
 			"subscriptions": schema.SetAttribute{
 				MarkdownDescription: "Events delivered to the webhook.",
 				ElementType:         types.StringType,
@@ -80,7 +90,7 @@ func (d *webhookDataSource) Schema(_ context.Context, _ datasource.SchemaRequest
 
 func (d *webhookDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
 	return []datasource.ConfigValidator{
-		datasourcevalidator.ExactlyOneOf(path.MatchRoot("webhook_id"), path.MatchRoot("url")),
+		datasourcevalidator.ExactlyOneOf(path.MatchRoot("webhook_id"), path.MatchRoot("url"), path.MatchRoot("chatwoot_url")),
 	}
 }
 
@@ -105,12 +115,19 @@ func (d *webhookDataSource) Read(ctx context.Context, req datasource.ReadRequest
 		err    error
 		wanted string
 	)
-	if !cfg.WebhookID.IsNull() {
+	switch {
+	case !cfg.WebhookID.IsNull():
 		wanted = fmt.Sprintf("id %d", cfg.WebhookID.ValueInt64())
 		hook, found, err = d.data.webhooks.Find(ctx, accountID, cfg.WebhookID.ValueInt64())
-	} else {
-		wanted = fmt.Sprintf("url %q", cfg.URL.ValueString())
-		hook, found, err = d.data.webhooks.FindURL(ctx, accountID, cfg.URL.ValueString())
+	case !cfg.URL.IsNull():
+		wanted = fmt.Sprintf("destination url %q", cfg.URL.ValueString())
+		hook, found, err = d.data.webhooks.FindFunc(ctx, accountID, func(h chatwoot.Webhook) bool {
+			dest, _ := destination(accountID, h.URL)
+			return dest == cfg.URL.ValueString()
+		})
+	default:
+		wanted = fmt.Sprintf("chatwoot_url %q", cfg.ChatwootURL.ValueString())
+		hook, found, err = d.data.webhooks.FindFunc(ctx, accountID, func(h chatwoot.Webhook) bool { return h.URL == cfg.ChatwootURL.ValueString() })
 	}
 	if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("Could not list the webhooks of Chatwoot account %d", accountID), err.Error())
@@ -133,6 +150,8 @@ func (d *webhookDataSource) Read(ctx context.Context, req datasource.ReadRequest
 		Subscriptions: item.Subscriptions,
 		InboxID:       item.InboxID,
 		Secret:        item.Secret,
+		Relay:         item.Relay,
+		ChatwootURL:   item.ChatwootURL,
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }

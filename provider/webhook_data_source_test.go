@@ -55,7 +55,7 @@ func TestAccWebhookDataSource_notFound(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProviders(),
 		Steps: []resource.TestStep{{
 			Config:      adminConfig(url) + `data "chatwoot_webhook" "x" { url = "https://hooks.example.com/nowhere" }`,
-			ExpectError: flexRe(`Chatwoot webhook not found.*Account 1 has no webhook with url "https://hooks.example.com/nowhere"`),
+			ExpectError: flexRe(`Chatwoot webhook not found.*Account 1 has no webhook with destination url "https://hooks.example.com/nowhere"`),
 		}},
 	})
 }
@@ -63,7 +63,7 @@ func TestAccWebhookDataSource_notFound(t *testing.T) {
 func TestAccWebhookDataSource_exactlyOneOf(t *testing.T) {
 	t.Parallel()
 	planOnlyError(t, unreachableProvider+`data "chatwoot_webhook" "x" {}`,
-		`Missing Attribute Configuration.*Exactly one of these attributes must be configured: \[webhook_id,url\]`)
+		`Missing Attribute Configuration.*Exactly one of these attributes must be configured: \[webhook_id,url,chatwoot_url\]`)
 	planOnlyError(t, unreachableProvider+`
 data "chatwoot_webhook" "x" {
   webhook_id = 1

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/setplanmodifier"
@@ -46,6 +47,8 @@ type webhookResourceModel struct {
 	Subscriptions types.Set    `tfsdk:"subscriptions"`
 	InboxID       types.Int64  `tfsdk:"inbox_id"`
 	Secret        types.String `tfsdk:"secret"`
+	Relay         types.Bool   `tfsdk:"relay"`
+	ChatwootURL   types.String `tfsdk:"chatwoot_url"`
 }
 
 func (r *webhookResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -80,9 +83,21 @@ func (r *webhookResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				},
 			},
 			"url": schema.StringAttribute{
-				MarkdownDescription: "Absolute `http` or `https` address Chatwoot delivers to. Unique per account: Chatwoot refuses a second webhook with the same url.",
+				MarkdownDescription: "Absolute `http` or `https` address the events are delivered to: by Chatwoot itself, or by the relay when `relay` is true. Unique per account: Chatwoot refuses a second webhook with the same url.",
 				Required:            true,
 				Validators:          []validator.String{webhookURLValidator{}},
+			},
+			"relay": schema.BoolAttribute{
+				MarkdownDescription: "Deliver through the relay of the delivery daemon: Chatwoot delivers each event once to the relay (at `chatwoot_url`), which stores it and delivers it to `url` with retries, " +
+					"under Chatwoot's own `X-Chatwoot-Delivery` id and signed with this webhook's `secret`, so the receiver sees what Chatwoot would have sent it. " +
+					"Needs the provider's `relay_url`. Turning it on or off updates the webhook in place: same `webhook_id`, same `secret`. Defaults to `false`.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+			},
+			"chatwoot_url": schema.StringAttribute{
+				MarkdownDescription: "The url Chatwoot holds for the webhook: `url` itself, or with `relay` the relay address `<relay_url>/v1/accounts/<account_id>/relay?to=<url, percent-encoded>`.",
+				Computed:            true,
 			},
 			"name": schema.StringAttribute{
 				MarkdownDescription: "Label shown in Chatwoot's integrations page.",
@@ -126,11 +141,48 @@ func (r *webhookResource) Configure(_ context.Context, req resource.ConfigureReq
 
 // ModifyPlan resolves an omitted account_id to the provider's, so that a
 // missing account fails at plan time and a changed provider default
-// replaces the webhook.
+// replaces the webhook, then plans chatwoot_url so that the reviewer sees
+// what Chatwoot will hold.
 func (r *webhookResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() || r.data == nil {
 		return // destroying, or the provider is not configured yet
 	}
+	r.planAccount(ctx, req, resp)
+	if !resp.Diagnostics.HasError() {
+		r.planChatwootURL(ctx, resp)
+	}
+}
+
+// planChatwootURL computes chatwoot_url from url, relay, account_id and
+// the provider's relay_url; unknown while any of them is.
+func (r *webhookResource) planChatwootURL(ctx context.Context, resp *resource.ModifyPlanResponse) {
+	var plan webhookResourceModel
+	resp.Diagnostics.Append(resp.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() || plan.URL.IsUnknown() || plan.Relay.IsUnknown() || plan.AccountID.IsUnknown() || plan.AccountID.IsNull() {
+		return
+	}
+	if u, ok := r.data.chatwootURL(plan, &resp.Diagnostics); ok {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("chatwoot_url"), u)...)
+	}
+}
+
+// chatwootURL is the url Chatwoot is to hold for a planned webhook whose
+// url, relay and account_id are known.
+func (pd *providerData) chatwootURL(m webhookResourceModel, diags *diag.Diagnostics) (string, bool) {
+	if !m.Relay.ValueBool() {
+		return m.URL.ValueString(), true
+	}
+	if pd.relayURL == "" {
+		diags.AddAttributeError(path.Root("relay"), "Relay without relay_url",
+			"relay = true registers the webhook in Chatwoot at the relay's address, but the provider has no relay_url. "+
+				"Set relay_url in the provider block (or the "+EnvRelayURL+" environment variable) to the relay's base address as Chatwoot reaches it, "+
+				"like https://relay.example.com, or remove relay = true.")
+		return "", false
+	}
+	return chatwoot.RelayAddress{Base: pd.relayURL, AccountID: m.AccountID.ValueInt64(), Destination: m.URL.ValueString()}.String(), true
+}
+
+func (r *webhookResource) planAccount(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	var configured types.Int64
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("account_id"), &configured)...)
 	if resp.Diagnostics.HasError() || !configured.IsNull() {
@@ -160,7 +212,8 @@ func (r *webhookResource) Create(ctx context.Context, req resource.CreateRequest
 		return
 	}
 	accountID := r.data.resolveAccount(plan.AccountID, path.Root("account_id"), &resp.Diagnostics)
-	in := webhookInput(ctx, plan, &resp.Diagnostics)
+	plan.AccountID = types.Int64Value(accountID)
+	in := r.webhookInput(ctx, plan, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -209,7 +262,8 @@ func (r *webhookResource) Update(ctx context.Context, req resource.UpdateRequest
 	}
 	// A changed account replaces the webhook, so state's is the one it lives in.
 	accountID, webhookID := state.AccountID.ValueInt64(), state.WebhookID.ValueInt64()
-	in := webhookInput(ctx, plan, &resp.Diagnostics)
+	plan.AccountID = types.Int64Value(accountID)
+	in := r.webhookInput(ctx, plan, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -297,11 +351,15 @@ func (r *webhookResource) configured(diags *diag.Diagnostics) bool {
 	return true
 }
 
-// webhookInput is the create/update body for a planned webhook. Unknown
-// subscriptions (omitted on create) are left out so Chatwoot picks its
-// defaults; on update an omitted set keeps what the webhook has.
-func webhookInput(ctx context.Context, m webhookResourceModel, diags *diag.Diagnostics) chatwoot.WebhookInput {
-	in := chatwoot.WebhookInput{URL: m.URL.ValueString()}
+// webhookInput is the create/update body for a planned webhook: the url
+// Chatwoot holds is chatwoot_url. Unknown subscriptions (omitted on
+// create) are left out so Chatwoot picks its defaults; on update an
+// omitted set keeps what the webhook has.
+func (r *webhookResource) webhookInput(ctx context.Context, m webhookResourceModel, diags *diag.Diagnostics) chatwoot.WebhookInput {
+	in := chatwoot.WebhookInput{URL: m.ChatwootURL.ValueString()}
+	if m.ChatwootURL.IsUnknown() || m.ChatwootURL.IsNull() { // url was unknown at plan time
+		in.URL, _ = r.data.chatwootURL(m, diags)
+	}
 	if !m.Name.IsNull() && !m.Name.IsUnknown() {
 		name := m.Name.ValueString()
 		in.Name = &name
@@ -324,13 +382,24 @@ func (m *webhookResourceModel) fill(ctx context.Context, accountID int64, hook c
 	m.ID = types.StringValue(webhookStateID(accountID, hook.ID))
 	m.WebhookID = types.Int64Value(hook.ID)
 	m.AccountID = types.Int64Value(accountID)
-	m.URL = types.StringValue(hook.URL)
+	dest, relayed := destination(accountID, hook.URL)
+	m.URL, m.Relay, m.ChatwootURL = types.StringValue(dest), types.BoolValue(relayed), types.StringValue(hook.URL)
 	m.Name = optionalString(hook.Name)
 	m.InboxID = optionalInt64(hook.InboxID())
 	m.Secret = types.StringValue(hook.Secret)
 	var diags diag.Diagnostics
 	m.Subscriptions, diags = subscriptionSet(ctx, hook.Subscriptions)
 	return diags
+}
+
+// destination decodes the url Chatwoot holds: a relay address of the
+// webhook's own account (whatever relay base it names) is its destination,
+// relayed; any other url is delivered to directly.
+func destination(accountID int64, chatwootURL string) (url string, relayed bool) {
+	if a, ok := chatwoot.ParseRelayAddress(chatwootURL); ok && a.AccountID == accountID {
+		return a.Destination, true
+	}
+	return chatwootURL, false
 }
 
 // subscriptionSet turns Chatwoot's list into a set; upstream keeps

@@ -44,6 +44,8 @@ type webhookItemModel struct {
 	Subscriptions types.Set    `tfsdk:"subscriptions"`
 	InboxID       types.Int64  `tfsdk:"inbox_id"`
 	Secret        types.String `tfsdk:"secret"`
+	Relay         types.Bool   `tfsdk:"relay"`
+	ChatwootURL   types.String `tfsdk:"chatwoot_url"`
 }
 
 var webhookItemType = types.ObjectType{AttrTypes: map[string]attr.Type{
@@ -54,6 +56,8 @@ var webhookItemType = types.ObjectType{AttrTypes: map[string]attr.Type{
 	"subscriptions": types.SetType{ElemType: types.StringType},
 	"inbox_id":      types.Int64Type,
 	"secret":        types.StringType,
+	"relay":         types.BoolType,
+	"chatwoot_url":  types.StringType,
 }}
 
 func (d *webhooksDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -81,8 +85,13 @@ func (d *webhooksDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"id":         schema.StringAttribute{MarkdownDescription: "`<account_id>/<webhook_id>`, as in the `chatwoot_webhook` resource.", Computed: true},
 					"webhook_id": schema.Int64Attribute{MarkdownDescription: "Chatwoot's numeric id of the webhook.", Computed: true},
-					"url":        schema.StringAttribute{MarkdownDescription: "Address Chatwoot delivers to.", Computed: true},
-					"name":       schema.StringAttribute{MarkdownDescription: "Label of the webhook; null when it has none.", Computed: true},
+					"url":        schema.StringAttribute{MarkdownDescription: "Destination of the webhook: where Chatwoot delivers, or for a relayed webhook where the relay delivers.", Computed: true},
+					"relay":      schema.BoolAttribute{MarkdownDescription: "Whether the webhook goes through the relay (its `chatwoot_url` is a relay address).", Computed: true},
+					"chatwoot_url": schema.StringAttribute{
+						MarkdownDescription: "The url Chatwoot holds: `url` itself, or the relay address of a relayed webhook.",
+						Computed:            true,
+					},
+					"name": schema.StringAttribute{MarkdownDescription: "Label of the webhook; null when it has none.", Computed: true},
 					"subscriptions": schema.SetAttribute{
 						MarkdownDescription: "Events delivered to the webhook.",
 						ElementType:         types.StringType,
@@ -139,10 +148,13 @@ func (d *webhooksDataSource) Read(ctx context.Context, req datasource.ReadReques
 
 func webhookItem(ctx context.Context, accountID int64, h chatwoot.Webhook) (webhookItemModel, diag.Diagnostics) {
 	subs, diags := subscriptionSet(ctx, h.Subscriptions)
+	dest, relayed := destination(accountID, h.URL)
 	return webhookItemModel{
 		ID:            types.StringValue(webhookStateID(accountID, h.ID)),
 		WebhookID:     types.Int64Value(h.ID),
-		URL:           types.StringValue(h.URL),
+		URL:           types.StringValue(dest),
+		Relay:         types.BoolValue(relayed),
+		ChatwootURL:   types.StringValue(h.URL),
 		Name:          optionalString(h.Name),
 		Subscriptions: subs,
 		InboxID:       optionalInt64(h.InboxID()),

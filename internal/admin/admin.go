@@ -88,15 +88,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 
 // EndpointJSON is one endpoint of GET /v1/endpoints.
 type EndpointJSON struct {
-	AccountID      int64      `json:"account_id"`
-	ID             int64      `json:"id"`
-	Name           string     `json:"name,omitempty"`
-	URL            string     `json:"url"` // scheme://host/path: the query may hold credentials
+	AccountID int64  `json:"account_id"`
+	ID        int64  `json:"id"`
+	Name      string `json:"name,omitempty"`
+	// URL is the destination the daemon delivers to, as scheme://host/path:
+	// the query may hold credentials.
+	URL string `json:"url"`
+	// ChatwootURL is the relay address Chatwoot holds, redacted the same
+	// way (the destination is in its query).
+	ChatwootURL    string     `json:"chatwoot_url"`
 	Subscriptions  []string   `json:"subscriptions"`
 	HasSecret      bool       `json:"has_secret"`
-	Status         string     `json:"status"` // active or disabled
+	Status         string     `json:"status"` // active, disabled or refused
 	DisabledAt     *time.Time `json:"disabled_at,omitempty"`
 	DisabledReason string     `json:"disabled_reason,omitempty"`
+	RefusedReason  string     `json:"refused_reason,omitempty"`
 	Health         HealthJSON `json:"health"`
 }
 
@@ -122,7 +128,8 @@ func (h *Handler) listEndpoints(w http.ResponseWriter, _ *http.Request) {
 
 func endpointJSON(s endpoints.State) EndpointJSON {
 	e := EndpointJSON{
-		AccountID: s.AccountID, ID: s.ID, Name: s.Name, URL: endpoints.RedactURL(s.URL),
+		AccountID: s.AccountID, ID: s.ID, Name: s.Name, URL: endpoints.RedactURL(s.URL), ChatwootURL: endpoints.RedactURL(s.ChatwootURL),
+		RefusedReason: s.RefusedReason,
 		Subscriptions: s.Subscriptions, HasSecret: s.Secret != "", Status: s.Status.String(),
 		DisabledAt: timePtr(s.DisabledAt), DisabledReason: s.DisabledReason,
 		Health: HealthJSON{
@@ -352,6 +359,9 @@ func (h *Handler) retryDelivery(w http.ResponseWriter, r *http.Request) {
 		return
 	case endpoints.Disabled:
 		writeError(w, http.StatusConflict, fmt.Sprintf("webhook %d of account %d is disabled (it answered 410 Gone); enable it first: POST /v1/endpoints/%d/enable", key.ID, key.AccountID, key.ID))
+		return
+	case endpoints.Refused:
+		writeError(w, http.StatusConflict, fmt.Sprintf("the daemon refuses webhook %d of account %d (GET /v1/endpoints says why); fix its url in Chatwoot first", key.ID, key.AccountID))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -294,38 +295,66 @@ func TestLogStateCoversRiverStates(t *testing.T) {
 func TestGate(t *testing.T) {
 	const token = "0123456789abcdef-token"
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	const afar, local = "203.0.113.9:5000", "127.0.0.1:5000"
 	tests := []struct {
 		name   string
 		token  string
-		route  string // health, ingest, admin
+		route  string // open (relay), health, ingest, admin
 		remote string
 		auth   string
 		want   int
+		// request details; defaults: GET, Host 127.0.0.1:8787
+		method, host, origin, fetchSite, contentType string
 	}{
-		{"no token: health from afar", "", "health", "203.0.113.9:5000", "", 418},
-		{"no token: ingest from afar", "", "ingest", "203.0.113.9:5000", "", 418},
-		{"no token: admin from loopback", "", "admin", "127.0.0.1:5000", "", 418},
-		{"no token: admin from ::1", "", "admin", "[::1]:5000", "", 418},
-		{"no token: admin from afar", "", "admin", "203.0.113.9:5000", "", 403},
-		{"token: health from afar", token, "health", "203.0.113.9:5000", "", 418},
-		{"token: ingest from loopback", token, "ingest", "127.0.0.1:5000", "", 418},
-		{"token: ingest from afar without", token, "ingest", "203.0.113.9:5000", "", 401},
-		{"token: ingest from afar with", token, "ingest", "203.0.113.9:5000", "Bearer " + token, 418},
-		{"token: admin from loopback without", token, "admin", "127.0.0.1:5000", "", 401},
-		{"token: admin from loopback with", token, "admin", "127.0.0.1:5000", "Bearer " + token, 418},
-		{"token: admin bearer lower case", token, "admin", "127.0.0.1:5000", "bearer " + token, 418},
-		{"token: admin wrong", token, "admin", "203.0.113.9:5000", "Bearer nope", 401},
-		{"token: admin basic password", token, "admin", "203.0.113.9:5000", basic("admin", token), 418},
-		{"token: admin basic wrong", token, "admin", "203.0.113.9:5000", basic(token, "x"), 401},
+		{name: "no token: relay from afar", route: "open", remote: afar, want: 418, method: "POST", host: "relay.example.com", contentType: "text/plain"},
+		{name: "no token: health from afar", route: "health", remote: afar, want: 418},
+		{name: "no token: ingest from loopback", route: "ingest", remote: local, want: 418},
+		{name: "no token: ingest from afar", route: "ingest", remote: afar, want: 403},
+		{name: "no token: admin from loopback", route: "admin", remote: local, want: 418},
+		{name: "no token: admin from ::1", route: "admin", remote: "[::1]:5000", want: 418},
+		{name: "no token: admin from afar", route: "admin", remote: afar, want: 403},
+		{name: "token: health from afar", token: token, route: "health", remote: afar, want: 418},
+		{name: "token: ingest from loopback", token: token, route: "ingest", remote: local, want: 418},
+		{name: "token: ingest from afar without", token: token, route: "ingest", remote: afar, want: 401},
+		{name: "token: ingest from afar with", token: token, route: "ingest", remote: afar, auth: "Bearer " + token, want: 418},
+		{name: "token: admin from loopback without", token: token, route: "admin", remote: local, want: 401},
+		{name: "token: admin from loopback with", token: token, route: "admin", remote: local, auth: "Bearer " + token, want: 418},
+		{name: "token: admin bearer lower case", token: token, route: "admin", remote: local, auth: "bearer " + token, want: 418},
+		{name: "token: admin wrong", token: token, route: "admin", remote: afar, auth: "Bearer nope", want: 401},
+		{name: "token: admin basic password", token: token, route: "admin", remote: afar, auth: basic("admin", token), want: 418},
+		{name: "token: admin basic wrong", token: token, route: "admin", remote: afar, auth: basic(token, "x"), want: 401},
+
+		// DNS rebinding: a foreign name resolving to loopback.
+		{name: "foreign Host on ingest", route: "ingest", remote: local, host: "attacker.example:8787", want: 403},
+		{name: "foreign Host on admin with the token", token: token, route: "admin", remote: local, auth: "Bearer " + token, host: "attacker.example", want: 403},
+		{name: "localhost Host", route: "admin", remote: local, host: "localhost:8787", want: 418},
+		{name: "IPv6 literal Host", route: "admin", remote: local, host: "[::1]:8787", want: 418},
+		{name: "public url Host", route: "admin", remote: local, host: "relay.example.com", want: 418},
+		// A web page on the same machine.
+		{name: "cross-origin POST to ingest", route: "ingest", remote: local, method: "POST", origin: "https://evil.example", contentType: "application/json", want: 403},
+		{name: "cross-site fetch to the River UI", route: "admin", remote: local, method: "POST", fetchSite: "cross-site", contentType: "application/json", want: 403},
+		{name: "same-origin POST", route: "admin", remote: local, method: "POST", origin: "http://127.0.0.1:8787", contentType: "application/json", want: 418},
+		{name: "text/plain POST to ingest", route: "ingest", remote: local, method: "POST", contentType: "text/plain", want: 415},
+		{name: "form POST to admin", token: token, route: "admin", remote: local, auth: "Bearer " + token, method: "POST", contentType: "application/x-www-form-urlencoded", want: 415},
+		{name: "POST without Content-Type", route: "admin", remote: local, method: "POST", want: 415},
+		{name: "River UI's own text/plain POST", route: "admin", remote: local, method: "POST", fetchSite: "same-origin", origin: "http://127.0.0.1:8787", contentType: "text/plain;charset=UTF-8", want: 418},
+		{name: "JSON POST with charset", route: "ingest", remote: local, method: "POST", contentType: "application/json; charset=utf-8", want: 418},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := Gate{Token: tt.token}
-			h := map[string]http.Handler{"health": g.Health(ok), "ingest": g.Ingest(ok), "admin": g.Admin(ok)}[tt.route]
-			req := httptest.NewRequest(http.MethodGet, "/x", nil)
+			g := Gate{Token: tt.token, Hosts: []string{"relay.example.com"}}
+			h := map[string]http.Handler{"open": g.Open(ok), "health": g.Health(ok), "ingest": g.Ingest(ok), "admin": g.Admin(ok)}[tt.route]
+			method := cmp.Or(tt.method, http.MethodGet)
+			req := httptest.NewRequest(method, "/x", nil)
+			req.Host = cmp.Or(tt.host, "127.0.0.1:8787")
 			req.RemoteAddr = tt.remote
 			if tt.auth != "" {
 				req.Header.Set("Authorization", tt.auth)
+			}
+			for k, v := range map[string]string{"Origin": tt.origin, "Sec-Fetch-Site": tt.fetchSite, "Content-Type": tt.contentType} {
+				if v != "" {
+					req.Header.Set(k, v)
+				}
 			}
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, req)

@@ -3,23 +3,32 @@ package admin
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"fmt"
+	"mime"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 )
 
-// Gate is the access rule of the daemon's listener. With a Token:
+// Gate is the access rule of the daemon's listener.
 //
-//   - health (/healthz, /readyz) is open to everyone;
-//   - ingest (POST /v1/accounts/{id}/events) is open to loopback clients
-//     and needs the token from anyone else;
-//   - everything else (the admin API, /metrics, /riverui/) needs the token
-//     from every client, loopback included.
-//
-// Without a Token, health and ingest are open to everyone (as without the
-// admin API), and everything else answers only loopback clients (403 to
-// others): the admin API is never open to the network without a token.
+//   - The relay route (Gate.Open) is open to every client: Chatwoot is on
+//     another host and cannot send a token; Chatwoot's signature, checked
+//     by the route itself, is its authentication.
+//   - Health (/healthz, /readyz) is open to every client, for load
+//     balancers.
+//   - Everything else — ingest, the admin API, /metrics, /riverui/ — is
+//     local: it refuses, from any client, a Host that is not one of the
+//     daemon's own names (DNS rebinding), a cross-origin browser request
+//     (CSRF: Origin or Sec-Fetch-Site, through net/http's
+//     CrossOriginProtection), and a POST whose Content-Type is not
+//     application/json (which a page cannot send without a CORS preflight
+//     the daemon never answers; River's UI, whose own pages post
+//     text/plain, is let through on Sec-Fetch-Site: same-origin, which
+//     only the browser sets). Then, with a Token, ingest needs it from
+//     non-loopback clients and the rest from every client; without one,
+//     both answer loopback clients only.
 //
 // The token is sent as "Authorization: Bearer TOKEN", or as the password of
 // HTTP Basic authentication (any user name) so that a browser can open
@@ -29,30 +38,39 @@ import (
 // host every client looks local, so set a token there.
 type Gate struct {
 	Token string
+	// Hosts are the names (without port) the daemon answers to besides IP
+	// literals and localhost: its --public-url's and its listener's.
+	Hosts []string
+	// TrustedOrigins may make cross-origin requests (the --public-url's
+	// origin, when pages are served through it).
+	TrustedOrigins []string
 }
+
+// Open lets everyone through: the route authenticates by itself.
+func (Gate) Open(h http.Handler) http.Handler { return h }
 
 // Health lets everyone through.
 func (Gate) Health(h http.Handler) http.Handler { return h }
 
-// Ingest lets loopback clients through, and others with the token (or
-// everyone when there is no token).
+// Ingest lets through local requests from loopback clients, and from
+// others with the token.
 func (g Gate) Ingest(h http.Handler) http.Handler {
-	if g.Token == "" {
-		return h
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if loopback(r) || g.authorized(r) {
+	return g.local(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case loopback(r), g.Token != "" && g.authorized(r):
 			h.ServeHTTP(w, r)
-			return
+		case g.Token == "":
+			writeError(w, http.StatusForbidden, "ingest answers loopback clients only; start the daemon with --admin-token to post events from other hosts (Chatwoot itself posts to the relay route, which needs no token)")
+		default:
+			g.deny(w, r, "ingest from a non-loopback client needs the admin token")
 		}
-		g.deny(w, r, "ingest from a non-loopback client needs the admin token")
-	})
+	}))
 }
 
-// Admin lets through requests with the token; without a token, loopback
-// clients.
+// Admin lets through local requests with the token; without a token,
+// those of loopback clients.
 func (g Gate) Admin(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return g.local(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case g.Token == "" && loopback(r), g.Token != "" && g.authorized(r):
 			h.ServeHTTP(w, r)
@@ -61,7 +79,59 @@ func (g Gate) Admin(h http.Handler) http.Handler {
 		default:
 			g.deny(w, r, "this route needs the admin token")
 		}
+	}))
+}
+
+// local refuses what a web page or a rebinding DNS name could send.
+func (g Gate) local(h http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	for _, o := range g.TrustedOrigins {
+		_ = cop.AddTrustedOrigin(o) // checked when the daemon starts
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusForbidden, "cross-origin request refused: a web page may not call the daemon's local API")
+	}))
+	next := cop.Handler(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if host := hostname(r.Host); !g.ownHost(host) {
+			writeError(w, http.StatusForbidden, fmt.Sprintf("Host %q is not one of the daemon's names (its listener, --public-url, localhost or an IP address); "+
+				"reach it by one of those, or set --public-url to the name clients use", host))
+			return
+		}
+		// River's UI posts text/plain from the daemon's own pages; a browser
+		// says so in Sec-Fetch-Site, which no page can forge.
+		if r.Method == http.MethodPost && r.Header.Get("Sec-Fetch-Site") != "same-origin" {
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+				writeError(w, http.StatusUnsupportedMediaType, "POST needs Content-Type: application/json")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
 	})
+}
+
+// ownHost: IP literals cannot be rebound; names must be the daemon's own.
+func (g Gate) ownHost(host string) bool {
+	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		return true
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	for _, h := range g.Hosts {
+		if strings.EqualFold(h, host) {
+			return true
+		}
+	}
+	return false
+}
+
+func hostname(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return hostport
 }
 
 func (g Gate) deny(w http.ResponseWriter, r *http.Request, why string) {

@@ -502,8 +502,10 @@ func (b *bench) newEnv(nEndpoints, status int) *env {
 	return e
 }
 
-func (e *env) webhook(t *testing.T, url string) chatwoot.Webhook {
-	h, err := e.client.CreateWebhook(context.Background(), 1, chatwoot.WebhookInput{URL: url, Subscriptions: []string{chatwoot.EventMessageCreated}})
+// webhook creates a webhook of account 1 that goes through the relay to dest.
+func (e *env) webhook(t *testing.T, dest string) chatwoot.Webhook {
+	relayed := chatwoot.RelayAddress{Base: "http://relay.invalid", AccountID: 1, Destination: dest}.String()
+	h, err := e.client.CreateWebhook(context.Background(), 1, chatwoot.WebhookInput{URL: relayed, Subscriptions: []string{chatwoot.EventMessageCreated}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,9 @@ func call(t *testing.T, method, url, token string, out any) (int, string) {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json") // the local API refuses other POSTs
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
@@ -106,9 +109,9 @@ func TestAdminAPIDeliveryLogAndReplay(t *testing.T) {
 	})
 	cw := newFakeChatwoot()
 	cw.set(1,
-		chatwoot.Webhook{ID: 1, URL: ok.srv.URL, Subscriptions: []string{"message_created"}, Secret: "s1"},
-		chatwoot.Webhook{ID: 2, URL: failing.srv.URL, Subscriptions: []string{"message_created"}, Secret: "s2"},
-		chatwoot.Webhook{ID: 3, URL: gone.srv.URL, Subscriptions: []string{"message_created"}, Secret: "s3"},
+		chatwoot.Webhook{ID: 1, URL: relayed(1, ok.srv.URL), Subscriptions: []string{"message_created"}, Secret: "s1"},
+		chatwoot.Webhook{ID: 2, URL: relayed(1, failing.srv.URL), Subscriptions: []string{"message_created"}, Secret: "s2"},
+		chatwoot.Webhook{ID: 3, URL: relayed(1, gone.srv.URL), Subscriptions: []string{"message_created"}, Secret: "s3"},
 	)
 	base := startDaemon(t, cw, func(c *Config) { c.Schedule = delivery.Schedule{50 * time.Millisecond} }) // 2 attempts
 
@@ -243,7 +246,7 @@ func TestAdminAPIDeliveryLogAndReplay(t *testing.T) {
 func TestRiverUIServes(t *testing.T) {
 	rcv := newReceiver(t, "s")
 	cw := newFakeChatwoot()
-	cw.set(1, chatwoot.Webhook{ID: 1, URL: rcv.srv.URL, Subscriptions: []string{"message_created"}, Secret: "s"})
+	cw.set(1, chatwoot.Webhook{ID: 1, URL: relayed(1, rcv.srv.URL), Subscriptions: []string{"message_created"}, Secret: "s"})
 	base := startDaemon(t, cw, func(c *Config) { c.RiverUI = true })
 	if status, _ := postEvent(t, base, 1, []byte(`{"event":"message_created"}`), ""); status != 202 {
 		t.Fatal(status)

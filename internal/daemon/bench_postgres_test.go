@@ -72,7 +72,7 @@ func benchDrain(b *testing.B, store func(*Config), replicas, batch int) {
 	rcv := newReceiver(b, "bench-secret")
 	ep := endpoints.Endpoint{AccountID: 1, ID: 1, URL: rcv.srv.URL, Subscriptions: []string{"message_created"}, Secret: "bench-secret"}
 	cw := newFakeChatwoot()
-	cw.set(1, chatwoot.Webhook{ID: ep.ID, URL: ep.URL, Subscriptions: ep.Subscriptions, Secret: ep.Secret})
+	cw.set(1, chatwoot.Webhook{ID: ep.ID, URL: relayed(1, ep.URL), Subscriptions: ep.Subscriptions, Secret: ep.Secret})
 	var cfg Config
 	store(&cfg)
 	prefill(b, cfg.Store, ep, b.N, batch)
@@ -173,7 +173,7 @@ func benchPostgres(b *testing.B) func(*Config) {
 func benchLoad(b *testing.B, store func(*Config), replicas, clients, rate int) {
 	rcv := newReceiver(b, "bench-secret")
 	cw := newFakeChatwoot()
-	cw.set(1, chatwoot.Webhook{ID: 1, URL: rcv.srv.URL, Subscriptions: []string{"message_created"}, Secret: "bench-secret"})
+	cw.set(1, chatwoot.Webhook{ID: 1, URL: relayed(1, rcv.srv.URL), Subscriptions: []string{"message_created"}, Secret: "bench-secret"})
 	bases := make([]string, replicas)
 	for i := range bases {
 		bases[i] = startDaemon(b, cw, func(c *Config) {

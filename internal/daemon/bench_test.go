@@ -38,7 +38,7 @@ func benchDeliveries(b *testing.B, synchronous string, clients int) {
 	arrivals := make(map[string]time.Time, b.N)
 	var arrMu sync.Mutex
 	cw := newFakeChatwoot()
-	cw.set(1, chatwoot.Webhook{ID: 1, URL: rcv.srv.URL, Subscriptions: []string{"message_created"}, Secret: "bench-secret"})
+	cw.set(1, chatwoot.Webhook{ID: 1, URL: relayed(1, rcv.srv.URL), Subscriptions: []string{"message_created"}, Secret: "bench-secret"})
 	base := startDaemon(b, cw, func(c *Config) {
 		c.SQLiteSynchronous = synchronous
 		c.EndpointConcurrency = 64

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/ingest"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/metrics"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/netguard"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/version"
 )
@@ -83,10 +85,12 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 
 	registry := endpoints.NewRegistry()
 	limiter := delivery.NewLimiter(delivery.LimiterOptions{PerEndpoint: cfg.EndpointConcurrency})
+	backlog := delivery.NewBacklog(cfg.EndpointConcurrency)
+	guard := netguard.NewGuard(cfg.AllowCIDRs)
 	sender := delivery.NewSender(delivery.SenderOptions{
 		Timeout:             cfg.Timeout,
 		UserAgent:           version.UserAgent(),
-		Guard:               delivery.NewGuard(cfg.AllowCIDRs),
+		Guard:               guard,
 		MaxIdleConnsPerHost: cfg.EndpointConcurrency,
 	})
 
@@ -119,6 +123,9 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		Schedule:   cfg.Schedule,
 		OnDisabled: func(ep endpoints.Endpoint) { cancelPending([]endpoints.Endpoint{ep}, delivery.CancelGone) },
 		OnResult: func(r delivery.Result) {
+			if r.Attempt == 1 {
+				backlog.Release(r.Endpoint)
+			}
 			if r.Sent {
 				errText := ""
 				if r.Err != nil {
@@ -188,21 +195,46 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		}
 	}
 
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("--listen %s: %w", cfg.Listen, err)
+	}
+	self := newSelf(cfg.PublicURL, ln.Addr())
+	cfg.PublicURL = self.publicURL
+	guard.RefuseListener(self.listener)
+
+	reconciler := endpoints.NewReconciler(endpoints.ReconcilerOptions{
+		Client:   lister,
+		Registry: registry,
+		Accounts: cfg.Accounts,
+		Interval: cfg.ReconcileInterval,
+		Refuse:   self.refuse(guard),
+		OnRemoved: func(_ context.Context, eps []endpoints.Endpoint) {
+			for _, ep := range eps {
+				limiter.Forget(ep.Key())
+				backlog.Forget(ep.Key())
+			}
+			cancelPending(eps, delivery.CancelRemoved)
+		},
+		OnPass: mets.ReconcilePass,
+		Logger: log,
+	})
 	ingestHandler := ingest.New(ingest.Options{
 		Registry:    registry,
 		Inserter:    client,
 		MaxAttempts: cfg.Schedule.MaxAttempts(),
 		BatchSize:   cfg.BatchSize,
-		Busy:        limiter.Busy,
+		Backlog:     backlog,
 		OnQueued:    mets.Queued,
-		Logger:      log,
+		Relay: ingest.RelayOptions{
+			Endpoints: registry,
+			Refresh:   reconciler.Refresh,
+			Tolerance: cfg.RelayTolerance,
+			OnOutcome: mets.Relay,
+		},
+		Logger: log,
 	})
-	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", cfg.Listen)
-	if err != nil {
-		ingestHandler.Close()
-		return fmt.Errorf("--listen %s: %w", cfg.Listen, err)
-	}
-	handler := routes(cfg, ingestHandler, admin.New(admin.Options{Jobs: client, Endpoints: registry, Logger: log}), mets.Handler(), ui)
+	handler := routes(cfg, self, ingestHandler, admin.New(admin.Options{Jobs: client, Endpoints: registry, Logger: log}), mets.Handler(), ui)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -212,27 +244,18 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "store", st.Description, "chatwoot", endpoints.RedactURL(cfg.ChatwootURL),
+	log.Info("listening", "addr", ln.Addr().String(), "public_url", endpoints.RedactURL(cfg.PublicURL), "store", st.Description, "chatwoot", endpoints.RedactURL(cfg.ChatwootURL),
 		"retry_schedule", cfg.Schedule.String(), "timeout", cfg.Timeout, "version", version.Version,
-		"admin", adminAccess(cfg, ln.Addr()))
+		"access", access(cfg, self))
+	if cfg.AdminToken == "" && !self.listener.Addr().IsLoopback() {
+		log.Warn("listening on a non-loopback address without --admin-token: every host that reaches " + ln.Addr().String() +
+			" may use the relay route (it needs Chatwoot's signature) and /healthz, /readyz; ingest, the admin API, /metrics and River's UI " +
+			"answer loopback clients only (403 to the others). Set --admin-token to reach them from other hosts.")
+	}
+	log.Info("relayed webhooks have the url " + cfg.PublicURL + "/v1/accounts/{account_id}/relay?to=<percent-encoded destination>; the daemon delivers to no other webhook")
 	if hooks.Listening != nil {
 		hooks.Listening(ln.Addr())
 	}
-
-	reconciler := endpoints.NewReconciler(endpoints.ReconcilerOptions{
-		Client:   lister,
-		Registry: registry,
-		Accounts: cfg.Accounts,
-		Interval: cfg.ReconcileInterval,
-		OnRemoved: func(_ context.Context, eps []endpoints.Endpoint) {
-			for _, ep := range eps {
-				limiter.Forget(ep.Key())
-			}
-			cancelPending(eps, delivery.CancelRemoved)
-		},
-		OnPass: mets.ReconcilePass,
-		Logger: log,
-	})
 	var recWG sync.WaitGroup
 	recWG.Add(1)
 	go func() { defer recWG.Done(); reconciler.Run(bg) }()
@@ -285,13 +308,14 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 	return runErr
 }
 
-// routes puts ingest, the admin API, the metrics and River's UI on one
-// mux, each behind the access rule of admin.Gate.
-func routes(cfg Config, ingestH, adminH, metricsH, ui http.Handler) http.Handler {
-	gate := admin.Gate{Token: cfg.AdminToken}
+// routes puts the relay route, ingest, the admin API, the metrics and
+// River's UI on one mux, each behind the access rule of admin.Gate.
+func routes(cfg Config, self *self, ingestH, adminH, metricsH, ui http.Handler) http.Handler {
+	gate := admin.Gate{Token: cfg.AdminToken, Hosts: self.hosts(), TrustedOrigins: []string{self.origin()}}
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", gate.Health(ingestH))
 	mux.Handle("GET /readyz", gate.Health(ingestH))
+	mux.Handle("POST /v1/accounts/{account_id}/relay", gate.Open(ingestH))
 	mux.Handle("/v1/accounts/", gate.Ingest(ingestH))
 	for _, p := range admin.Patterns {
 		mux.Handle(p, gate.Admin(adminH))
@@ -304,13 +328,12 @@ func routes(cfg Config, ingestH, adminH, metricsH, ui http.Handler) http.Handler
 	return mux
 }
 
-// adminAccess describes, for the startup log, who may use the admin API.
-func adminAccess(cfg Config, addr net.Addr) string {
+// access describes, for the startup log, who may use what.
+func access(cfg Config, self *self) string {
+	local := "loopback clients only"
 	if cfg.AdminToken != "" {
-		return "token required (health open; ingest open to loopback)"
+		local = "loopback clients, or others with the admin token (admin API, metrics, River UI: the token from every client)"
 	}
-	if a, ok := addr.(*net.TCPAddr); ok && !a.IP.IsLoopback() {
-		return "loopback clients only (no --admin-token; other clients get 403)"
-	}
-	return "loopback clients only (no --admin-token)"
+	return "relay route and health: every client (relay posts need Chatwoot's signature); ingest, admin API, metrics, River UI: " + local +
+		", Host one of " + strings.Join(append(self.hosts(), "localhost", "IP addresses"), ", ") + ", no cross-origin browser requests, POSTs as application/json"
 }

@@ -2,9 +2,11 @@ package daemon
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/testproc"
 )
 
@@ -56,7 +59,7 @@ func postForDelivery(hc *http.Client, base string, body []byte) (string, error) 
 func TestRunDeliversSignedBytesUnchanged(t *testing.T) {
 	rcv := newReceiver(t, "s3cret")
 	cw := newFakeChatwoot()
-	cw.set(1, chatwoot.Webhook{ID: 7, URL: rcv.srv.URL + "/hook?token=x", Subscriptions: []string{"message_created"}, Secret: "s3cret"})
+	cw.set(1, chatwoot.Webhook{ID: 7, URL: relayed(1, rcv.srv.URL+"/hook?token=x"), Subscriptions: []string{"message_created"}, Secret: "s3cret"})
 	base := startDaemon(t, cw, nil)
 
 	// Spacing, key order, HTML characters and escapes a re-encoder would change.
@@ -87,7 +90,7 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 	rcv := newReceiver(t, "whsec-do-not-log")
 	rcv.setAnswer(func(n int) int { return map[bool]int{true: 503, false: 200}[n <= 3] })
 	cw := newFakeChatwoot()
-	cw.set(1, chatwoot.Webhook{ID: 3, URL: rcv.srv.URL + "/in?token=query-do-not-log", Subscriptions: []string{"message_created"}, Secret: "whsec-do-not-log"})
+	cw.set(1, chatwoot.Webhook{ID: 3, URL: relayed(1, rcv.srv.URL+"/in?token=query-do-not-log"), Subscriptions: []string{"message_created"}, Secret: "whsec-do-not-log"})
 	var logs testproc.Buffer
 	base := startDaemonLogs(t, cw, &logs, func(c *Config) {
 		c.LogLevel = "trace"
@@ -120,7 +123,7 @@ func TestLogsNeverContainSecrets(t *testing.T) {
 func TestPayloadShapesPassThroughUnchanged(t *testing.T) {
 	rcv := newReceiver(t, "shape-secret")
 	cw := newFakeChatwoot()
-	cw.set(1, chatwoot.Webhook{ID: 1, URL: rcv.srv.URL, Subscriptions: []string{"message_created"}, Secret: "shape-secret"})
+	cw.set(1, chatwoot.Webhook{ID: 1, URL: relayed(1, rcv.srv.URL), Subscriptions: []string{"message_created"}, Secret: "shape-secret"})
 	base := startDaemon(t, cw, nil)
 
 	content := "Pick <one> & go"
@@ -199,9 +202,11 @@ func TestBusyEndpointDoesNotHoldUpOthers(t *testing.T) {
 		busy.serve(w, r)
 	})
 	cw := newFakeChatwoot()
-	cw.set(1, chatwoot.Webhook{ID: 1, URL: busy.srv.URL, Subscriptions: []string{"message_created"}, Secret: "s1"})
-	cw.set(2, chatwoot.Webhook{ID: 2, URL: quiet.srv.URL, Subscriptions: []string{"message_created"}, Secret: "s2"})
+	cw.set(1, chatwoot.Webhook{ID: 1, URL: relayed(1, busy.srv.URL), Subscriptions: []string{"message_created"}, Secret: "s1"})
+	cw.set(2, chatwoot.Webhook{ID: 2, URL: relayed(2, quiet.srv.URL), Subscriptions: []string{"message_created"}, Secret: "s2"})
+	storePath := filepath.Join(t.TempDir(), "busy.db")
 	base := startDaemon(t, cw, func(c *Config) {
+		c.Store = "sqlite:" + storePath
 		c.Workers = 20
 		c.EndpointConcurrency = 1
 		c.BatchSize = 1 // a job per delivery: each waits for the slot in memory
@@ -237,7 +242,26 @@ func TestBusyEndpointDoesNotHoldUpOthers(t *testing.T) {
 	}
 	testproc.WaitFor(t, 60*time.Second, "the quiet endpoint's delivery", func() bool { return quiet.has(ids[0]) })
 	meanwhile := busy.count() - before
-	t.Logf("the busy endpoint delivered %d while the quiet one's delivery waited", meanwhile)
+
+	// What was stored decides the order, not timing: the quiet delivery at
+	// River's first priority, the busy endpoint's backlog behind it but for
+	// at most --endpoint-concurrency (1) of its deliveries at a time.
+	db, err := sql.Open("sqlite", storePath+"?_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var quietPriority, behind int
+	if err := db.QueryRow(`SELECT priority FROM river_job WHERE json_extract(args, '$.delivery_id') = ?`, ids[0]).Scan(&quietPriority); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM river_job WHERE json_extract(args, '$.account_id') = 1 AND priority = ?`, delivery.BehindPriority).Scan(&behind); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the busy endpoint delivered %d while the quiet one's delivery waited; %d of its deliveries were stored behind", meanwhile, behind)
+	if quietPriority != 1 || behind < 150 {
+		t.Fatalf("stored the quiet delivery at priority %d (want 1) and %d busy deliveries behind (want most of a 200-deep backlog)", quietPriority, behind)
+	}
 	if meanwhile > 40 {
 		t.Fatalf("the quiet endpoint's delivery waited behind the busy one's backlog: %d busy deliveries went first", meanwhile)
 	}

@@ -3,10 +3,26 @@
 // (internal/store), the workers (internal/delivery) and the ingest API
 // (internal/ingest) together, and shuts them down in order on SIGTERM.
 //
-// Data flows one way: an event POSTed to the ingest API becomes one River
-// job per subscribed endpoint, committed before the 202; a worker makes one
-// attempt per job, looking the endpoint's url and secret up in the registry
-// at that moment (secrets are never written to the store).
+// Data flows one way: Chatwoot → relay route (or ingest) → store → worker →
+// destination. The endpoints are the webhooks that go through the relay:
+// their url in Chatwoot is <--public-url>/v1/accounts/<id>/relay?to=<D>.
+// Chatwoot delivers each event to that address once; the relay route
+// finds the webhook (listing its account at once on a miss, since
+// Chatwoot never retries), verifies Chatwoot's signature with the
+// webhook's secret, and commits one delivery to D under Chatwoot's own
+// X-Chatwoot-Delivery before answering 200 (a repeated id adds nothing).
+// An event POSTed to the ingest API becomes one delivery per subscribed
+// relayed webhook, committed before the 202. Webhooks Chatwoot delivers
+// to directly are never endpoints: the daemon never sends to them, so
+// no receiver gets an event twice. A worker makes one attempt per job,
+// looking the endpoint's destination and secret up in the registry at that
+// moment (secrets are never written to the store), signing as Chatwoot
+// signs.
+//
+// No webhook can make the daemon deliver to itself: a relayed webhook
+// whose destination is its --public-url or its listener is listed as
+// refused and never delivered to, and the sender refuses to dial the
+// daemon's own listener whatever name led there (netguard).
 //
 // # River settings on SQLite, and why
 //
@@ -107,12 +123,17 @@
 //
 // Waiting instead of snoozing gives up the only way a FIFO queue had to let
 // other endpoints' deliveries past a backlog (River's open-source fetch has
-// no per-key limit). Priorities take that role: ingest stores the
-// deliveries of an endpoint with every slot taken at River priority 2
-// (delivery.NewDelivery.Behind), and River fetches priority 1 first
-// whatever the age, so another endpoint's new delivery takes the next free
-// worker (TestBusyEndpointDoesNotHoldUpOthers: 1 busy delivery before it,
-// 185 without priorities).
+// no per-key limit). Priorities take that role: ingest (and the relay)
+// store a delivery at River priority 2 (delivery.NewDelivery.Behind) when
+// its endpoint already has --endpoint-concurrency deliveries stored and
+// not attempted yet (delivery.Backlog, a count of what was stored, never
+// of timing), and River fetches priority 1 first whatever the age, so
+// another endpoint's new delivery waits for at most that many of the
+// backlog's (TestBusyEndpointDoesNotHoldUpOthers asserts the stored
+// priorities). Deciding from the limiter's "every slot taken" at post time
+// raced: it is false before the endpoint's first fetch and between
+// attempts. The count is each process's own: a backlog left by an earlier
+// run or stored by another replica is not counted.
 //
 // Tried and not kept, no gain beyond the noise of this shared machine:
 // GOGC=400, GODEBUG=adaptivestackstart=1, SQLite temp_store=memory with a
@@ -182,13 +203,16 @@
 //
 // # Operating it
 //
-// One listener (--listen) serves ingest, /healthz and /readyz, the admin
-// API (internal/admin: the endpoints with their health, the delivery log
-// with every attempt, replay, re-enabling), GET /metrics (internal/metrics)
-// and River's own web UI at /riverui/ (--river-ui). The access rule is
-// admin.Gate: without --admin-token the admin API, the metrics and the UI
-// answer loopback clients only; with it they need the token from everyone,
-// while health stays open and ingest stays open to loopback clients.
+// One listener (--listen) serves the relay route, ingest, /healthz and
+// /readyz, the admin API (internal/admin: the endpoints with their health,
+// the delivery log with every attempt, replay, re-enabling), GET /metrics
+// (internal/metrics) and River's own web UI at /riverui/ (--river-ui). The
+// access rule is admin.Gate: the relay route is open to every client and
+// authenticated by Chatwoot's signature; health is open; everything else
+// refuses a Host that is not one of the daemon's names (DNS rebinding), a
+// cross-origin browser request and a POST that is not application/json,
+// and then answers loopback clients only without --admin-token; with it,
+// ingest needs the token from other hosts and the rest from everyone.
 //
 // Each attempt's status code and duration go into the job's metadata (River
 // keeps only failed attempts' errors), merged by River in the UPDATE that

@@ -15,6 +15,7 @@ import (
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/netguard"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
 )
 
@@ -29,7 +30,11 @@ const EnvAdminToken = "CHATWOOT_DAEMON_ADMIN_TOKEN"
 
 // Config is the daemon's configuration, from flags or built by tests.
 type Config struct {
-	Listen            string
+	Listen string
+	// PublicURL is the base address Chatwoot reaches the relay at; empty:
+	// http://<the listener's address>.
+	PublicURL         string
+	RelayTolerance    time.Duration
 	ChatwootURL       string
 	Token             string
 	Accounts          []int64
@@ -82,6 +87,8 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (Confi
 		allowCIDR stringList
 	)
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8787", "`address` of the HTTP API: ingest (POST /v1/accounts/{account_id}/events), /healthz, /readyz, the admin API (/v1/endpoints, /v1/deliveries), /metrics and /riverui/")
+	fs.StringVar(&cfg.PublicURL, "public-url", "", "base `URL` Chatwoot uses to reach this daemon; relayed webhooks have the url <URL>/v1/accounts/{account_id}/relay?to=<destination> (default $"+chatwoot.EnvRelayPublicURL+", else http://<--listen>). Replicas behind one load balancer share one")
+	fs.DurationVar(&cfg.RelayTolerance, "relay-tolerance", 5*time.Minute, "how far X-Chatwoot-Timestamp of a relayed delivery may be from now (replayed or clock skew)")
 	fs.StringVar(&cfg.ChatwootURL, "chatwoot-url", "", "Chatwoot installation `URL` (default $"+EnvBaseURL+", else "+chatwoot.DefaultBaseURL+")")
 	fs.StringVar(&cfg.Token, "api-access-token", "", "an administrator's API access `token` (default $"+EnvToken+")")
 	fs.StringVar(&accounts, "accounts", "", "comma-separated account `ids` to deliver for (default: every account the token administers)")
@@ -100,8 +107,9 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (Confi
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
 	fs.StringVar(&cfg.AdminToken, "admin-token", "", "`token` protecting the admin API (/v1/endpoints, /v1/deliveries), /metrics and /riverui/ (default $"+EnvAdminToken+"). "+
-		"With a token: /healthz and /readyz are open; ingest is open to loopback clients and needs the token from others; everything else needs it from every client. "+
-		"Without one: health and ingest are open; everything else answers loopback clients only. "+
+		"The relay route and /healthz, /readyz are always open (the relay checks Chatwoot's signature). "+
+		"With a token: ingest is open to loopback clients and needs the token from others; everything else needs it from every client. "+
+		"Without one: ingest and everything else answer loopback clients only. "+
 		"Send it as \"Authorization: Bearer TOKEN\" or as the HTTP Basic password (browsers)")
 	fs.BoolVar(&cfg.RiverUI, "river-ui", true, "serve River's web UI at /riverui/ (queued, retrying and dead deliveries), behind the admin protection")
 	fs.DurationVar(&cfg.FetchCooldown, "fetch-cooldown", 0, "least time between two fetches of due deliveries from the store (default 5ms on SQLite, 1ms on PostgreSQL)")
@@ -130,12 +138,25 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (Confi
 	if cfg.AdminToken == "" {
 		cfg.AdminToken = getenv(EnvAdminToken)
 	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = getenv(chatwoot.EnvRelayPublicURL)
+	}
 
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 
 	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		bad("--listen %q: expected host:port, like 127.0.0.1:8787", cfg.Listen)
+	}
+	if cfg.PublicURL != "" {
+		if b, err := chatwoot.ParseRelayBase(cfg.PublicURL); err != nil {
+			bad("--public-url: %v", err)
+		} else {
+			cfg.PublicURL = b
+		}
+	}
+	if cfg.RelayTolerance <= 0 {
+		bad("--relay-tolerance %s: use a positive duration like 5m", cfg.RelayTolerance)
 	}
 	if cfg.ChatwootURL == "" {
 		cfg.ChatwootURL = chatwoot.DefaultBaseURL
@@ -168,7 +189,7 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (Confi
 	} else {
 		cfg.Schedule = s
 	}
-	if p, err := delivery.ParseCIDRs(allowCIDR); err != nil {
+	if p, err := netguard.ParseCIDRs(allowCIDR); err != nil {
 		bad("--allow-cidr: %v", err)
 	} else {
 		cfg.AllowCIDRs = p

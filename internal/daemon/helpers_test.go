@@ -46,6 +46,12 @@ func (f *fakeChatwoot) Profile(context.Context) (chatwoot.Profile, error) {
 	return p, nil
 }
 
+// relayed is the url Chatwoot holds for a webhook of account that goes
+// through the relay to dest.
+func relayed(account int64, dest string) string {
+	return chatwoot.RelayAddress{Base: "http://relay.invalid", AccountID: account, Destination: dest}.String()
+}
+
 // receiver is a webhook endpoint that verifies every delivery and records
 // it under its X-Chatwoot-Delivery id.
 type receiver struct {

@@ -85,7 +85,9 @@ func startStack(t *testing.T, daemonArgs ...string) *stack {
 	s := &stack{t: t, daemonURL: "http://" + testproc.FreeAddr(t), store: "sqlite:" + filepath.Join(t.TempDir(), "deliveries.db"), extra: daemonArgs}
 	mockAddr := testproc.FreeAddr(t)
 	s.mockURL = "http://" + mockAddr
-	startProc(t, "mock-api", "mock-api", "--listen", mockAddr, "--daemon-url", s.daemonURL, "--forward-workers", "8", "--log-level", "warn")
+	// The daemon is on loopback: the mock must be allowed to deliver there, as
+	// a Chatwoot with SAFE_FETCH_ALLOW_PRIVATE_NETWORK=true.
+	startProc(t, "mock-api", "mock-api", "--listen", mockAddr, "--allow-private-network", "--delivery-workers", "8", "--log-level", "warn")
 	waitHTTP(t, s.mockURL+"/_mock/requests", 200, 20*time.Second)
 	var err error
 	s.client, err = chatwoot.NewClient(chatwoot.Options{BaseURL: s.mockURL, Token: mockapi.AdminToken})
@@ -114,17 +116,35 @@ func (s *stack) startDaemon() {
 	waitHTTP(s.t, s.daemonURL+"/readyz", 200, 30*time.Second)
 }
 
-// webhook creates a webhook in the mock pointing at rcv and teaches rcv its secret.
+// webhook creates a webhook in the mock that goes through the relay to rcv
+// and teaches rcv its secret.
 func (s *stack) webhook(account int64, rcv *receiver, subs ...string) chatwoot.Webhook {
+	s.t.Helper()
+	return s.hook(account, rcv, s.relayURL(account, rcv.srv.URL), subs...)
+}
+
+// direct creates a webhook Chatwoot (the mock) delivers to rcv itself.
+func (s *stack) direct(account int64, rcv *receiver, subs ...string) chatwoot.Webhook {
+	s.t.Helper()
+	return s.hook(account, rcv, rcv.srv.URL, subs...)
+}
+
+func (s *stack) relayURL(account int64, dest string) string {
+	return chatwoot.RelayAddress{Base: s.daemonURL, AccountID: account, Destination: dest}.String()
+}
+
+func (s *stack) hook(account int64, rcv *receiver, url string, subs ...string) chatwoot.Webhook {
 	s.t.Helper()
 	if len(subs) == 0 {
 		subs = []string{chatwoot.EventMessageCreated}
 	}
-	w, err := s.client.CreateWebhook(context.Background(), account, chatwoot.WebhookInput{URL: rcv.srv.URL, Subscriptions: subs})
+	w, err := s.client.CreateWebhook(context.Background(), account, chatwoot.WebhookInput{URL: url, Subscriptions: subs})
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	rcv.setSecret(w.Secret)
+	if rcv != nil {
+		rcv.setSecret(w.Secret)
+	}
 	return w
 }
 
@@ -443,7 +463,7 @@ func TestE2EGoneDisablesUntilWebhookChanges(t *testing.T) {
 		status, ids, _ := s.postEvent(1, []byte(`{"event":"message_created","n":2}`))
 		return status == 202 && len(ids) == 0
 	})
-	if _, err := s.client.UpdateWebhook(context.Background(), 1, w.ID, chatwoot.WebhookInput{URL: rcv.srv.URL + "/v2", Subscriptions: []string{chatwoot.EventMessageCreated}}); err != nil {
+	if _, err := s.client.UpdateWebhook(context.Background(), 1, w.ID, chatwoot.WebhookInput{URL: s.relayURL(1, rcv.srv.URL+"/v2"), Subscriptions: []string{chatwoot.EventMessageCreated}}); err != nil {
 		t.Fatal(err)
 	}
 	var ids []string

@@ -64,7 +64,7 @@ func TestPostgresE2EKill9OneReplicaLosesNothing(t *testing.T) {
 		rcv.serve(w, r)
 	}))
 	t.Cleanup(slow.Close)
-	w, err := s.client.CreateWebhook(context.Background(), 1, chatwoot.WebhookInput{URL: slow.URL, Subscriptions: []string{chatwoot.EventMessageCreated}})
+	w, err := s.client.CreateWebhook(context.Background(), 1, chatwoot.WebhookInput{URL: s.relayURL(1, slow.URL), Subscriptions: []string{chatwoot.EventMessageCreated}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,7 @@ func TestPostgresReplicasShareDeliveries(t *testing.T) {
 	dsn := storetest.NewDatabase(t)
 	rcv := newReceiver(t, "pg-secret")
 	cw := newFakeChatwoot()
-	cw.set(1, chatwoot.Webhook{ID: 4, URL: rcv.srv.URL + "/hook", Subscriptions: []string{"message_created"}, Secret: "pg-secret"})
+	cw.set(1, chatwoot.Webhook{ID: 4, URL: relayed(1, rcv.srv.URL+"/hook"), Subscriptions: []string{"message_created"}, Secret: "pg-secret"})
 	var logsA, logsB testproc.Buffer
 	trace := func(c *Config) { c.LogLevel = "trace" }
 	bases := []string{
@@ -116,7 +116,7 @@ func TestPostgresRemovedWebhookCancelledOnce(t *testing.T) {
 	rcv := newReceiver(t, "s")
 	rcv.setAnswer(func(int) int { return 500 })
 	cw := newFakeChatwoot()
-	cw.set(1, chatwoot.Webhook{ID: 9, URL: rcv.srv.URL, Subscriptions: []string{"message_created"}, Secret: "s"})
+	cw.set(1, chatwoot.Webhook{ID: 9, URL: relayed(1, rcv.srv.URL), Subscriptions: []string{"message_created"}, Secret: "s"})
 	later := pgReplica(dsn, func(c *Config) { c.Schedule, _ = delivery.ParseSchedule("1h") })
 	bases := []string{startDaemon(t, cw, later), startDaemon(t, cw, later)}
 	const n = 20

@@ -34,7 +34,7 @@ func run(t *testing.T, args ...string) string {
 func TestE2EEmitDaemonReceive(t *testing.T) {
 	s := startStack(t)
 	rcvAddr := testproc.FreeAddr(t)
-	hook, err := s.client.CreateWebhook(context.Background(), 1, chatwoot.WebhookInput{URL: "http://" + rcvAddr + "/hook", Subscriptions: []string{chatwoot.EventMessageCreated}})
+	hook, err := s.client.CreateWebhook(context.Background(), 1, chatwoot.WebhookInput{URL: s.relayURL(1, "http://"+rcvAddr+"/hook"), Subscriptions: []string{chatwoot.EventMessageCreated}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,9 +63,10 @@ type NewDelivery struct {
 	MaxAttempts int
 
 	// Behind stores the delivery behind other endpoints' (River priority
-	// BehindPriority): its endpoint has every slot taken (Limiter.Busy),
-	// and River fetches by priority before age, so its backlog does not
-	// hold up the first attempts of endpoints that have none.
+	// BehindPriority): its endpoint has a backlog of deliveries not
+	// attempted yet (Backlog), and River fetches by priority before age,
+	// so that backlog does not hold up the first attempts of endpoints
+	// that have none.
 	Behind bool
 }
 

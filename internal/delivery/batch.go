@@ -169,9 +169,9 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 	key := a.Key()
 	ep, status := w.opts.Endpoints.Lookup(key)
 	if status != endpoints.Active {
-		err := ErrEndpointRemoved
-		if status == endpoints.Disabled {
-			err = ErrEndpointDisabled
+		err := map[endpoints.Status]error{endpoints.Disabled: ErrEndpointDisabled, endpoints.Refused: ErrEndpointRefused}[status]
+		if err == nil {
+			err = ErrEndpointRemoved
 		}
 		for range a.Items {
 			w.report(Result{Endpoint: key, Attempt: 1, Start: time.Now(), Err: err, Outcome: Cancelled})

@@ -34,9 +34,7 @@ type LimiterOptions struct {
 // memory at the endpoint's pace, not fetched and snoozed over and over.
 // Those of a slow, stalled or paused endpoint are snoozed, so its backlog
 // holds no more than PerEndpoint River workers. It also holds an endpoint
-// back after it asked to slow down with Retry-After. Busy reports the
-// endpoints with every slot taken, whose new deliveries ingest stores
-// behind other endpoints'.
+// back after it asked to slow down with Retry-After.
 type Limiter struct {
 	opts      LimiterOptions
 	mu        sync.Mutex
@@ -165,13 +163,6 @@ func (l *Limiter) fast(s *slot, now time.Time) bool {
 	return true
 }
 
-// Busy reports whether k has every slot taken or deliveries waiting.
-func (l *Limiter) Busy(k endpoints.Key) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s, ok := l.m[k]
-	return ok && (s.waiting > 0 || len(s.sem) == cap(s.sem))
-}
 
 // releaser records a slot hold starting (l.mu held) and returns what ends
 // it: it frees the slot and feeds the hold's duration into the endpoint's

@@ -74,16 +74,10 @@ func TestLimiterBacklogWaitsWhileEndpointProgresses(t *testing.T) {
 		}()
 		time.Sleep(time.Millisecond) // arrive in order
 	}
-	if !l.Busy(k) {
-		t.Error("Busy = false with every slot taken and deliveries waiting")
-	}
 	for range n {
 		if r := <-results; r.snooze != 0 {
 			t.Errorf("delivery %d was snoozed %s while the endpoint kept freeing slots", r.i, r.snooze)
 		}
-	}
-	if l.Busy(k) {
-		t.Error("Busy = true with nothing in flight")
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/netguard"
 )
 
 // SenderOptions configures a Sender.
@@ -24,7 +25,7 @@ type SenderOptions struct {
 
 	// Guard refuses non-public addresses at dial time; nil allows all
 	// (only for tests of the sender itself).
-	Guard *Guard
+	Guard *netguard.Guard
 
 	// MaxIdleConnsPerHost keeps this many connections warm per endpoint
 	// host; default 32.

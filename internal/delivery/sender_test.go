@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/netguard"
 )
 
 // The signature was computed outside Go with upstream's formula:
@@ -111,12 +112,12 @@ func TestSenderGuardRefusesLoopbackBeforeConnecting(t *testing.T) {
 	defer srv.Close()
 	// localhost resolves to loopback: the guard sees the resolved address.
 	url := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
-	_, err := NewSender(SenderOptions{Guard: NewGuard(nil)}).Send(context.Background(), Request{URL: url, DeliveryID: "d", Body: []byte("{}")})
-	var blocked *ErrBlockedAddress
+	_, err := NewSender(SenderOptions{Guard: netguard.NewGuard(nil)}).Send(context.Background(), Request{URL: url, DeliveryID: "d", Body: []byte("{}")})
+	var blocked *netguard.ErrBlockedAddress
 	if !errors.As(err, &blocked) || hits.Load() != 0 {
 		t.Fatalf("Send to loopback = %v (hits %d), want ErrBlockedAddress and no request", err, hits.Load())
 	}
-	allowed := NewGuard([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")})
+	allowed := netguard.NewGuard([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")})
 	if _, err := NewSender(SenderOptions{Guard: allowed}).Send(context.Background(), Request{URL: url, DeliveryID: "d", Body: []byte("{}")}); err != nil || hits.Load() != 1 {
 		t.Fatalf("Send with --allow-cidr 127.0.0.0/8 = %v (hits %d)", err, hits.Load())
 	}

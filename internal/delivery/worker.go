@@ -90,6 +90,7 @@ var (
 	ErrEndpointRemoved  = errors.New("the webhook no longer exists upstream")
 	ErrEndpointDisabled = errors.New("the endpoint is disabled: it answered 410 Gone; it is enabled again when its webhook changes upstream or by POST /v1/endpoints/{id}/enable")
 	ErrUnsubscribed     = errors.New("the webhook no longer subscribes to this event")
+	ErrEndpointRefused  = errors.New("the daemon refuses this endpoint (GET /v1/endpoints says why, e.g. its destination is the daemon itself)")
 )
 
 // Work implements river.Worker.
@@ -108,6 +109,8 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return cancel(ErrEndpointRemoved)
 	case status == endpoints.Disabled:
 		return cancel(ErrEndpointDisabled)
+	case status == endpoints.Refused:
+		return cancel(ErrEndpointRefused)
 	case !ep.Subscribed(a.Event):
 		return cancel(ErrUnsubscribed)
 	}

@@ -25,9 +25,10 @@ type Health struct {
 // State is an endpoint as the admin API lists it.
 type State struct {
 	Endpoint
-	Status         Status // Active or Disabled
+	Status         Status // Active, Disabled or Refused
 	DisabledAt     time.Time
 	DisabledReason string
+	RefusedReason  string
 	Health         Health
 }
 
@@ -65,9 +66,9 @@ func (r *Registry) List() []State {
 	var out []State
 	for _, acct := range r.accounts {
 		for _, e := range acct {
-			s := State{Endpoint: e.Endpoint, Status: Active}
-			if e.disabled() {
-				s.Status, s.DisabledAt, s.DisabledReason = Disabled, e.disabledAt, e.disabledReason
+			s := State{Endpoint: e.Endpoint, Status: e.status(), RefusedReason: e.refused}
+			if s.Status == Disabled {
+				s.DisabledAt, s.DisabledReason = e.disabledAt, e.disabledReason
 			}
 			if h := r.health[e.Key()]; h != nil {
 				s.Health = *h

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
 )
@@ -38,6 +41,14 @@ type ReconcilerOptions struct {
 	// where every account was listed), for metrics.
 	OnPass func(err error)
 
+	// Refuse names relayed destinations never to deliver to (the daemon
+	// itself); nil refuses none.
+	Refuse Refuse
+
+	// RefreshEvery is the least time between two lists of one account by
+	// Refresh; default 1s.
+	RefreshEvery time.Duration
+
 	Logger hclog.Logger
 }
 
@@ -46,6 +57,13 @@ type ReconcilerOptions struct {
 type Reconciler struct {
 	opts ReconcilerOptions
 	log  hclog.Logger
+
+	// listMu orders the list-and-replace of accounts, so that an older
+	// list never replaces a newer one.
+	listMu  sync.Mutex
+	flight  singleflight.Group
+	lastMu  sync.Mutex
+	lastRef map[int64]time.Time
 }
 
 // NewReconciler returns a Reconciler; call Run.
@@ -57,7 +75,56 @@ func NewReconciler(opts ReconcilerOptions) *Reconciler {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	return &Reconciler{opts: opts, log: log.Named("reconciler")}
+	if opts.RefreshEvery <= 0 {
+		opts.RefreshEvery = time.Second
+	}
+	return &Reconciler{opts: opts, log: log.Named("reconciler"), lastRef: map[int64]time.Time{}}
+}
+
+// Refresh lists one account now, for the relay route's miss: Chatwoot
+// never retries, so the first event of a webhook created a moment ago
+// must find it. Concurrent calls for an account share one list, and an
+// account is listed at most once per RefreshEvery (a caller inside that
+// window returns at once). Only reconciled accounts are listed.
+func (r *Reconciler) Refresh(ctx context.Context, accountID int64) error {
+	if !slices.Contains(r.opts.Registry.Accounts(), accountID) {
+		return nil
+	}
+	key := strconv.FormatInt(accountID, 10)
+	ch := r.flight.DoChan(key, func() (any, error) {
+		r.lastMu.Lock()
+		if time.Since(r.lastRef[accountID]) < r.opts.RefreshEvery {
+			r.lastMu.Unlock()
+			return nil, nil
+		}
+		r.lastRef[accountID] = time.Now()
+		r.lastMu.Unlock()
+		// Not the caller's context: a caller that gives up must not fail the others.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		return nil, r.reconcileAccount(lctx, accountID)
+	})
+	select {
+	case res := <-ch:
+		return res.Err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// reconcileAccount lists one account and replaces its endpoints.
+func (r *Reconciler) reconcileAccount(ctx context.Context, id int64) error {
+	r.listMu.Lock()
+	hooks, err := r.opts.Client.ListWebhooks(ctx, id)
+	if err != nil {
+		r.listMu.Unlock()
+		return err
+	}
+	ch := r.opts.Registry.ReplaceRelayed(id, hooks, r.opts.Refuse)
+	r.listMu.Unlock()
+	r.logChange(id, len(hooks), ch)
+	r.removed(ctx, ch.Removed)
+	return nil
 }
 
 // Run reconciles at once and then every Interval until ctx ends. Until the
@@ -118,8 +185,7 @@ func (r *Reconciler) ReconcileOnce(ctx context.Context) error {
 	}
 
 	for _, id := range accounts {
-		hooks, err := r.opts.Client.ListWebhooks(ctx, id)
-		if err != nil {
+		if err := r.reconcileAccount(ctx, id); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -127,11 +193,7 @@ func (r *Reconciler) ReconcileOnce(ctx context.Context) error {
 			if !definitive(err) {
 				complete = false
 			}
-			continue
 		}
-		ch := reg.Replace(id, hooks)
-		r.logChange(id, len(hooks), ch)
-		r.removed(ctx, ch.Removed)
 	}
 	if complete && !reg.Ready() {
 		reg.MarkReady()
@@ -163,6 +225,10 @@ func (r *Reconciler) removed(ctx context.Context, eps []Endpoint) {
 
 func (r *Reconciler) logChange(account int64, n int, ch Change) {
 	for _, e := range ch.Added {
+		if why := r.opts.Registry.RefusedReason(e.Key()); why != "" {
+			r.log.Warn("relayed webhook refused; nothing is delivered to it", "endpoint", e.String(), "reason", why)
+			continue
+		}
 		r.log.Info("endpoint added", "endpoint", e.String(), "subscriptions", e.Subscriptions)
 	}
 	for _, e := range ch.Updated {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"reflect"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,7 +56,7 @@ var errUnavailable = &chatwoot.APIError{StatusCode: http.StatusServiceUnavailabl
 
 func TestReconcilerKeepsLastGoodOnErrors(t *testing.T) {
 	f := &fakeLister{
-		hooks:   map[int64][]chatwoot.Webhook{1: {hook(1, "https://a.example/h", "message_created")}},
+		hooks:   map[int64][]chatwoot.Webhook{1: {hook(1, relayed(1, "https://a.example/h"), "message_created")}},
 		roles:   map[int64]string{1: chatwoot.RoleAdministrator, 2: chatwoot.RoleAgent},
 		listErr: map[int64]error{},
 	}
@@ -96,7 +99,7 @@ func TestReconcilerKeepsLastGoodOnErrors(t *testing.T) {
 
 	// The token stops administering account 1: the account goes.
 	f.set(func(f *fakeLister) {
-		f.hooks[1] = []chatwoot.Webhook{hook(5, "https://e.example/h", "message_created")}
+		f.hooks[1] = []chatwoot.Webhook{hook(5, relayed(1, "https://e.example/h"), "message_created")}
 	})
 	_ = rec.ReconcileOnce(ctx)
 	f.set(func(f *fakeLister) { f.roles[1] = chatwoot.RoleAgent })
@@ -126,7 +129,7 @@ func TestReconcilerReadiness(t *testing.T) {
 }
 
 func TestReconcilerRunStopsWithContext(t *testing.T) {
-	f := &fakeLister{hooks: map[int64][]chatwoot.Webhook{1: {hook(1, "https://a.example/h", "message_created")}}}
+	f := &fakeLister{hooks: map[int64][]chatwoot.Webhook{1: {hook(1, relayed(1, "https://a.example/h"), "message_created")}}}
 	reg := NewRegistry()
 	rec := NewReconciler(ReconcilerOptions{Client: f, Registry: reg, Accounts: []int64{1}, Interval: 10 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -134,7 +137,7 @@ func TestReconcilerRunStopsWithContext(t *testing.T) {
 	go func() { rec.Run(ctx); close(done) }()
 	<-reg.ReadyC()
 	f.set(func(f *fakeLister) {
-		f.hooks[1] = append(f.hooks[1], hook(2, "https://b.example/h", "message_created"))
+		f.hooks[1] = append(f.hooks[1], hook(2, relayed(1, "https://b.example/h"), "message_created"))
 	})
 	deadline := time.Now().Add(2 * time.Second)
 	for {
@@ -159,7 +162,11 @@ func TestReconcilerAgainstMock(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	created, err := client.CreateWebhook(ctx, 2, chatwoot.WebhookInput{URL: "https://hooks.example/globex", Subscriptions: []string{"message_created"}})
+	created, err := client.CreateWebhook(ctx, 2, chatwoot.WebhookInput{URL: relayed(2, "https://hooks.example/globex"), Subscriptions: []string{"message_created"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct, err := client.CreateWebhook(ctx, 2, chatwoot.WebhookInput{URL: "https://hooks.example/direct", Subscriptions: []string{"message_created"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,8 +180,11 @@ func TestReconcilerAgainstMock(t *testing.T) {
 		t.Fatalf("accounts %v; the admin token administers 1 and 2", got)
 	}
 	ep, st := reg.Lookup(Key{2, created.ID})
-	if st != Active || ep.Secret != created.Secret || ep.URL != created.URL {
-		t.Fatalf("Lookup = %+v (%s), want the created webhook with its secret", ep, st)
+	if st != Active || ep.Secret != created.Secret || ep.URL != "https://hooks.example/globex" || ep.ChatwootURL != created.URL {
+		t.Fatalf("Lookup = %+v (%s), want the created webhook with its destination and secret", ep, st)
+	}
+	if _, st := reg.Lookup(Key{2, direct.ID}); st != Removed {
+		t.Fatalf("a webhook Chatwoot delivers to directly is an endpoint (%s); the daemon must never send to it", st)
 	}
 
 	mock.InjectFault(mockapi.Fault{Method: "GET", PathPrefix: "/api/v1/accounts/2/webhooks", Count: 1, Status: 500})
@@ -194,4 +204,101 @@ func TestReconcilerAgainstMock(t *testing.T) {
 	if _, st := reg.Lookup(Key{2, created.ID}); st != Removed || len(removed) != 1 {
 		t.Fatalf("after delete: status %s, removed %v", st, removed)
 	}
+}
+
+func relayed(account int64, dest string) string {
+	return chatwoot.RelayAddress{Base: "https://relay.example", AccountID: account, Destination: dest}.String()
+}
+
+// TestReconcilerRelayedOnly: only webhooks whose url is a relay address of
+// their own account are endpoints, delivered to their destination; the
+// ones refused are listed with the reason and never delivered to.
+func TestReconcilerRelayedOnly(t *testing.T) {
+	f := &fakeLister{hooks: map[int64][]chatwoot.Webhook{1: {
+		hook(1, "https://direct.example/h", "message_created"),
+		hook(2, relayed(1, "https://dest.example/h?token=x"), "message_created"),
+		hook(3, relayed(2, "https://other-account.example/h"), "message_created"),
+		hook(4, relayed(1, "https://relay.example/v1/accounts/1/relay?to=x"), "message_created"),
+		hook(5, relayed(1, "not a url"), "message_created"),
+		hook(6, chatwoot.RelayAddress{Base: "https://another-relay.example", AccountID: 1, Destination: "https://dest.example/h?token=x"}.String(), "message_created"),
+	}}}
+	reg := NewRegistry()
+	self := func(dest string) string {
+		if strings.HasPrefix(dest, "https://relay.example/") {
+			return "its destination is this daemon"
+		}
+		return ""
+	}
+	rec := NewReconciler(ReconcilerOptions{Client: f, Registry: reg, Accounts: []int64{1}, Refuse: self})
+	if err := rec.ReconcileOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	eps, _ := reg.Subscribers(1, "message_created")
+	if len(eps) != 1 || eps[0].ID != 2 || eps[0].URL != "https://dest.example/h?token=x" {
+		t.Fatalf("subscribers %+v, want only webhook 2 delivered to its destination", eps)
+	}
+	want := map[int64]string{2: "active", 4: "refused", 5: "refused", 6: "refused"}
+	got := map[int64]string{}
+	for _, s := range reg.List() {
+		got[s.ID] = s.Status.String()
+		if s.Status == Refused && s.RefusedReason == "" {
+			t.Errorf("webhook %d refused without a reason", s.ID)
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("listed %v, want %v", got, want)
+	}
+	if why := reg.RefusedReason(Key{1, 4}); !strings.Contains(why, "this daemon") {
+		t.Fatalf("webhook 4 refused because %q", why)
+	}
+	if ep, st, ok := reg.Relayed(1, "https://dest.example/h?token=x"); !ok || ep.ID != 2 || st != Active {
+		t.Fatalf("Relayed = %v %s %v, want webhook 2 (6 repeats its destination)", ep, st, ok)
+	}
+	if _, _, ok := reg.Relayed(1, "https://direct.example/h"); ok {
+		t.Fatal("a direct webhook found as relayed")
+	}
+}
+
+// TestReconcilerRefresh: a relay miss lists the account at once, one list
+// for concurrent callers, and no more than once per RefreshEvery.
+func TestReconcilerRefresh(t *testing.T) {
+	var lists atomic.Int64
+	f := &countingLister{fakeLister: &fakeLister{hooks: map[int64][]chatwoot.Webhook{}}, n: &lists}
+	reg := NewRegistry()
+	rec := NewReconciler(ReconcilerOptions{Client: f, Registry: reg, Accounts: []int64{1}, RefreshEvery: time.Hour})
+	ctx := context.Background()
+	if err := rec.ReconcileOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.set(func(f *fakeLister) {
+		f.hooks[1] = []chatwoot.Webhook{hook(9, relayed(1, "https://new.example/h"), "message_created")}
+	})
+	before := lists.Load()
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = rec.Refresh(ctx, 1) }()
+	}
+	wg.Wait()
+	if _, _, ok := reg.Relayed(1, "https://new.example/h"); !ok {
+		t.Fatal("Refresh did not find the new webhook")
+	}
+	_ = rec.Refresh(ctx, 1)
+	if n := lists.Load() - before; n != 1 {
+		t.Fatalf("%d lists for 21 refreshes within RefreshEvery, want 1", n)
+	}
+	if err := rec.Refresh(ctx, 42); err != nil || lists.Load()-before != 1 {
+		t.Fatal("an account not reconciled was listed")
+	}
+}
+
+type countingLister struct {
+	*fakeLister
+	n *atomic.Int64
+}
+
+func (c *countingLister) ListWebhooks(ctx context.Context, id int64) ([]chatwoot.Webhook, error) {
+	c.n.Add(1)
+	time.Sleep(10 * time.Millisecond) // long enough for the callers to overlap
+	return c.fakeLister.ListWebhooks(ctx, id)
 }

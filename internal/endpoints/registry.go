@@ -1,10 +1,14 @@
 // Package endpoints keeps the daemon's view of where deliveries go: a
-// registry of the webhooks Chatwoot holds for each account (id, url,
-// subscriptions, secret), filled by a reconciler that lists them through
-// internal/chatwoot, plus the daemon's own "disabled after 410 Gone" mark.
+// registry of the webhooks Chatwoot holds for each account that go through
+// the relay (id, destination, subscriptions, secret), filled by a
+// reconciler that lists them through internal/chatwoot, plus the daemon's
+// own marks: "disabled after 410 Gone" and "refused" (a destination that
+// would make the daemon deliver to itself). Webhooks Chatwoot delivers to
+// directly are not endpoints: the daemon never sends to them.
 package endpoints
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -28,10 +32,14 @@ func (k Key) String() string { return fmt.Sprintf("%d/%d", k.AccountID, k.ID) }
 
 // Endpoint is one Chatwoot webhook as the daemon delivers to it.
 type Endpoint struct {
-	AccountID     int64
-	ID            int64
-	Name          string
-	URL           string
+	AccountID int64
+	ID        int64
+	Name      string
+	// URL is where the daemon delivers: the destination of a relayed
+	// webhook.
+	URL string
+	// ChatwootURL is the url Chatwoot holds: the relay address of URL.
+	ChatwootURL   string
 	Subscriptions []string
 	Secret        string
 }
@@ -81,6 +89,10 @@ const (
 	// Removed endpoints are no longer listed upstream (or their account is
 	// no longer reconciled).
 	Removed
+	// Refused endpoints are relayed webhooks the daemon will not deliver
+	// to (State.RefusedReason says why), such as one whose destination is
+	// the daemon itself.
+	Refused
 )
 
 func (s Status) String() string {
@@ -89,6 +101,8 @@ func (s Status) String() string {
 		return "active"
 	case Disabled:
 		return "disabled"
+	case Refused:
+		return "refused"
 	default:
 		return "removed"
 	}
@@ -96,6 +110,7 @@ func (s Status) String() string {
 
 type entry struct {
 	Endpoint
+	refused        string // why the daemon never delivers to it; "" for most
 	disabledFP     string // fingerprint when a 410 disabled it; "" when enabled
 	disabledAt     time.Time
 	disabledReason string
@@ -128,24 +143,71 @@ func (c Change) Empty() bool {
 	return len(c.Added)+len(c.Updated)+len(c.Removed)+len(c.Reenabled) == 0
 }
 
-// Replace sets the endpoints of an account to hooks as just listed
-// upstream. Webhooks whose url is not an http(s) URL are skipped.
+// Replace sets the endpoints of an account to hooks, each delivered to its
+// own url (tests and benchmarks register endpoints this way). Webhooks
+// whose url is not an http(s) URL are skipped.
 func (r *Registry) Replace(accountID int64, hooks []chatwoot.Webhook) Change {
 	next := make(map[int64]*entry, len(hooks))
 	for _, h := range hooks {
 		if !chatwoot.ValidWebhookURL(h.URL) {
 			continue
 		}
-		next[h.ID] = &entry{Endpoint: Endpoint{
-			AccountID:     accountID,
-			ID:            h.ID,
-			Name:          h.Name,
-			URL:           h.URL,
-			Subscriptions: slices.Clone(h.Subscriptions),
-			Secret:        h.Secret,
-		}}
+		next[h.ID] = newEntry(accountID, h, h.URL)
 	}
+	return r.replace(accountID, next)
+}
 
+// Refuse tells why the daemon must not deliver to a destination (it is
+// the daemon itself), or "" when it may.
+type Refuse func(destination string) string
+
+// ReplaceRelayed sets the endpoints of an account to its webhooks as just
+// listed from Chatwoot that go through the relay, each delivered to its
+// destination. Webhooks Chatwoot delivers to directly are left out;
+// relayed ones whose destination is not an http(s) url, that refuse
+// names, or that repeat another's destination are kept as Refused.
+func (r *Registry) ReplaceRelayed(accountID int64, hooks []chatwoot.Webhook, refuse Refuse) Change {
+	hooks = slices.Clone(hooks)
+	slices.SortFunc(hooks, func(a, b chatwoot.Webhook) int { return cmp.Compare(a.ID, b.ID) })
+	next := make(map[int64]*entry, len(hooks))
+	byDest := map[string]int64{}
+	for _, h := range hooks {
+		addr, ok := chatwoot.ParseRelayAddress(h.URL)
+		if !ok || addr.AccountID != accountID {
+			continue // Chatwoot's to deliver
+		}
+		e := newEntry(accountID, h, addr.Destination)
+		switch first, dup := byDest[addr.Destination]; {
+		case !chatwoot.ValidWebhookURL(addr.Destination):
+			e.refused = "its destination is not an absolute http(s) url; fix the webhook's url in Chatwoot (or its Terraform config)"
+		case dup:
+			e.refused = fmt.Sprintf("webhook %d of this account already relays to the same destination; delete one of them", first)
+		default:
+			if refuse != nil {
+				e.refused = refuse(addr.Destination)
+			}
+		}
+		if e.refused == "" {
+			byDest[addr.Destination] = h.ID
+		}
+		next[h.ID] = e
+	}
+	return r.replace(accountID, next)
+}
+
+func newEntry(accountID int64, h chatwoot.Webhook, dest string) *entry {
+	return &entry{Endpoint: Endpoint{
+		AccountID:     accountID,
+		ID:            h.ID,
+		Name:          h.Name,
+		URL:           dest,
+		ChatwootURL:   h.URL,
+		Subscriptions: slices.Clone(h.Subscriptions),
+		Secret:        h.Secret,
+	}}
+}
+
+func (r *Registry) replace(accountID int64, next map[int64]*entry) Change {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var ch Change
@@ -209,7 +271,7 @@ func (r *Registry) Subscribers(accountID int64, event string) (eps []Endpoint, k
 	defer r.mu.RUnlock()
 	acct, known := r.accounts[accountID]
 	for _, e := range acct {
-		if e.Subscribed(event) && !e.disabled() {
+		if e.Subscribed(event) && !e.disabled() && e.refused == "" {
 			eps = append(eps, e.Endpoint)
 		}
 	}
@@ -217,18 +279,58 @@ func (r *Registry) Subscribers(accountID int64, event string) (eps []Endpoint, k
 	return eps, known
 }
 
+// Relayed finds the relayed webhook of an account that delivers to
+// destination, as the relay route names it; found is false when there is
+// none. Its status is Active, Disabled or Refused.
+func (r *Registry) Relayed(accountID int64, destination string) (ep Endpoint, status Status, found bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var best *entry
+	for _, e := range r.accounts[accountID] {
+		if e.URL != destination || e.ChatwootURL == e.URL {
+			continue
+		}
+		// Of a repeated destination, the one not refused answers.
+		if best == nil || (e.refused == "") != (best.refused == "") && e.refused == "" ||
+			(e.refused == "") == (best.refused == "") && e.ID < best.ID {
+			best = e
+		}
+	}
+	if best == nil {
+		return Endpoint{}, Removed, false
+	}
+	return best.Endpoint, best.status(), true
+}
+
+// RefusedReason says why the daemon refuses endpoint k; "" when it does not.
+func (r *Registry) RefusedReason(k Key) string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if e, ok := r.accounts[k.AccountID][k.ID]; ok {
+		return e.refused
+	}
+	return ""
+}
+
+func (e *entry) status() Status {
+	switch {
+	case e.refused != "":
+		return Refused
+	case e.disabled():
+		return Disabled
+	}
+	return Active
+}
+
 // Lookup returns the endpoint as currently known, and its status.
 func (r *Registry) Lookup(k Key) (Endpoint, Status) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	e, ok := r.accounts[k.AccountID][k.ID]
-	switch {
-	case !ok:
+	if !ok {
 		return Endpoint{}, Removed
-	case e.disabled():
-		return e.Endpoint, Disabled
 	}
-	return e.Endpoint, Active
+	return e.Endpoint, e.status()
 }
 
 // DisabledGone is why an endpoint gets disabled.

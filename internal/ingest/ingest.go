@@ -1,16 +1,18 @@
-// Package ingest is the daemon's HTTP front: POST
-// /v1/accounts/{account_id}/events accepts a Chatwoot event, fans it out to
-// the account's endpoints subscribed to it and answers 202 only once every
-// delivery is committed to the queue; /healthz and /readyz report liveness
-// and whether the endpoints have been reconciled.
+// Package ingest is the daemon's HTTP front, where events enter the store:
+// the relay route (POST /v1/accounts/{account_id}/relay?to=D) takes
+// Chatwoot's own delivery to a relayed webhook, checks Chatwoot's
+// signature and stores one delivery to D under Chatwoot's delivery id;
+// POST /v1/accounts/{account_id}/events accepts an event from your own
+// apps and fans it out to the account's relayed webhooks subscribed to it.
+// Both answer only once their deliveries are committed to the queue.
+// /healthz and /readyz report liveness and whether the endpoints have been
+// reconciled.
 package ingest
 
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
@@ -52,9 +55,11 @@ type Options struct {
 	// committed together; 0 or 1: a job per delivery.
 	BatchSize int
 
-	// Busy, when set, tells the endpoints whose new deliveries are stored
-	// behind the others' (delivery.NewDelivery.Behind).
-	Busy func(endpoints.Key) bool
+	// Backlog, when set, decides which new deliveries are stored behind
+	// the other endpoints' (delivery.NewDelivery.Behind) from the count of
+	// each endpoint's deliveries not attempted yet. The worker releases
+	// what ingest reserves.
+	Backlog *delivery.Backlog
 
 	// InsertTimeout bounds one commit; default 30s.
 	InsertTimeout time.Duration
@@ -65,6 +70,9 @@ type Options struct {
 	// OnQueued, when set, is told how many deliveries a post committed
 	// (metrics). Duplicates of an Idempotency-Key count as none.
 	OnQueued func(n int)
+
+	// Relay configures the relay route; without Relay.Endpoints it is not served.
+	Relay RelayOptions
 
 	Logger hclog.Logger
 }
@@ -92,6 +100,12 @@ func New(opts Options) *Handler {
 	if opts.NewID == nil {
 		opts.NewID = func() string { return uuid.NewString() }
 	}
+	if opts.Relay.Tolerance <= 0 {
+		opts.Relay.Tolerance = 5 * time.Minute
+	}
+	if opts.Relay.Now == nil {
+		opts.Relay.Now = time.Now
+	}
 	log := opts.Logger
 	if log == nil {
 		log = hclog.NewNullLogger()
@@ -99,6 +113,9 @@ func New(opts Options) *Handler {
 	h := &Handler{opts: opts, log: log.Named("ingest"), mux: http.NewServeMux(),
 		batcher: newBatcher(opts.Inserter, opts.MaxBatch, opts.BatchSize, opts.InsertTimeout)}
 	h.mux.HandleFunc("POST /v1/accounts/{account_id}/events", h.events)
+	if opts.Relay.Endpoints != nil {
+		h.mux.HandleFunc("POST /v1/accounts/{account_id}/relay", h.relay)
+	}
 	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -143,18 +160,9 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, msg)
 		return
 	}
-	if r.ContentLength > MaxBodyBytes {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the event is larger than %d bytes", MaxBodyBytes))
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the event is larger than %d bytes", MaxBodyBytes))
-			return
-		}
-		writeError(w, http.StatusBadRequest, "reading the body: "+err.Error())
+	body, status, msg := readBody(w, r)
+	if msg != "" {
+		writeError(w, status, msg)
 		return
 	}
 	event, msg := parseEvent(body)
@@ -178,12 +186,13 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		params[i] = delivery.InsertParams(delivery.NewDelivery{
 			Endpoint: ep, Event: event, Payload: body, DeliveryID: ids[i],
 			Idempotent: key != "", MaxAttempts: h.opts.MaxAttempts,
-			Behind: h.opts.Busy != nil && h.opts.Busy(ep.Key()),
+			Behind: h.reserve(ep.Key()),
 		})
 	}
 	out := Accepted{Deliveries: len(eps), DeliveryIDs: ids}
 	if len(params) > 0 {
 		results, err := h.batcher.insert(params, key != "")
+		h.releaseUnstored(eps, results, err)
 		if err != nil {
 			h.log.Error("storing deliveries failed; nothing was queued", "account", account, "event", event, "error", err)
 			w.Header().Set("Retry-After", "1")
@@ -204,6 +213,24 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.Debug("event accepted", "account", account, "event", event, "deliveries", len(eps), "bytes", len(body), "duplicate", out.Duplicate)
 	writeJSON(w, http.StatusAccepted, out)
+}
+
+func (h *Handler) reserve(k endpoints.Key) bool {
+	return h.opts.Backlog != nil && h.opts.Backlog.Reserve(k)
+}
+
+// releaseUnstored gives back what reserve counted for deliveries that were
+// not stored: all of them after an error, the duplicates otherwise
+// (results are in the order of eps).
+func (h *Handler) releaseUnstored(eps []endpoints.Endpoint, results []*rivertype.JobInsertResult, err error) {
+	if h.opts.Backlog == nil {
+		return
+	}
+	for i, ep := range eps {
+		if err != nil || i < len(results) && results[i].UniqueSkippedAsDuplicate {
+			h.opts.Backlog.Release(ep.Key())
+		}
+	}
 }
 
 // parseEvent checks that body is one UTF-8 JSON object with a non-empty

@@ -16,6 +16,11 @@
 //	                                                            every QueueDepthEvery
 //	chatwoot_endpoints_disabled                      gauge      endpoints disabled after 410 Gone
 //	chatwoot_endpoints                               gauge      endpoints reconciled
+//	chatwoot_relay_requests_total{outcome}           counter    Chatwoot's posts to the relay route by outcome:
+//	                                                            accepted | duplicate | bad_signature |
+//	                                                            stale_timestamp | unknown_webhook |
+//	                                                            refused_endpoint | bad_request | too_large |
+//	                                                            store_error | not_ready
 //	chatwoot_reconcile_errors_total                  counter    reconcile passes that had an error
 //	chatwoot_reconcile_seconds_since_success         gauge      since the last pass without error (since
 //	                                                            start while there was none)
@@ -41,6 +46,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/ingest"
 )
 
 // StateCounter counts the queue's jobs by state (River's executor
@@ -76,6 +82,7 @@ type Metrics struct {
 	attempts        map[string]prometheus.Counter
 	attemptDuration prometheus.Histogram
 	reconcileErrors prometheus.Counter
+	relay           map[string]prometheus.Counter
 
 	started     time.Time
 	lastGoodRec atomic.Int64 // unix nanos; 0 = never
@@ -133,7 +140,15 @@ func New(opts Options) *Metrics {
 		}
 		return m.now().Sub(last).Seconds()
 	})
-	m.reg.MustRegister(m.queued, outcomes, attempts, m.attemptDuration, m.reconcileErrors, sinceGood)
+	relay := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "chatwoot_relay_requests_total",
+		Help: "Chatwoot's deliveries to the relay route by outcome; every one but accepted and duplicate is an event Chatwoot dropped (it never retries).",
+	}, []string{"outcome"})
+	m.relay = map[string]prometheus.Counter{}
+	for _, o := range ingest.RelayOutcomes {
+		m.relay[o] = relay.WithLabelValues(o)
+	}
+	m.reg.MustRegister(m.queued, outcomes, attempts, m.attemptDuration, m.reconcileErrors, sinceGood, relay)
 	if opts.Endpoints != nil {
 		m.reg.MustRegister(
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -155,6 +170,13 @@ func New(opts Options) *Metrics {
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Relay counts one relay request by its outcome (ingest.Relay*).
+func (m *Metrics) Relay(outcome string) {
+	if c, ok := m.relay[outcome]; ok {
+		c.Inc()
+	}
 }
 
 // Registry is the metrics' registry (tests).

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -29,10 +28,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:3000", "`address` to listen on; port 0 picks a free port")
 	seedPath := fs.String("seed", "", "JSON seed `file` replacing the default accounts, users, inboxes and conversations")
-	daemonURL := fs.String("daemon-url", "", "forward message_created events to `URL`/v1/accounts/{account_id}/events (the delivery daemon's ingest); empty: only record them")
+	timeout := fs.Duration("webhook-timeout", 5*time.Second, "timeout of each delivery to a webhook, open and read (upstream's WEBHOOK_TIMEOUT)")
+	allowPrivate := fs.Bool("allow-private-network", false, "deliver to private and loopback addresses too (upstream's SAFE_FETCH_ALLOW_PRIVATE_NETWORK=true); needed for a relay or receiver on this machine")
+	workers := fs.Int("delivery-workers", 4, "webhook deliveries in flight at once")
+	daemonURL := fs.String("daemon-url", "", "removed: the mock delivers to the account's webhooks as Chatwoot does; point a webhook at the relay instead")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: trace, debug, info, warn or error")
-	workers := fs.Int("forward-workers", 1, "events forwarded to --daemon-url at once (1 keeps creation order)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: terraform-provider-chatwoot mock-api [flags]\n\n"+
 			"Serves a Chatwoot-faithful mock of the account API (webhooks, profile, messages) with\n"+
@@ -53,13 +54,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--log-level %q is not a level; use trace, debug, info, warn or error", *logLevel)
 	}
 	if *workers < 1 {
-		return fmt.Errorf("--forward-workers is %d; use 1 or more", *workers)
+		return fmt.Errorf("--delivery-workers is %d; use 1 or more", *workers)
+	}
+	if *timeout <= 0 {
+		return fmt.Errorf("--webhook-timeout is %s; use a positive duration like 5s", *timeout)
 	}
 	if *daemonURL != "" {
-		u, err := url.Parse(*daemonURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-			return fmt.Errorf("--daemon-url %q is not an absolute http(s) URL without query; use the daemon's base address, e.g. http://127.0.0.1:8787", *daemonURL)
-		}
+		return fmt.Errorf("--daemon-url was removed: the mock now delivers each event to the account's webhooks, signed, as Chatwoot does. " +
+			"To put the daemon in front, give a webhook the url <daemon>/v1/accounts/<account_id>/relay?to=<destination> (chatwoot_webhook relay = true) " +
+			"and start the mock with --allow-private-network when the daemon is on this machine")
 	}
 	seed := DefaultSeed()
 	if *seedPath != "" {
@@ -79,15 +82,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w; pick another --listen address (port 0 picks a free one)", *listen, err)
 	}
-	srv := New(Options{Seed: seed, DaemonURL: *daemonURL, Logger: logger, ForwardWorkers: *workers})
+	srv := New(Options{Seed: seed, Logger: logger, WebhookTimeout: *timeout, AllowPrivateNetwork: *allowPrivate, DeliveryWorkers: *workers})
 	httpSrv := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          logger.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
 	base := "http://" + ln.Addr().String()
-	printBanner(stdout, base, seed, *daemonURL)
-	logger.Info("listening", "url", base, "seed", seedName(*seedPath), "daemon_url", *daemonURL)
+	printBanner(stdout, base, seed, *allowPrivate)
+	logger.Info("listening", "url", base, "seed", seedName(*seedPath), "webhook_timeout", timeout.String(), "allow_private_network", *allowPrivate)
 
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
@@ -121,7 +124,7 @@ func seedName(path string) string {
 
 // printBanner tells the user where the mock is and what each token may do.
 // It goes to stdout, never to the log.
-func printBanner(w io.Writer, base string, seed *Seed, daemonURL string) {
+func printBanner(w io.Writer, base string, seed *Seed, allowPrivate bool) {
 	names := map[int64]string{}
 	for _, a := range seed.Accounts {
 		names[a.ID] = a.Name
@@ -159,12 +162,13 @@ func printBanner(w io.Writer, base string, seed *Seed, daemonURL string) {
 		}
 		fmt.Fprintf(w, "  account %d conversation %d  inbox %d %q (%s): %s\n", c.AccountID, c.DisplayID, in.ID, in.Name, in.ChannelType, note)
 	}
-	if daemonURL != "" {
-		fmt.Fprintf(w, "\nmessage_created events are forwarded to %s/v1/accounts/{account_id}/events\n", strings.TrimRight(daemonURL, "/"))
+	fmt.Fprintf(w, "\nEvents are delivered to the account's subscribed webhooks as Chatwoot delivers them: signed, once, never retried")
+	if allowPrivate {
+		fmt.Fprintf(w, "; private and loopback addresses allowed (--allow-private-network)\n")
 	} else {
-		fmt.Fprintf(w, "\nmessage_created events are recorded only (no --daemon-url)\n")
+		fmt.Fprintf(w, "; private and loopback addresses refused (allow them with --allow-private-network)\n")
 	}
-	fmt.Fprintf(w, "Test support: GET|DELETE %[1]s/_mock/requests, GET|POST|DELETE %[1]s/_mock/faults, GET|DELETE %[1]s/_mock/events\n\n", base)
+	fmt.Fprintf(w, "Test support: GET|DELETE %[1]s/_mock/requests, GET|POST|DELETE %[1]s/_mock/faults, GET|DELETE %[1]s/_mock/events, GET|DELETE %[1]s/_mock/deliveries\n\n", base)
 	fmt.Fprintf(w, "  export CHATWOOT_BASE_URL=%s\n", base)
 	if len(seed.Users) > 0 {
 		fmt.Fprintf(w, "  export CHATWOOT_API_ACCESS_TOKEN=%s\n", seed.Users[0].AccessToken)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -82,7 +83,7 @@ func TestCommandServesAndStops(t *testing.T) {
 		t.Fatalf("printed the requested port, not the real one: %s", base)
 	}
 	banner := stdout.String()
-	for _, want := range []string{AdminToken, AgentToken, "administrator of account 1 \"Acme Inc\", 2 \"Globex\"", "agent of account 1", "/_mock/requests", "recorded only", "export CHATWOOT_BASE_URL=" + base} {
+	for _, want := range []string{AdminToken, AgentToken, "administrator of account 1 \"Acme Inc\", 2 \"Globex\"", "agent of account 1", "/_mock/requests", "/_mock/deliveries", "delivered to the account's subscribed webhooks", "export CHATWOOT_BASE_URL=" + base} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("banner lacks %q:\n%s", want, banner)
 		}
@@ -122,33 +123,57 @@ func TestCommandServesAndStops(t *testing.T) {
 	}
 }
 
-func TestCommandForwardsToDaemon(t *testing.T) {
-	daemon, dts := newDaemonStub(t, http.StatusAccepted)
-	base, stdout, _, stop := startCommand(t, "--listen", "127.0.0.1:0", "--daemon-url", dts.URL, "--seed", "testdata/example-seed.json")
-	if !strings.Contains(stdout.String(), "forwarded to "+dts.URL+"/v1/accounts/{account_id}/events") {
-		t.Fatalf("banner:\n%s", stdout)
-	}
-	req, _ := http.NewRequest(http.MethodPost, base+messagesPath("1", "1"), strings.NewReader(`{"content":"hello daemon"}`))
-	req.Header.Set("api_access_token", AdminToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("status %d", resp.StatusCode)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(daemon.got()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	got := daemon.got()
-	if len(got) != 1 || got[0].path != "/v1/accounts/1/events" || !strings.Contains(string(got[0].body), `"hello daemon"`) {
-		t.Fatalf("daemon got %+v", got)
-	}
-	if err := stop(); err != nil {
-		t.Fatal(err)
+// TestCommandDeliversToWebhooks: the command delivers like Chatwoot, to a
+// loopback webhook only with --allow-private-network.
+func TestCommandDeliversToWebhooks(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		t.Run(fmt.Sprintf("allow-private-network=%v", allow), func(t *testing.T) {
+			stub, sts := newHookStub(t, http.StatusOK)
+			args := []string{"--listen", "127.0.0.1:0"}
+			if allow {
+				args = append(args, "--allow-private-network")
+			}
+			base, stdout, _, stop := startCommand(t, args...)
+			if want := map[bool]string{true: "private and loopback addresses allowed", false: "allow them with --allow-private-network"}[allow]; !strings.Contains(stdout.String(), want) {
+				t.Fatalf("banner lacks %q:\n%s", want, stdout)
+			}
+			call := func(path, body string) {
+				req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+				req.Header.Set("api_access_token", AdminToken)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("%s: status %d", path, resp.StatusCode)
+				}
+			}
+			call("/api/v1/accounts/1/webhooks", `{"url":"`+sts.URL+`/hook","subscriptions":["message_created"]}`)
+			call(messagesPath("1", "1"), `{"content":"hello webhook"}`)
+			var recs []DeliveryRecord
+			testproc.WaitFor(t, 10*time.Second, "the delivery settled", func() bool {
+				resp, err := http.Get(base + "/_mock/deliveries")
+				if err != nil {
+					return false
+				}
+				defer resp.Body.Close()
+				recs = nil
+				_ = json.NewDecoder(resp.Body).Decode(&recs)
+				return len(recs) == 1 && recs[0].State != DeliveryPending
+			})
+			got := stub.got()
+			if allow && (len(got) != 1 || got[0].path != "/hook" || !strings.Contains(string(got[0].body), `"hello webhook"`) || recs[0].Status != 200) {
+				t.Fatalf("webhook got %+v, record %+v", got, recs[0])
+			}
+			if !allow && (len(got) != 0 || !strings.Contains(recs[0].Error, "--allow-private-network")) {
+				t.Fatalf("webhook got %d requests, record %+v; want refused naming the flag", len(got), recs[0])
+			}
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 
@@ -162,10 +187,11 @@ func TestCommandBadInput(t *testing.T) {
 		{"log level", []string{"--log-level", "loud"}, `--log-level "loud" is not a level`},
 		{"missing seed", []string{"--seed", "testdata/nope.json"}, "seed file testdata/nope.json"},
 		{"bad listen address", []string{"--listen", "127.0.0.1:99999"}, "pick another --listen address"},
-		{"daemon url without scheme", []string{"--daemon-url", "localhost:8787"}, "--daemon-url \"localhost:8787\" is not an absolute http(s) URL"},
+		{"removed daemon url", []string{"--daemon-url", "http://127.0.0.1:8787"}, "--daemon-url was removed: the mock now delivers each event to the account's webhooks"},
+		{"timeout", []string{"--webhook-timeout", "0s"}, "--webhook-timeout is 0s"},
 		{"positional argument", []string{"serve"}, `unexpected argument "serve"`},
 		{"unknown flag", []string{"--port", "3000"}, "flag provided but not defined: -port"},
-		{"workers", []string{"--forward-workers", "0"}, "--forward-workers is 0"},
+		{"workers", []string{"--delivery-workers", "0"}, "--delivery-workers is 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,7 +207,7 @@ func TestCommandBadInput(t *testing.T) {
 		if err := run(context.Background(), []string{"-h"}, &out, &errOut); !errors.Is(err, flag.ErrHelp) {
 			t.Fatalf("%v", err)
 		}
-		if !strings.Contains(errOut.String(), "-daemon-url") || !strings.Contains(errOut.String(), "mock-api") {
+		if !strings.Contains(errOut.String(), "-allow-private-network") || !strings.Contains(errOut.String(), "mock-api") {
 			t.Fatalf("usage:\n%s", errOut.String())
 		}
 	})

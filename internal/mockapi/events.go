@@ -4,70 +4,103 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/netguard"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/version"
 )
 
-// Forward states of an EventRecord.
-const (
-	ForwardDisabled  = "disabled"  // no DaemonURL: the event is only recorded
-	ForwardPending   = "pending"   // queued or in flight
-	ForwardDelivered = "delivered" // the daemon answered 2xx
-	ForwardFailed    = "failed"    // another status, or a transport error
-)
-
-// EventRecord is one fired event and what became of forwarding it.
+// EventRecord is one fired event.
 type EventRecord struct {
 	ID        int64           `json:"id"` // order of firing, from 1
 	Event     string          `json:"event"`
 	AccountID int64           `json:"account_id"`
 	MessageID int64           `json:"message_id"`
 	FiredAt   time.Time       `json:"fired_at"`
-	Payload   json.RawMessage `json:"payload"` // the exact bytes forwarded
-	Forward   ForwardResult   `json:"forward"`
+	Payload   json.RawMessage `json:"payload"` // the exact bytes delivered
+	// Webhooks is how many webhooks the event was delivered to.
+	Webhooks int `json:"webhooks"`
 }
 
-// ForwardResult says whether and how forwarding to the daemon went.
-type ForwardResult struct {
-	State  string `json:"state"` // ForwardDisabled, ForwardPending, ForwardDelivered or ForwardFailed
-	URL    string `json:"url,omitempty"`
-	Status int    `json:"status,omitempty"` // the daemon's answer
-	Error  string `json:"error,omitempty"`  // transport error, when no answer came
+// States of a DeliveryRecord.
+const (
+	DeliveryPending   = "pending"   // queued or in flight
+	DeliveryDelivered = "delivered" // the webhook answered 2xx
+	DeliveryFailed    = "failed"    // another status, a transport error or a refused address
+)
+
+// DeliveryRecord is one POST the mock made to a webhook, as upstream's
+// WebhookJob makes it: once, never retried.
+type DeliveryRecord struct {
+	WebhookID  int64     `json:"webhook_id"`
+	AccountID  int64     `json:"account_id"`
+	URL        string    `json:"url"`
+	Event      string    `json:"event"`
+	EventID    int64     `json:"event_id"` // EventRecord.ID
+	DeliveryID string    `json:"delivery_id"`
+	State      string    `json:"state"`
+	Status     int       `json:"status,omitempty"` // the webhook's answer
+	Error      string    `json:"error,omitempty"`  // why no answer came
+	DurationMS float64   `json:"duration_ms"`
+	QueuedAt   time.Time `json:"queued_at"`
 }
 
-// recordEventLocked builds the message_created payload and records it.
+// recordEventLocked builds the message_created payload, records it and
+// queues one delivery per webhook of the account subscribed to it, as
+// upstream's WebhookListener does.
 func (s *Server) recordEventLocked(m *message) *EventRecord {
 	_, payload := s.messageEventLocked(m)
 	ev := &EventRecord{
 		ID:        int64(len(s.events)) + 1,
-		Event:     "message_created",
+		Event:     chatwoot.EventMessageCreated,
 		AccountID: m.accountID,
 		MessageID: m.id,
 		FiredAt:   time.Now().UTC(),
 		Payload:   payload,
-		Forward:   ForwardResult{State: ForwardDisabled},
-	}
-	if s.opts.DaemonURL != "" {
-		ev.Forward = ForwardResult{State: ForwardPending, URL: fmt.Sprintf("%s/v1/accounts/%d/events", s.opts.DaemonURL, m.accountID)}
 	}
 	s.events = append(s.events, ev)
+	for _, w := range s.webhooksOfLocked(m.accountID) {
+		if w.url == nil || !slices.Contains(w.subscriptions, any(ev.Event)) {
+			continue
+		}
+		ev.Webhooks++
+		s.deliveries = append(s.deliveries, &DeliveryRecord{
+			WebhookID: w.id, AccountID: w.accountID, URL: *w.url, Event: ev.Event, EventID: ev.ID,
+			DeliveryID: uuid.NewString(), State: DeliveryPending, QueuedAt: ev.FiredAt,
+		})
+		s.pending = append(s.pending, outgoing{rec: s.deliveries[len(s.deliveries)-1], secret: w.secret, body: payload})
+	}
 	s.notifyEventsLocked()
 	return ev
+}
+
+// webhooksOfLocked returns an account's webhooks by id.
+func (s *Server) webhooksOfLocked(accountID int64) []*webhook {
+	var out []*webhook
+	for _, w := range s.webhooks {
+		if w.accountID == accountID {
+			out = append(out, w)
+		}
+	}
+	slices.SortFunc(out, func(a, b *webhook) int { return int(a.id - b.id) })
+	return out
 }
 
 // Events returns the events fired since start or the last ResetEvents.
 func (s *Server) Events() []EventRecord {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.eventsLocked()
-}
-
-func (s *Server) eventsLocked() []EventRecord {
 	out := make([]EventRecord, len(s.events))
 	for i, ev := range s.events {
 		out[i] = *ev
@@ -75,7 +108,7 @@ func (s *Server) eventsLocked() []EventRecord {
 	return out
 }
 
-// ResetEvents forgets the recorded events. Forwards in flight still finish.
+// ResetEvents forgets the recorded events. Deliveries in flight still finish.
 func (s *Server) ResetEvents() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -83,36 +116,86 @@ func (s *Server) ResetEvents() {
 	s.notifyEventsLocked()
 }
 
-// WaitForEvents waits until at least n events were fired and forwarding of
-// each has settled (delivered, failed or disabled), and returns them all.
+// Deliveries returns the deliveries made since start or the last
+// ResetDeliveries, in the order they were queued.
+func (s *Server) Deliveries() []DeliveryRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.deliveriesLocked()
+}
+
+func (s *Server) deliveriesLocked() []DeliveryRecord {
+	out := make([]DeliveryRecord, len(s.deliveries))
+	for i, d := range s.deliveries {
+		out[i] = *d
+	}
+	return out
+}
+
+// ResetDeliveries forgets the recorded deliveries. Those in flight still finish.
+func (s *Server) ResetDeliveries() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deliveries = nil
+	s.notifyEventsLocked()
+}
+
+// WaitForEvents waits until at least n events were fired and every
+// delivery of them has settled, and returns the events.
 func (s *Server) WaitForEvents(ctx context.Context, n int) ([]EventRecord, error) {
+	if err := s.wait(ctx, func() bool { return len(s.events) >= n && s.settledLocked() }); err != nil {
+		return nil, fmt.Errorf("mockapi: waited for %d events, %d fired: %w", n, len(s.Events()), err)
+	}
+	return s.Events(), nil
+}
+
+// WaitForDeliveries waits until at least n deliveries were queued and all
+// have settled (delivered or failed), and returns them.
+func (s *Server) WaitForDeliveries(ctx context.Context, n int) ([]DeliveryRecord, error) {
+	if err := s.wait(ctx, func() bool { return len(s.deliveries) >= n && s.settledLocked() }); err != nil {
+		return nil, fmt.Errorf("mockapi: waited for %d settled deliveries, have %d: %w", n, len(s.Deliveries()), err)
+	}
+	return s.Deliveries(), nil
+}
+
+func (s *Server) settledLocked() bool {
+	for _, d := range s.deliveries {
+		if d.State == DeliveryPending {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) wait(ctx context.Context, done func() bool) error {
 	for {
 		s.mu.Lock()
-		settled := 0
-		for _, ev := range s.events {
-			if ev.Forward.State != ForwardPending {
-				settled++
-			}
-		}
-		if len(s.events) >= n && settled == len(s.events) {
-			out := s.eventsLocked()
+		if done() {
 			s.mu.Unlock()
-			return out, nil
+			return nil
 		}
-		changed, have := s.eventsChanged, len(s.events)
+		changed := s.eventsChanged
 		s.mu.Unlock()
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("mockapi: waited for %d message_created events, %d fired (%d settled): %w", n, have, settled, ctx.Err())
+			return ctx.Err()
 		}
 	}
 }
 
-// forwarder POSTs events to the daemon from a queue, by default one at a
-// time so the daemon sees them in creation order. Like upstream's webhook
-// job it does not retry.
-type forwarder struct {
+// outgoing is a delivery waiting for a deliverer.
+type outgoing struct {
+	rec    *DeliveryRecord
+	secret string
+	body   []byte
+}
+
+// deliverer POSTs webhook deliveries like upstream's WebhookJob through
+// SafeFetch: signed, once, --webhook-timeout for open and read, redirects
+// followed (up to 10, re-sending the POST), private and loopback addresses
+// refused unless AllowPrivateNetwork.
+type deliverer struct {
 	s       *Server
 	client  *http.Client
 	workers int
@@ -122,131 +205,188 @@ type forwarder struct {
 
 	mu      sync.Mutex
 	cond    *sync.Cond
-	queue   []*EventRecord
 	started bool
 	closed  bool
 	wg      sync.WaitGroup
 }
 
-func newForwarder(s *Server, opts Options) *forwarder {
-	timeout := opts.ForwardTimeout
+// maxRedirects is SafeFetch's limit.
+const maxRedirects = 10
+
+func newDeliverer(s *Server, opts Options) *deliverer {
+	timeout := opts.WebhookTimeout
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
+	dialer := &net.Dialer{Timeout: timeout}
+	if !opts.AllowPrivateNetwork {
+		dialer.Control = netguard.NewGuard(nil).Control
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &forwarder{
+	d := &deliverer{
 		s:       s,
-		workers: max(opts.ForwardWorkers, 1),
+		workers: max(opts.DeliveryWorkers, 1),
 		ctx:     ctx,
 		cancel:  cancel,
 		client: &http.Client{
-			Timeout: timeout,
-			// A redirect is an answer, not a place to go.
+			Transport: &http.Transport{Proxy: nil, DialContext: dialer.DialContext, ResponseHeaderTimeout: timeout, MaxIdleConnsPerHost: 16},
+			Timeout:   timeout,
+			// Redirects are followed by hand, re-sending the POST as SafeFetch does.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
-	f.cond = sync.NewCond(&f.mu)
-	return f
+	d.cond = sync.NewCond(&d.mu)
+	return d
 }
 
-// enqueue queues an event recorded with ForwardPending.
-func (f *forwarder) enqueue(ev *EventRecord) {
-	f.mu.Lock()
-	if f.closed {
-		f.mu.Unlock()
-		f.settle(ev, 0, "mock API closed before forwarding")
+// kick wakes the workers for deliveries the server queued.
+func (d *deliverer) kick() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
 		return
 	}
-	defer f.mu.Unlock()
-	if !f.started {
-		f.started = true
-		for range f.workers {
-			f.wg.Add(1)
-			go f.run()
+	if !d.started {
+		d.started = true
+		for range d.workers {
+			d.wg.Add(1)
+			go d.run()
 		}
 	}
-	f.queue = append(f.queue, ev)
-	f.cond.Signal()
+	d.cond.Broadcast()
 }
 
-func (f *forwarder) run() {
-	defer f.wg.Done()
+func (d *deliverer) next() (outgoing, bool) {
+	s := d.s
 	for {
-		f.mu.Lock()
-		for len(f.queue) == 0 && !f.closed {
-			f.cond.Wait()
+		s.mu.Lock()
+		if len(s.pending) > 0 {
+			o := s.pending[0]
+			s.pending = s.pending[1:]
+			s.mu.Unlock()
+			return o, true
 		}
-		if f.closed {
-			f.mu.Unlock()
+		s.mu.Unlock()
+		d.mu.Lock()
+		if d.closed {
+			d.mu.Unlock()
+			return outgoing{}, false
+		}
+		s.mu.Lock()
+		empty := len(s.pending) == 0
+		s.mu.Unlock()
+		if empty {
+			d.cond.Wait()
+		}
+		d.mu.Unlock()
+	}
+}
+
+func (d *deliverer) run() {
+	defer d.wg.Done()
+	for {
+		o, ok := d.next()
+		if !ok {
 			return
 		}
-		ev := f.queue[0]
-		f.queue = f.queue[1:]
-		f.mu.Unlock()
-		f.forward(ev)
+		d.deliver(o)
 	}
 }
 
-func (f *forwarder) forward(ev *EventRecord) {
-	status, errText := f.post(ev)
-	f.settle(ev, status, errText)
-	log := f.s.log.With("account_id", ev.AccountID, "message_id", ev.MessageID, "url", ev.Forward.URL)
-	switch {
-	case errText != "":
-		log.Warn("message_created not forwarded", "error", errText)
-	case status < 200 || status > 299:
-		log.Warn("message_created refused by the daemon", "status", status)
-	default:
-		log.Info("message_created forwarded", "status", status)
-	}
-}
-
-func (f *forwarder) post(ev *EventRecord) (int, string) {
-	req, err := http.NewRequestWithContext(f.ctx, http.MethodPost, ev.Forward.URL, bytes.NewReader(ev.Payload))
-	if err != nil {
-		return 0, err.Error()
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", version.UserAgent()+" (mock-api)")
-	resp, err := f.client.Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, ""
-}
-
-func (f *forwarder) settle(ev *EventRecord, status int, errText string) {
-	s := f.s
+func (d *deliverer) deliver(o outgoing) {
+	start := time.Now()
+	status, errText := d.post(o)
+	s := d.s
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	ev.Forward.Status, ev.Forward.Error = status, errText
+	o.rec.Status, o.rec.Error, o.rec.DurationMS = status, errText, float64(time.Since(start).Microseconds())/1000
+	o.rec.State = DeliveryFailed
 	if errText == "" && status >= 200 && status <= 299 {
-		ev.Forward.State = ForwardDelivered
-	} else {
-		ev.Forward.State = ForwardFailed
+		o.rec.State = DeliveryDelivered
 	}
+	rec := *o.rec
 	s.notifyEventsLocked()
+	s.mu.Unlock()
+
+	log := s.log.With("webhook_id", rec.WebhookID, "account_id", rec.AccountID, "event", rec.Event, "delivery_id", rec.DeliveryID, "url", redact(rec.URL))
+	switch rec.State {
+	case DeliveryDelivered:
+		log.Info("webhook delivered", "status", status)
+	default:
+		// Upstream's whole failure handling for account webhooks: one line.
+		log.Warn("webhook delivery failed; not retried (as upstream)", "status", status, "error", errText)
+	}
 }
 
-// close cancels forwards in flight, fails the queued ones and waits for the
-// workers.
-func (f *forwarder) close() {
-	f.mu.Lock()
-	if f.closed {
-		f.mu.Unlock()
+func (d *deliverer) post(o outgoing) (int, string) {
+	target := o.rec.URL
+	for range maxRedirects + 1 {
+		req, err := http.NewRequestWithContext(d.ctx, http.MethodPost, target, bytes.NewReader(o.body))
+		if err != nil {
+			return 0, err.Error()
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("User-Agent", version.UserAgent()+" (mock-api)")
+		req.Header.Set(chatwoot.HeaderDelivery, o.rec.DeliveryID)
+		if o.secret != "" {
+			chatwoot.SignatureHeaders(req.Header, o.secret, time.Now(), o.body)
+		}
+		resp, err := d.client.Do(req)
+		if err != nil {
+			return 0, describeDialError(err)
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode < 300 || resp.StatusCode > 399 || loc == "" {
+			return resp.StatusCode, ""
+		}
+		next, err := req.URL.Parse(loc)
+		if err != nil {
+			return resp.StatusCode, "redirect to an invalid Location: " + err.Error()
+		}
+		target = next.String()
+	}
+	return 0, fmt.Sprintf("more than %d redirects", maxRedirects)
+}
+
+// describeDialError names the flag that allows a refused private address.
+func describeDialError(err error) string {
+	var blocked *netguard.ErrBlockedAddress
+	if errors.As(err, &blocked) {
+		return fmt.Sprintf("refused: %s is a private or loopback address, which upstream's SafeFetch refuses unless SAFE_FETCH_ALLOW_PRIVATE_NETWORK=true; start the mock with --allow-private-network", blocked.Addr)
+	}
+	return err.Error()
+}
+
+// redact keeps scheme, host and path: a webhook url's query may hold tokens.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "<invalid url>"
+	}
+	return u.Scheme + "://" + u.Host + u.EscapedPath()
+}
+
+// close cancels deliveries in flight, fails the queued ones and waits for
+// the workers.
+func (d *deliverer) close() {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
 		return
 	}
-	f.closed = true
-	queued := f.queue
-	f.queue = nil
-	f.cancel()
-	f.cond.Broadcast()
-	f.mu.Unlock()
-	for _, ev := range queued {
-		f.settle(ev, 0, "mock API closed before forwarding")
+	d.closed = true
+	d.cancel()
+	d.cond.Broadcast()
+	d.mu.Unlock()
+	d.wg.Wait()
+	s := d.s
+	s.mu.Lock()
+	for _, o := range s.pending {
+		o.rec.State, o.rec.Error = DeliveryFailed, "mock API closed before delivering"
 	}
-	f.wg.Wait()
+	s.pending = nil
+	s.notifyEventsLocked()
+	s.mu.Unlock()
 }

@@ -92,8 +92,8 @@ func (s *Server) handleCreateMessage(w http.ResponseWriter, r *http.Request) {
 		"message_id", msg.id, "message_type", msg.messageType, "content_type", msg.contentType, "private", msg.private)
 	writeJSON(w, http.StatusOK, answer)
 	// Like upstream's after-commit job: the event leaves after the answer.
-	if ev != nil && s.opts.DaemonURL != "" {
-		s.fwd.enqueue(ev)
+	if ev != nil && ev.Webhooks > 0 {
+		s.dlv.kick()
 	}
 }
 

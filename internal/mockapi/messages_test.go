@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
 )
 
@@ -154,42 +156,63 @@ func TestMessageAgentInboxMembership(t *testing.T) {
 	wantStatus(t, a, http.StatusOK)
 }
 
-// daemonStub records what the mock forwards.
-type daemonStub struct {
+// hookStub is a webhook receiver: it records every delivery with its headers.
+type hookStub struct {
 	mu       sync.Mutex
-	requests []forwarded
+	requests []delivered
 	status   int
 }
 
-type forwarded struct {
-	method, path, contentType string
-	body                      []byte
+type delivered struct {
+	method, path string
+	header       http.Header
+	body         []byte
 }
 
-func newDaemonStub(t *testing.T, status int) (*daemonStub, *httptest.Server) {
-	d := &daemonStub{status: status}
+func newHookStub(t *testing.T, status int) (*hookStub, *httptest.Server) {
+	d := &hookStub{status: status}
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		d.mu.Lock()
-		d.requests = append(d.requests, forwarded{r.Method, r.URL.Path, r.Header.Get("Content-Type"), b})
+		d.requests = append(d.requests, delivered{r.Method, r.URL.Path, r.Header.Clone(), b})
 		d.mu.Unlock()
 		w.WriteHeader(d.status)
-		_, _ = w.Write([]byte(`{"deliveries":1}`))
 	}))
 	t.Cleanup(ts.Close)
 	return d, ts
 }
 
-func (d *daemonStub) got() []forwarded {
+func (d *hookStub) got() []delivered {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return append([]forwarded{}, d.requests...)
+	return append([]delivered{}, d.requests...)
 }
 
-// The forwarded event reaches the daemon in today's upstream shape.
-func TestMessageCreatedForwarded(t *testing.T) {
-	daemon, dts := newDaemonStub(t, http.StatusAccepted)
-	s, ts := NewTestServer(t, Options{DaemonURL: dts.URL + "/"})
+// createHook creates a webhook through the API and returns it.
+func createHook(t *testing.T, ts *httptest.Server, account, url string, subs ...string) chatwoot.Webhook {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"webhook": map[string]any{"url": url, "subscriptions": subs}})
+	a := send(t, ts, "POST", "/api/v1/accounts/"+account+"/webhooks", AdminToken, string(body))
+	wantStatus(t, a, 200)
+	var out struct {
+		Payload struct {
+			Webhook chatwoot.Webhook `json:"webhook"`
+		} `json:"payload"`
+	}
+	a.decode(t, &out)
+	return out.Payload.Webhook
+}
+
+// TestMessageCreatedDelivered: the mock delivers each event to every
+// subscribed webhook of the account as upstream's Webhooks::Trigger does:
+// one signed POST per webhook, a delivery id per webhook and event.
+func TestMessageCreatedDelivered(t *testing.T) {
+	stub, sts := newHookStub(t, http.StatusOK)
+	other, ots := newHookStub(t, http.StatusOK)
+	s, ts := NewTestServer(t, Options{AllowPrivateNetwork: true})
+	hook1 := createHook(t, ts, "1", sts.URL+"/acme", "message_created")
+	hook2 := createHook(t, ts, "2", sts.URL+"/globex", "message_created", "contact_created")
+	createHook(t, ts, "1", ots.URL+"/unsubscribed", "conversation_created")
 
 	posts := []struct{ token, account, conv, body string }{
 		{AdminToken, "1", "1", `{"content":"Pick one","content_type":"input_select","content_attributes":` + optionsAttrs + `}`},
@@ -207,33 +230,60 @@ func TestMessageCreatedForwarded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := daemon.got()
+	got := stub.got()
 	if len(events) != 4 || len(got) != 4 {
-		t.Fatalf("%d events, %d forwarded; want 4 (activity messages do not fire)", len(events), len(got))
+		t.Fatalf("%d events, %d delivered; want 4 (activity messages do not fire)", len(events), len(got))
 	}
-	for i, f := range got {
-		wantPath := "/v1/accounts/1/events"
-		if i == 3 {
-			wantPath = "/v1/accounts/2/events"
+	if n := len(other.got()); n != 0 {
+		t.Fatalf("a webhook not subscribed to message_created got %d deliveries", n)
+	}
+	// The deliverers run in parallel: match deliveries to events by id.
+	byDelivery := map[string]delivered{}
+	for _, g := range got {
+		byDelivery[g.header.Get(chatwoot.HeaderDelivery)] = g
+	}
+	records := s.Deliveries()
+	if len(records) != 4 {
+		t.Fatalf("%d delivery records, want 4", len(records))
+	}
+	for i, rec := range records {
+		f, ok := byDelivery[rec.DeliveryID]
+		if !ok {
+			t.Fatalf("record %d: delivery id %s never arrived", i, rec.DeliveryID)
 		}
-		if f.method != "POST" || f.path != wantPath || f.contentType != "application/json" {
-			t.Errorf("forward %d: %s %s %q", i, f.method, f.path, f.contentType)
+		hook, wantPath := hook1, "/acme"
+		if rec.AccountID == 2 {
+			hook, wantPath = hook2, "/globex"
 		}
-		if string(f.body) != string(events[i].Payload) {
-			t.Errorf("forward %d: body differs from the recorded payload", i)
+		if f.method != "POST" || f.path != wantPath || f.header.Get("Content-Type") != "application/json" || f.header.Get("Accept") != "application/json" {
+			t.Errorf("delivery %d: %s %s %v", i, f.method, f.path, f.header)
 		}
-		if st := events[i].Forward; st.State != ForwardDelivered || st.Status != 202 || st.URL != dts.URL+wantPath {
-			t.Errorf("forward %d: %+v", i, st)
+		if _, err := uuid.Parse(rec.DeliveryID); err != nil {
+			t.Errorf("X-Chatwoot-Delivery %q is not a UUID", rec.DeliveryID)
 		}
+		if err := chatwoot.Verify(hook.Secret, f.header, f.body, time.Minute, time.Now()); err != nil {
+			t.Errorf("delivery %d does not verify with the webhook's secret: %v", i, err)
+		}
+		ev := events[rec.EventID-1]
+		if string(f.body) != string(ev.Payload) || ev.Webhooks != 1 {
+			t.Errorf("delivery %d: body differs from event %d's payload, or it went to %d webhooks", i, ev.ID, ev.Webhooks)
+		}
+		if rec.State != DeliveryDelivered || rec.Status != 200 || rec.WebhookID != hook.ID || rec.URL != hook.URL || rec.Event != "message_created" {
+			t.Errorf("record %d: %+v", i, rec)
+		}
+	}
+	bodies := make([][]byte, len(events))
+	for _, rec := range records {
+		bodies[rec.EventID-1] = byDelivery[rec.DeliveryID].body
 	}
 
 	decode := func(i int) (chatwoot.MessageEvent, map[string]any) {
 		var ev chatwoot.MessageEvent
-		if err := json.Unmarshal(got[i].body, &ev); err != nil {
-			t.Fatalf("event %d does not decode into chatwoot.MessageEvent: %v\n%s", i, err, got[i].body)
+		if err := json.Unmarshal(bodies[i], &ev); err != nil {
+			t.Fatalf("event %d does not decode into chatwoot.MessageEvent: %v\n%s", i, err, bodies[i])
 		}
 		var raw map[string]any
-		_ = json.Unmarshal(got[i].body, &raw)
+		_ = json.Unmarshal(bodies[i], &raw)
 		return ev, raw
 	}
 
@@ -326,7 +376,7 @@ func TestMessageCreatedForwarded(t *testing.T) {
 		wantStatus(t, a, 200)
 		var list []EventRecord
 		a.decode(t, &list)
-		if len(list) != 4 || list[0].Forward.State != ForwardDelivered || list[0].Event != "message_created" || list[3].AccountID != 2 {
+		if len(list) != 4 || list[0].Webhooks != 1 || list[0].Event != "message_created" || list[3].AccountID != 2 {
 			t.Fatalf("%s", a.body)
 		}
 		wantStatus(t, send(t, ts, "DELETE", "/_mock/events", "", ""), 204)
@@ -334,38 +384,96 @@ func TestMessageCreatedForwarded(t *testing.T) {
 			t.Fatalf("after reset %s", a.body)
 		}
 	})
-}
-
-func TestMessageForwardFailures(t *testing.T) {
-	t.Run("daemon refuses", func(t *testing.T) {
-		_, dts := newDaemonStub(t, http.StatusNotFound)
-		s, ts := NewTestServer(t, Options{DaemonURL: dts.URL})
-		wantStatus(t, send(t, ts, "POST", messagesPath("1", "1"), AdminToken, `{"content":"x"}`), 200)
-		events := waitEvents(t, s, 1)
-		if f := events[0].Forward; f.State != ForwardFailed || f.Status != 404 {
-			t.Fatalf("%+v", f)
+	t.Run("/_mock/deliveries", func(t *testing.T) {
+		a := send(t, ts, "GET", "/_mock/deliveries", "", "")
+		wantStatus(t, a, 200)
+		var list []DeliveryRecord
+		a.decode(t, &list)
+		if len(list) != 4 || list[0].State != DeliveryDelivered || list[0].DeliveryID == "" || list[0].WebhookID != hook1.ID || list[0].DurationMS <= 0 {
+			t.Fatalf("%s", a.body)
+		}
+		wantStatus(t, send(t, ts, "DELETE", "/_mock/deliveries", "", ""), 204)
+		if a := send(t, ts, "GET", "/_mock/deliveries", "", ""); string(a.body) != "[]" {
+			t.Fatalf("after reset %s", a.body)
 		}
 	})
-	t.Run("daemon down", func(t *testing.T) {
+}
+
+// TestMessageDeliveryFailures: one attempt, never retried, each failure
+// recorded; SafeFetch's private-address refusal names the flag.
+func TestMessageDeliveryFailures(t *testing.T) {
+	deliverOnce := func(t *testing.T, opts Options, url string) (*Server, DeliveryRecord) {
+		t.Helper()
+		s, ts := NewTestServer(t, opts)
+		createHook(t, ts, "1", url, "message_created")
+		wantStatus(t, send(t, ts, "POST", messagesPath("1", "1"), AdminToken, `{"content":"x"}`), 200)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		recs, err := s.WaitForDeliveries(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, recs[0]
+	}
+	t.Run("webhook refuses: one attempt", func(t *testing.T) {
+		stub, sts := newHookStub(t, http.StatusInternalServerError)
+		_, rec := deliverOnce(t, Options{AllowPrivateNetwork: true}, sts.URL)
+		time.Sleep(100 * time.Millisecond)
+		if rec.State != DeliveryFailed || rec.Status != 500 || len(stub.got()) != 1 {
+			t.Fatalf("%+v after %d requests; want one failed attempt", rec, len(stub.got()))
+		}
+	})
+	t.Run("webhook down", func(t *testing.T) {
 		dts := httptest.NewServer(http.NotFoundHandler())
 		url := dts.URL
 		dts.Close()
-		s, ts := NewTestServer(t, Options{DaemonURL: url})
-		wantStatus(t, send(t, ts, "POST", messagesPath("1", "1"), AdminToken, `{"content":"x"}`), 200)
-		events := waitEvents(t, s, 1)
-		if f := events[0].Forward; f.State != ForwardFailed || f.Error == "" || f.Status != 0 {
-			t.Fatalf("%+v", f)
+		_, rec := deliverOnce(t, Options{AllowPrivateNetwork: true}, url)
+		if rec.State != DeliveryFailed || rec.Error == "" || rec.Status != 0 {
+			t.Fatalf("%+v", rec)
 		}
 	})
-	t.Run("no daemon url: recorded only", func(t *testing.T) {
+	t.Run("private address refused by default", func(t *testing.T) {
+		stub, sts := newHookStub(t, http.StatusOK)
+		_, rec := deliverOnce(t, Options{}, sts.URL)
+		if rec.State != DeliveryFailed || !strings.Contains(rec.Error, "--allow-private-network") || !strings.Contains(rec.Error, "SAFE_FETCH_ALLOW_PRIVATE_NETWORK") || len(stub.got()) != 0 {
+			t.Fatalf("%+v; want refused naming the flag, nothing sent", rec)
+		}
+	})
+	t.Run("timeout", func(t *testing.T) {
+		hang := make(chan struct{})
+		hts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-hang:
+			case <-r.Context().Done():
+			}
+		}))
+		t.Cleanup(hts.Close)
+		t.Cleanup(func() { close(hang) })
+		_, rec := deliverOnce(t, Options{AllowPrivateNetwork: true, WebhookTimeout: 200 * time.Millisecond}, hts.URL)
+		if rec.State != DeliveryFailed || rec.Error == "" || rec.DurationMS < 150 || rec.DurationMS > 3000 {
+			t.Fatalf("%+v; want a failure after the 200ms timeout", rec)
+		}
+	})
+	t.Run("redirect followed, re-posting the signed body", func(t *testing.T) {
+		stub, sts := newHookStub(t, http.StatusOK)
+		rts := httptest.NewServer(http.RedirectHandler(sts.URL+"/moved", http.StatusMovedPermanently))
+		t.Cleanup(rts.Close)
+		_, rec := deliverOnce(t, Options{AllowPrivateNetwork: true}, rts.URL+"/old")
+		got := stub.got()
+		if rec.State != DeliveryDelivered || len(got) != 1 || got[0].method != "POST" || got[0].path != "/moved" ||
+			len(got[0].body) == 0 || got[0].header.Get(chatwoot.HeaderSignature) == "" || got[0].header.Get(chatwoot.HeaderDelivery) != rec.DeliveryID {
+			t.Fatalf("%+v, %d requests at the target", rec, len(got))
+		}
+	})
+	t.Run("no webhook: recorded only", func(t *testing.T) {
 		s, ts := NewTestServer(t, Options{})
 		wantStatus(t, send(t, ts, "POST", messagesPath("1", "1"), AdminToken, `{"content":"x"}`), 200)
 		events := waitEvents(t, s, 1)
-		if f := events[0].Forward; f.State != ForwardDisabled || f.URL != "" {
-			t.Fatalf("%+v", f)
+		if events[0].Webhooks != 0 || len(s.Deliveries()) != 0 {
+			t.Fatalf("%+v", events[0])
 		}
 	})
-	t.Run("Close fails what was not forwarded", func(t *testing.T) {
+	t.Run("Close fails what was not delivered", func(t *testing.T) {
 		block := make(chan struct{})
 		dts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			select {
@@ -375,14 +483,15 @@ func TestMessageForwardFailures(t *testing.T) {
 		}))
 		t.Cleanup(dts.Close)
 		t.Cleanup(func() { close(block) })
-		s, ts := NewTestServer(t, Options{DaemonURL: dts.URL})
+		s, ts := NewTestServer(t, Options{AllowPrivateNetwork: true, DeliveryWorkers: 1})
+		createHook(t, ts, "1", dts.URL, "message_created")
 		for range 3 {
 			wantStatus(t, send(t, ts, "POST", messagesPath("1", "1"), AdminToken, `{"content":"x"}`), 200)
 		}
 		_ = s.Close()
-		for i, ev := range s.Events() {
-			if ev.Forward.State != ForwardFailed {
-				t.Errorf("event %d after Close: %+v", i, ev.Forward)
+		for i, d := range s.Deliveries() {
+			if d.State != DeliveryFailed {
+				t.Errorf("delivery %d after Close: %+v", i, d)
 			}
 		}
 	})

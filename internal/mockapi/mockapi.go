@@ -23,15 +23,18 @@ import (
 
 // Options configures a Server. Zero values pick the documented defaults.
 type Options struct {
-	Seed      *Seed        // nil: DefaultSeed()
-	DaemonURL string       // message_created events are POSTed to DaemonURL+"/v1/accounts/{account_id}/events"; "" = only recorded
-	Logger    hclog.Logger // nil = silent
+	Seed   *Seed        // nil: DefaultSeed()
+	Logger hclog.Logger // nil = silent
 
-	// ForwardWorkers is how many events are forwarded to DaemonURL at once.
-	// The default, 1, keeps the daemon's arrival order equal to creation order.
-	ForwardWorkers int
-	// ForwardTimeout bounds each forward; default 5s, upstream's webhook timeout.
-	ForwardTimeout time.Duration
+	// WebhookTimeout bounds each delivery to a webhook (open and read);
+	// default 5s, upstream's WEBHOOK_TIMEOUT.
+	WebhookTimeout time.Duration
+	// AllowPrivateNetwork lets deliveries reach private and loopback
+	// addresses, as upstream's SAFE_FETCH_ALLOW_PRIVATE_NETWORK=true.
+	AllowPrivateNetwork bool
+	// DeliveryWorkers is how many deliveries are in flight at once;
+	// default 4 (upstream: Sidekiq's concurrency).
+	DeliveryWorkers int
 }
 
 // RequestRecord is one request to a Chatwoot path and the status it got.
@@ -72,9 +75,11 @@ type Server struct {
 	conversations map[convKey]*conversation
 	nextMessageID int64
 	events        []*EventRecord
-	eventsChanged chan struct{} // closed and replaced whenever events change
+	deliveries    []*DeliveryRecord
+	pending       []outgoing    // deliveries not picked by a deliverer yet
+	eventsChanged chan struct{} // closed and replaced whenever events or deliveries change
 
-	fwd *forwarder
+	dlv *deliverer
 }
 
 type account struct {
@@ -128,7 +133,9 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
 	}
-	opts.DaemonURL = strings.TrimRight(opts.DaemonURL, "/")
+	if opts.DeliveryWorkers <= 0 {
+		opts.DeliveryWorkers = 4
+	}
 	now := time.Now().UTC().Truncate(time.Second)
 	s := &Server{
 		opts:          opts,
@@ -200,7 +207,7 @@ func New(opts Options) *Server {
 		s.webhooks[w.ID] = nw
 		s.nextWebhookID = max(s.nextWebhookID, w.ID+1)
 	}
-	s.fwd = newForwarder(s, opts)
+	s.dlv = newDeliverer(s, opts)
 	s.routes()
 	return s
 }
@@ -225,9 +232,11 @@ func (s *Server) routes() {
 	s.support.HandleFunc("DELETE /_mock/faults", s.handleClearFaults)
 	s.support.HandleFunc("GET /_mock/events", s.handleGetEvents)
 	s.support.HandleFunc("DELETE /_mock/events", s.handleResetEvents)
+	s.support.HandleFunc("GET /_mock/deliveries", s.handleGetDeliveries)
+	s.support.HandleFunc("DELETE /_mock/deliveries", s.handleResetDeliveries)
 	s.support.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{
-			"error": fmt.Sprintf("no test-support route %s %s; use GET|DELETE /_mock/requests, GET|POST|DELETE /_mock/faults, GET|DELETE /_mock/events", r.Method, r.URL.Path),
+			"error": fmt.Sprintf("no test-support route %s %s; use GET|DELETE /_mock/requests, GET|POST|DELETE /_mock/faults, GET|DELETE /_mock/events, GET|DELETE /_mock/deliveries", r.Method, r.URL.Path),
 		})
 	})
 }
@@ -337,11 +346,12 @@ func (s *Server) ResetRequests() {
 	s.requests = nil
 }
 
-// Close stops forwarding events (cancelling forwards in flight) and waits
-// for the forwarders to exit. The handler keeps answering; events fired
-// after Close are recorded but not forwarded.
+// Close stops delivering to webhooks (cancelling deliveries in flight,
+// failing the queued ones) and waits for the deliverers to exit. The
+// handler keeps answering; events fired after Close are recorded but not
+// delivered.
 func (s *Server) Close() error {
-	s.fwd.close()
+	s.dlv.close()
 	return nil
 }
 

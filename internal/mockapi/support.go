@@ -80,3 +80,12 @@ func (s *Server) handleResetEvents(w http.ResponseWriter, _ *http.Request) {
 	s.ResetEvents()
 	w.WriteHeader(http.StatusNoContent)
 }
+
+func (s *Server) handleGetDeliveries(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.Deliveries())
+}
+
+func (s *Server) handleResetDeliveries(w http.ResponseWriter, _ *http.Request) {
+	s.ResetDeliveries()
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,4 +1,4 @@
-package delivery
+package netguard
 
 import (
 	"errors"
@@ -67,6 +67,30 @@ func TestGuardControl(t *testing.T) {
 	}
 	if err := g.Control("tcp4", "93.184.216.34:443", nil); err != nil {
 		t.Fatalf("Control refused a public address: %v", err)
+	}
+}
+
+// TestGuardRefusesOwnListener: even with loopback allowed, the daemon's
+// own listener is never dialed, whatever name led there.
+func TestGuardRefusesOwnListener(t *testing.T) {
+	for _, tc := range []struct {
+		listen string
+		dial   string
+		self   bool
+	}{
+		{"127.0.0.1:8787", "127.0.0.1:8787", true},
+		{"127.0.0.1:8787", "127.0.0.1:4000", false},
+		{"127.0.0.1:8787", "127.0.0.2:8787", false},
+		{"0.0.0.0:8787", "127.0.0.1:8787", true},
+		{"0.0.0.0:8787", "[::1]:8787", true},
+		{"[::]:8787", "[::ffff:127.0.0.1]:8787", true},
+	} {
+		g := NewGuard([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")})
+		g.RefuseListener(netip.MustParseAddrPort(tc.listen))
+		err := g.Control("tcp", tc.dial, nil)
+		if got := errors.Is(err, ErrSelf); got != tc.self {
+			t.Errorf("listening on %s, dialing %s: %v; want self=%v", tc.listen, tc.dial, err, tc.self)
+		}
 	}
 }
 

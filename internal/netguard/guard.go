@@ -1,6 +1,11 @@
-package delivery
+// Package netguard refuses, at dial time, connections to addresses a
+// webhook delivery must not reach: the non-public ranges upstream
+// Chatwoot's SafeFetch refuses (unless allowed), and the daemon's own
+// listener. The daemon's sender and the mock's deliveries share it.
+package netguard
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -54,6 +59,45 @@ func mustPrefixes(ss ...string) []netip.Prefix {
 // prefix contains them. Its Control method is meant for net.Dialer.Control.
 type Guard struct {
 	allow []netip.Prefix
+	// self is the daemon's own listener; its port is zero when unset.
+	self      netip.AddrPort
+	selfAddrs []netip.Addr // what reaches self: its address, or every local one
+}
+
+// ErrSelf is the dial error of a connection to the daemon's own listener.
+var ErrSelf = errors.New("refusing to connect to this daemon's own listener: a delivery must never come back to the relay that sends it")
+
+// RefuseListener makes the guard refuse connections to the daemon's own
+// listener at addr, whatever name led there, so that no webhook can make
+// the daemon deliver to itself. A listener on an unspecified address
+// (0.0.0.0, ::) is reached through every local address.
+func (g *Guard) RefuseListener(addr netip.AddrPort) {
+	g.self = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
+	g.selfAddrs = []netip.Addr{g.self.Addr()}
+	if g.self.Addr().IsUnspecified() {
+		g.selfAddrs = append(g.selfAddrs, netip.IPv6Loopback(), netip.MustParseAddr("127.0.0.1"))
+		if addrs, err := net.InterfaceAddrs(); err == nil {
+			for _, a := range addrs {
+				if p, err := netip.ParsePrefix(a.String()); err == nil {
+					g.selfAddrs = append(g.selfAddrs, p.Addr().Unmap())
+				}
+			}
+		}
+	}
+}
+
+// IsSelf reports whether ap is the listener RefuseListener named.
+func (g *Guard) IsSelf(ap netip.AddrPort) bool {
+	if g.self.Port() == 0 || ap.Port() != g.self.Port() {
+		return false
+	}
+	a := ap.Addr().Unmap().WithZone("")
+	for _, s := range g.selfAddrs {
+		if s == a {
+			return true
+		}
+	}
+	return false
 }
 
 // NewGuard returns a Guard that allows the given CIDRs despite the deny list.
@@ -121,6 +165,9 @@ func (g *Guard) Control(_, address string, _ syscall.RawConn) error {
 			return fmt.Errorf("refusing to dial %q: not an IP address", address)
 		}
 		return g.Check(a)
+	}
+	if g.IsSelf(ap) {
+		return ErrSelf
 	}
 	return g.Check(ap.Addr())
 }
