@@ -342,4 +342,3 @@ func TestE2ERelayKill9LosesNoAcceptedEvent(t *testing.T) {
 		t.Fatalf("%d bad signatures, %d failed deliveries (the kill should have made some)", bad, failed)
 	}
 }
-

@@ -163,7 +163,6 @@ func (l *Limiter) fast(s *slot, now time.Time) bool {
 	return true
 }
 
-
 // releaser records a slot hold starting (l.mu held) and returns what ends
 // it: it frees the slot and feeds the hold's duration into the endpoint's
 // moving average.
