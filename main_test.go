@@ -39,10 +39,11 @@ func TestDemo(t *testing.T) {
 	}
 	text := string(out)
 	for _, want := range []string{
-		"Plan: 2 to add, 0 to change, 0 to destroy.",
+		"Plan: 2 to add, 0 to change, 0 to destroy.", "+ relay         = true",
 		"content_type=input_select", "content_type=form", "content_type=cards",
 		"audit receiver (not subscribed to message_created): 0 deliveries",
-		"flaky endpoint: 2 failed attempts, then delivered (same delivery id)",
+		"direct consumer: 1 failed attempt by Chatwoot, event lost",
+		"relayed consumer: 2 failed attempts, then delivered under Chatwoot's delivery id",
 		"DEMO OK",
 		"[teardown] processes stopped",
 	} {

@@ -12,6 +12,10 @@ provider "chatwoot" {
   base_url   = "https://chatwoot.example.com" # or CHATWOOT_BASE_URL; default https://app.chatwoot.com
   account_id = 1                              # or CHATWOOT_ACCOUNT_ID
 
+  # The delivery daemon's address as Chatwoot reaches it, for webhooks
+  # with relay = true; or CHATWOOT_RELAY_URL.
+  relay_url = "https://relay.example.com"
+
   request_timeout = "30s"
   max_retries     = 4
 }

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
@@ -110,7 +111,11 @@ func TestBench(t *testing.T) {
 		b.drain(b.size("BENCH_DRAIN", 50000, 300), 100, 1, ceiling)
 	}
 	if b.run("latency") {
-		b.latency(b.size("BENCH_RATE", 500, 50), time.Duration(b.size("BENCH_RATE_SECONDS", 20, 2))*time.Second)
+		b.latency(b.size("BENCH_RATE", 500, 50), time.Duration(b.size("BENCH_RATE_SECONDS", 20, 2))*time.Second, false)
+	}
+	if b.run("relay") {
+		b.throughputVia("1 endpoint through the relay", 1, b.size("BENCH_EVENTS", 30000, 300), b.size("BENCH_CLIENTS", 64, 8), ceiling, true)
+		b.latency(b.size("BENCH_RATE", 500, 50), time.Duration(b.size("BENCH_RATE_SECONDS", 20, 2))*time.Second, true)
 	}
 	if n := b.size("BENCH_BACKLOG", 1_000_000, 2000); n > 0 && b.run("backlog") {
 		b.backlog(n, time.Duration(b.size("BENCH_BACKLOG_SECONDS", 60, 2))*time.Second)
@@ -312,14 +317,25 @@ func (b *bench) riverNoop(n int, whileWorking bool) (inserted, worked time.Durat
 // throughput posts events as fast as `clients` concurrent posters can get
 // them accepted and waits for every delivery to arrive verified.
 func (b *bench) throughput(name string, nEndpoints, events, clients int, ceiling float64) {
+	b.throughputVia(name, nEndpoints, events, clients, ceiling, false)
+}
+
+// throughputVia is throughput through ingest, or with relay through the
+// relay route: each event posted as the mock (and Chatwoot) delivers it,
+// signed with the webhook's secret under a delivery id of its own.
+func (b *bench) throughputVia(name string, nEndpoints, events, clients int, ceiling float64, relay bool) {
 	env := b.newEnv(nEndpoints, http.StatusOK)
 	d := b.startDaemon(env, b.freshStore(name))
 	total := events * nEndpoints
 
 	posts := b.newPostLog(clients, events, nEndpoints)
+	target := d.url
+	if relay {
+		posts.secret, target = env.sinks[0].secret, env.relayURL(d.url, env.sinks[0])
+	}
 	selfCPU0 := selfCPU()
 	start := time.Now()
-	posts.closedLoop(clients, events, func(int) string { return d.url })
+	posts.closedLoop(clients, events, func(int) string { return target })
 	ingested := time.Since(start)
 	if f := posts.failed.Load(); f > 0 {
 		b.t.Fatalf("%s: %d posts failed\n%s", name, f, d.Output())
@@ -340,6 +356,11 @@ func (b *bench) throughput(name string, nEndpoints, events, clients int, ceiling
 	how := fmt.Sprintf("%s events (%s deliveries) posted by %d concurrent clients, each answered 202 once committed; from the first POST to the last verified delivery. Ingest accepted %s deliveries/s; POST→202 p50 %s p99 %s; POST→delivered p50 %s p99 %s",
 		thousands(float64(events)), thousands(float64(total)), clients, thousands(float64(total)/ingested.Seconds()),
 		msStr(pct(posts.acks, 50)), msStr(pct(posts.acks, 99)), msStr(pct(e2e, 50)), msStr(pct(e2e, 99)))
+	if relay {
+		how = fmt.Sprintf("%s events posted to the relay route by %d concurrent clients as Chatwoot delivers them (signed with the webhook's secret, an X-Chatwoot-Delivery each), each answered 200 once its signature verified and its delivery committed (one queue job per delivery: relayed deliveries are unique by Chatwoot's id); from the first POST to the last verified delivery. The relay accepted %s events/s; POST→200 p50 %s p99 %s; POST→delivered p50 %s p99 %s",
+			thousands(float64(events)), clients, thousands(float64(total)/ingested.Seconds()),
+			msStr(pct(posts.acks, 50)), msStr(pct(posts.acks, 99)), msStr(pct(e2e, 50)), msStr(pct(e2e, 99)))
+	}
 	if nEndpoints > 1 {
 		how = fmt.Sprintf("one account with %d webhooks (each its own loopback server): every event fans out to all; ", nEndpoints) + how
 	}
@@ -349,15 +370,20 @@ func (b *bench) throughput(name string, nEndpoints, events, clients int, ceiling
 	b.add("peak RSS, "+name+" run", mib(peak), "VmHWM of the daemon process at the end of the run")
 }
 
-// latency posts events at a fixed rate (open loop) and measures the time
-// from the start of each POST to the arrival of its first attempt.
-func (b *bench) latency(rate int, dur time.Duration) {
+// latency posts events at a fixed rate (open loop), to ingest or as
+// Chatwoot to the relay route, and measures the time from the start of
+// each POST to its answer and to the arrival of its first attempt.
+func (b *bench) latency(rate int, dur time.Duration, relay bool) {
 	env := b.newEnv(1, http.StatusOK)
 	d := b.startDaemon(env, b.freshStore("latency"))
 	n := int(float64(rate) * dur.Seconds())
 	posts := b.newPostLog(256, n, 1)
+	target := d.url
+	if relay {
+		posts.secret, target = env.sinks[0].secret, env.relayURL(d.url, env.sinks[0])
+	}
 	start := time.Now()
-	late := posts.openLoop(rate, n, func(int) string { return d.url })
+	late := posts.openLoop(rate, n, func(int) string { return target })
 	sent := time.Since(start)
 	if f := posts.failed.Load(); f > 0 {
 		b.t.Fatalf("latency: %d posts failed", f)
@@ -366,6 +392,14 @@ func (b *bench) latency(rate int, dur time.Duration) {
 	_, peak := d.rss()
 	d.stop(b.t)
 	lat := posts.latencies(env.arrivals())
+	if relay {
+		b.add(fmt.Sprintf("relay answer to Chatwoot at %d events/s", rate),
+			fmt.Sprintf("p50 %s, p99 %s", msStr(pct(posts.acks, 50)), msStr(pct(posts.acks, 99))),
+			fmt.Sprintf("%s signed posts to the relay route at a fixed %d/s for %s (open loop, achieved %.0f/s, sender at most %s behind schedule); from the start of the POST to the relay's 200 (signature verified, delivery committed); max %s. Chatwoot's timeout is 5 s. POST→first attempt p50 %s p99 %s",
+				thousands(float64(n)), rate, dur, float64(n)/sent.Seconds(), msStr(late), msStr(pct(posts.acks, 100)), msStr(pct(lat, 50)), msStr(pct(lat, 99))))
+		b.add("peak RSS, relay latency run", mib(peak), "VmHWM of the daemon process")
+		return
+	}
 	b.add(fmt.Sprintf("ingest→first attempt at %d events/s", rate),
 		fmt.Sprintf("p50 %s, p99 %s", msStr(pct(lat, 50)), msStr(pct(lat, 99))),
 		fmt.Sprintf("%s events to 1 endpoint at a fixed %d/s for %s (open loop, achieved %.0f/s, sender at most %s behind schedule); from the start of the POST to the endpoint receiving the first attempt; max %s; POST→202 p50 %s p99 %s",
@@ -510,6 +544,11 @@ func (e *env) webhook(t *testing.T, dest string) chatwoot.Webhook {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// relayURL is the relay address of sink's webhook on the daemon at base.
+func (e *env) relayURL(base string, s *sink) string {
+	return chatwoot.RelayAddress{Base: base, AccountID: 1, Destination: s.srv.URL + "/hook"}.String()
 }
 
 func (e *env) count() (n int) {
@@ -734,6 +773,9 @@ type postLog struct {
 	hc     *http.Client
 	body   []byte
 	fanout int // deliveries per event
+	// secret, when set, makes posts Chatwoot's deliveries to the relay
+	// route, signed with it; the target is then the relay address.
+	secret string
 
 	mu     sync.Mutex
 	starts map[string]time.Time // delivery id -> POST start
@@ -751,10 +793,17 @@ func (b *bench) newPostLog(conns, events, fanout int) *postLog {
 	}
 }
 
-// post posts one event to base and records it.
-func (p *postLog) post(base string) {
+// post posts one event to target and records it.
+func (p *postLog) post(target string) {
 	t0 := time.Now()
-	ids, err := postEvent(p.hc, base, p.body)
+	var ids []string
+	var err error
+	if p.secret != "" {
+		id := uuid.NewString()
+		ids, err = []string{id}, relayPost(p.hc, target, p.secret, id, p.body)
+	} else {
+		ids, err = postEvent(p.hc, target, p.body)
+	}
 	if err != nil || len(ids) != p.fanout {
 		p.failed.Add(1)
 		return
@@ -837,6 +886,28 @@ func postEvent(hc *http.Client, base string, body []byte) ([]string, error) {
 	}
 	err = json.NewDecoder(resp.Body).Decode(&out)
 	return out.DeliveryIDs, err
+}
+
+// relayPost posts body to a relay address as Chatwoot delivers it.
+func relayPost(hc *http.Client, relayURL, secret, deliveryID string, body []byte) error {
+	req, err := http.NewRequest(http.MethodPost, relayURL, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set(chatwoot.HeaderDelivery, deliveryID)
+	chatwoot.SignatureHeaders(req.Header, secret, time.Now(), body)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	return nil
 }
 
 // payload is a realistic message_created of 576 bytes, the size the

@@ -16,6 +16,10 @@
 //     stored before the daemon starts (coalesced as ingest stores them
 //     under load), delivered with no ingest requests on the cores;
 //   - ingest→first-attempt latency p50/p99 at a fixed rate of events;
+//   - through the relay: events/s posted to the relay route as Chatwoot
+//     (and the mock) delivers them — signed with the webhook's secret, an
+//     X-Chatwoot-Delivery each — and delivered; and the relay's answer
+//     latency (POST→200) p50/p99 at a fixed rate;
 //   - the daemon's peak RSS (VmHWM) in each scenario;
 //   - the daemon's RSS while it works a backlog of 1M deliveries to a dead
 //     endpoint (connection refused), after the backlog was written straight
@@ -39,7 +43,7 @@
 //	                      BENCH_BACKLOG_SECONDS how long the daemon works it (default 60)
 //	BENCH_DAEMON_FLAGS    extra daemon flags, space-separated (tuning experiments)
 //	BENCH_DAEMON_ENV      extra environment of the daemon, space-separated (e.g. GOGC=200)
-//	BENCH_ONLY            comma-separated scenarios: ceiling,river,one,fanout,drain,latency,backlog
+//	BENCH_ONLY            comma-separated scenarios: ceiling,river,one,fanout,drain,latency,relay,backlog
 //
 // Speed targets are never asserted: the test fails only when deliveries go
 // missing or fail verification.

@@ -53,14 +53,19 @@
 //     push data). Agents may post in the inboxes they are members of.
 //   - After answering, a message of type incoming, outgoing or template
 //     (private notes included, with "private": true) fires message_created
-//     in upstream's webhook_data shape (chatwoot.MessageEvent). When
-//     Options.DaemonURL (--daemon-url) is set, the event JSON is POSTed to
-//     DaemonURL/v1/accounts/{account_id}/events with Content-Type
-//     application/json, once, without retries (upstream does not retry).
+//     in upstream's webhook_data shape (chatwoot.MessageEvent), delivered
+//     as upstream's Webhooks::Trigger delivers it: one POST per webhook of
+//     the account subscribed to it, with Content-Type and Accept
+//     application/json, X-Chatwoot-Delivery (a UUID per webhook and
+//     event), X-Chatwoot-Timestamp and X-Chatwoot-Signature; once, never
+//     retried; Options.WebhookTimeout (--webhook-timeout, 5s) for open and
+//     read; redirects followed up to 10 re-sending the POST (SafeFetch);
+//     private and loopback addresses refused unless
+//     Options.AllowPrivateNetwork (--allow-private-network, upstream's
+//     SAFE_FETCH_ALLOW_PRIVATE_NETWORK).
 //
 // Not simulated: upstream's rate limit (use a 429 fault), attachments,
-// other routes, the webhook deliveries Chatwoot itself would make (that is
-// the daemon's job).
+// other routes and events.
 //
 // # Seed format
 //
@@ -129,12 +134,17 @@
 //	DELETE /_mock/faults     drop all faults (204)
 //	GET    /_mock/events     message_created events fired so far: {"id","event",
 //	                         "account_id","message_id","fired_at","payload",
-//	                         "forward":{"state","url","status","error"}}, state
-//	                         being disabled, pending, delivered or failed
+//	                         "webhooks"} (how many webhooks it went to)
 //	DELETE /_mock/events     reset (204)
+//	GET    /_mock/deliveries every delivery to a webhook: {"webhook_id",
+//	                         "account_id","url","event","event_id","delivery_id",
+//	                         "state","status","error","duration_ms","queued_at"},
+//	                         state being pending, delivered or failed
+//	DELETE /_mock/deliveries reset (204)
 //
 // In Go the same is Server.Requests, ResetRequests, InjectFault, ClearFaults,
-// Faults, Events, ResetEvents and WaitForEvents.
+// Faults, Events, ResetEvents, WaitForEvents, Deliveries, ResetDeliveries
+// and WaitForDeliveries.
 //
 // # Fault injection
 //
