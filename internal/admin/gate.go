@@ -88,14 +88,14 @@ func (g Gate) local(h http.Handler) http.Handler {
 	for _, o := range g.TrustedOrigins {
 		_ = cop.AddTrustedOrigin(o) // checked when the daemon starts
 	}
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, http.StatusForbidden, "cross-origin request refused: a web page may not call the daemon's local API")
-	}))
-	next := cop.Handler(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if host := hostname(r.Host); !g.ownHost(host) {
 			writeError(w, http.StatusForbidden, fmt.Sprintf("Host %q is not one of the daemon's names (its listener, --public-url, localhost or an IP address); "+
 				"reach it by one of those, or set --public-url to the name clients use", host))
+			return
+		}
+		if err := cop.Check(r); err != nil {
+			writeError(w, http.StatusForbidden, "cross-origin request refused: a web page may not call the daemon's local API")
 			return
 		}
 		// River's UI posts text/plain from the daemon's own pages; a browser
@@ -106,7 +106,7 @@ func (g Gate) local(h http.Handler) http.Handler {
 				return
 			}
 		}
-		next.ServeHTTP(w, r)
+		h.ServeHTTP(w, r)
 	})
 }
 
