@@ -86,7 +86,7 @@ func (g Gate) Admin(h http.Handler) http.Handler {
 func (g Gate) local(h http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	for _, o := range g.TrustedOrigins {
-		_ = cop.AddTrustedOrigin(o) // checked when the daemon starts
+		_ = cop.AddTrustedOrigin(o) // scheme://host of the --public-url ParseFlags checked
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if host := hostname(r.Host); !g.ownHost(host) {
