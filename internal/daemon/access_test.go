@@ -100,3 +100,20 @@ func TestStartupLogSaysWhatIsReachable(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryWithSemicolonIsRefused: Go drops a query parameter holding a
+// ';' silently; the daemon answers 400 naming the parameter instead of
+// acting on the query without it.
+func TestQueryWithSemicolonIsRefused(t *testing.T) {
+	cw := newFakeChatwoot()
+	cw.set(1)
+	base := startDaemon(t, cw, nil)
+	status, body := call(t, http.MethodGet, base+"/v1/deliveries?state=dead;failed&limit=5", "", nil)
+	if status != http.StatusBadRequest || !strings.Contains(body, `\"state\"`) || !strings.Contains(body, "%3B") {
+		t.Fatalf("GET with state=dead;failed: %d %s; want 400 naming the parameter", status, body)
+	}
+	status, body = call(t, http.MethodPost, base+chatwoot.RelayPath(1)+"?to=https://x/?a=1;token=hunter2-secret", "", nil)
+	if status != http.StatusBadRequest || strings.Contains(body, "hunter2-secret") {
+		t.Fatalf("relay post with a ';' in to: %d %s; want 400 without the value", status, body)
+	}
+}

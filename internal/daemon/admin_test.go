@@ -220,7 +220,7 @@ func TestAdminAPIDeliveryLogAndReplay(t *testing.T) {
 	})
 	for series, want := range map[string]float64{
 		`chatwoot_deliveries_queued_total`:                           3,
-		`chatwoot_deliveries_total{outcome="failed"}`:                1,
+		`chatwoot_delivery_retries_total`:                            1,
 		`chatwoot_deliveries_total{outcome="dead"}`:                  1,
 		`chatwoot_deliveries_total{outcome="cancelled"}`:             1,
 		`chatwoot_delivery_attempts_total{status_class="2xx"}`:       3,

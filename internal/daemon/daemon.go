@@ -2,11 +2,13 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -187,7 +189,8 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 	if err != nil {
 		return err
 	}
-	mets = metrics.New(metrics.Options{Counts: counts, Endpoints: registry})
+	storeHealth := ingest.NewStoreHealth(st.Ping)
+	mets = metrics.New(metrics.Options{Counts: counts, Endpoints: registry, StoreUp: func() float64 { return storeHealth.Up(bg) }})
 	var ui http.Handler
 	if cfg.RiverUI {
 		if ui, err = newRiverUI(bg, uiBundle, riverLog); err != nil {
@@ -226,6 +229,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		BatchSize:   cfg.BatchSize,
 		Backlog:     backlog,
 		OnQueued:    mets.Queued,
+		Store:       storeHealth,
 		Relay: ingest.RelayOptions{
 			Endpoints: registry,
 			Refresh:   reconciler.Refresh,
@@ -325,7 +329,35 @@ func routes(cfg Config, self *self, ingestH, adminH, metricsH, ui http.Handler) 
 		mux.Handle(riverUIPrefix+"/", gate.Admin(ui))
 		mux.Handle(riverUIPrefix, gate.Admin(http.RedirectHandler(riverUIPrefix+"/", http.StatusMovedPermanently)))
 	}
-	return mux
+	return strictQuery(mux)
+}
+
+// strictQuery refuses a query string net/url cannot parse whole: Go drops
+// a parameter holding a ';' silently (it is no separator since Go 1.17),
+// so ?state=dead;failed would list every state. The answer names the
+// parameter, never its value (a destination's query may hold a token).
+func strictQuery(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+			name := "?"
+			for _, part := range strings.Split(r.URL.RawQuery, "&") {
+				if strings.Contains(part, ";") {
+					name, _, _ = strings.Cut(part, "=")
+					name, _, _ = strings.Cut(name, ";")
+					if len(name) > 40 {
+						name = name[:40] + "…"
+					}
+					break
+				}
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": fmt.Sprintf(
+				"query parameter %q holds a ';', which is not a separator: separate parameters with & and percent-encode a ';' inside a value as %%3B", name)})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // access describes, for the startup log, who may use what.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -162,7 +163,7 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (Confi
 		cfg.ChatwootURL = chatwoot.DefaultBaseURL
 	}
 	if _, err := chatwoot.ParseBaseURL(cfg.ChatwootURL); err != nil {
-		bad("--chatwoot-url %q: expected an absolute http(s) URL like https://app.chatwoot.com", cfg.ChatwootURL)
+		bad("--chatwoot-url %s: expected an absolute http(s) URL without credentials or query, like https://app.chatwoot.com", redactFlagURL(cfg.ChatwootURL))
 	}
 	if strings.TrimSpace(cfg.Token) == "" {
 		bad("--api-access-token is required (or set $%s): an administrator's access token (Chatwoot → Profile settings → Access Token)", EnvToken)
@@ -228,4 +229,21 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (Confi
 		bad("--fetch-cooldown %s / --fetch-poll-interval %s: both positive, the poll interval not shorter than the cooldown", cfg.FetchCooldown, cfg.FetchPollInterval)
 	}
 	return cfg, errors.Join(errs...)
+}
+
+// redactFlagURL shows a refused url flag without what may be secret in it:
+// credentials and the query are masked, an unparseable value is not shown.
+func redactFlagURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(not a URL; not shown, it may hold a secret)"
+	}
+	if u.User != nil {
+		u.User = url.User("xxxxx")
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "xxxxx"
+	}
+	u.Fragment = ""
+	return strconv.Quote(u.String())
 }

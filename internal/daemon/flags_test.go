@@ -52,11 +52,36 @@ func TestParseFlagsErrorsNameTheFlag(t *testing.T) {
 		{[]string{"--api-access-token", "t", "--timeout", "soon"}, "invalid value"},
 		{[]string{"--api-access-token", "t", "--admin-token", "short"}, "--admin-token: use 16 or more characters"},
 		{[]string{"--api-access-token", "t", "--admin-token", " padded-token-1234567 "}, "--admin-token"},
+		{[]string{"--api-access-token", "t", "--public-url", "relay.example.com"}, "--public-url: not an absolute http(s) url"},
+		{[]string{"--api-access-token", "t", "--public-url", "https://relay.example.com/?x=1"}, "--public-url: https://relay.example.com/ has a query"},
+		{[]string{"--api-access-token", "t", "--relay-tolerance", "0s"}, "--relay-tolerance 0s"},
 	}
 	for _, tt := range tests {
 		_, err := ParseFlags(tt.args, env(nil), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("ParseFlags(%q) = %v, want an error containing %q", tt.args, err, tt.want)
+		}
+	}
+}
+
+// TestFlagErrorsNeverShowSecrets: a refused url flag is shown without its
+// credentials and query, as the logs would show it.
+func TestFlagErrorsNeverShowSecrets(t *testing.T) {
+	for _, args := range [][]string{
+		{"--chatwoot-url", "http://user:hunter2-secret@chatwoot.example/?x=hunter2-secret"},
+		{"--chatwoot-url", "ftp://hunter2-secret@chatwoot.example"},
+		{"--chatwoot-url", "http://[::1:hunter2-secret"},
+		{"--public-url", "https://user:hunter2-secret@relay.example.com"},
+		{"--public-url", "https://relay.example.com/?token=hunter2-secret"},
+		{"--public-url", "relay.example.com/hunter2-secret"},
+	} {
+		_, err := ParseFlags(append([]string{"--api-access-token", "t"}, args...), env(nil), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), args[0]) {
+			t.Errorf("ParseFlags(%q) = %v, want an error naming %s", args, err, args[0])
+			continue
+		}
+		if strings.Contains(err.Error(), "hunter2-secret") {
+			t.Errorf("ParseFlags(%q) error shows the secret: %v", args, err)
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/lograte"
 )
 
 func newLogger(cfg Config, out io.Writer) hclog.Logger {
@@ -18,17 +20,20 @@ func newLogger(cfg Config, out io.Writer) hclog.Logger {
 }
 
 // slogHandler sends River's slog records to hclog, so the daemon has one
-// log stream in one format.
+// log stream in one format. Warnings and errors of one message are written
+// at most once per lograte.DefaultEvery: River retries its fetch every few
+// milliseconds while the store is down, and logs each failure.
 type slogHandler struct {
 	log   hclog.Logger
 	min   hclog.Level
 	attrs []any
 	group string
+	rate  *lograte.Limiter
 }
 
 // newSlog returns a slog.Logger writing to log, dropping records below min.
 func newSlog(log hclog.Logger, min hclog.Level) *slog.Logger {
-	return slog.New(&slogHandler{log: log, min: min})
+	return slog.New(&slogHandler{log: log, min: min, rate: lograte.New(lograte.DefaultEvery, nil)})
 }
 
 func (h *slogHandler) Enabled(_ context.Context, l slog.Level) bool {
@@ -41,7 +46,17 @@ func (h *slogHandler) Handle(_ context.Context, r slog.Record) error {
 		args = append(args, h.key(a.Key), a.Value.Resolve().Any())
 		return true
 	})
-	h.log.Log(hclogLevel(r.Level), r.Message, args...)
+	level := hclogLevel(r.Level)
+	if level >= hclog.Warn {
+		ok, held := h.rate.Allow(r.Message)
+		if !ok {
+			return nil
+		}
+		if held > 0 {
+			args = append(args, "repeated", held, "repeated_within", lograte.DefaultEvery.String())
+		}
+	}
+	h.log.Log(level, r.Message, args...)
 	return nil
 }
 

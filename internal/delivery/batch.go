@@ -235,8 +235,11 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 		case gone:
 			next = time.Time{} // the Worker cancels it: the endpoint is disabled
 		case wait > 0:
-			next = time.Now().Add(wait)
-			logf(hclog.Warn, "delivery attempt failed; will retry", "error", err, "retry_after", wait)
+			var d time.Duration
+			d, err = w.retryAfter(ep, 1, wait, err)
+			rec.Error = err.Error()
+			next = time.Now().Add(d)
+			logf(hclog.Warn, "delivery attempt failed; will retry", "error", err, "retry_after", wait, "next_attempt_in", d.Round(time.Millisecond))
 		default:
 			logf(hclog.Warn, "delivery attempt failed; will retry", "error", err)
 		}

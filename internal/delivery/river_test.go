@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,13 +116,47 @@ func TestRiverHonoursRetryAfter(t *testing.T) {
 	srv := newEndpointServer(t, 429, 200)
 	srv.headers["Retry-After"] = "2"
 	f := newWorkerFixture(t, srv.URL)
-	sched := Schedule{50 * time.Millisecond}
+	// The first retry is due in 50ms by the schedule, and 5s are left in it.
+	sched := Schedule{50 * time.Millisecond, 5 * time.Second}
 	c := newTestRiver(t, f.worker, sched, true)
 	start := time.Now()
 	job := insertDelivery(t, c, f.reg, "5d1b6c0e-1111-4f00-8c00-000000000001", sched.MaxAttempts(), nil)
 	waitJobState(t, c, job.ID, rivertype.JobStateCompleted, 10*time.Second)
 	if took := time.Since(start); took < 1900*time.Millisecond {
 		t.Fatalf("retried after %s; the endpoint asked for Retry-After: 2 (the schedule alone says 50ms)", took)
+	}
+}
+
+// TestRiverRetryAfterNeverShortensTheSchedule: an endpoint answering 503
+// with Retry-After: 1 gets its attempts at the schedule's pace, not one a
+// second; a Retry-After past what the schedule has left is capped, and the
+// attempt's recorded error says so.
+func TestRiverRetryAfterNeverShortensTheSchedule(t *testing.T) {
+	srv := newEndpointServer(t, 503, 503, 200)
+	srv.headers["Retry-After"] = "1"
+	f := newWorkerFixture(t, srv.URL)
+	sched := Schedule{1500 * time.Millisecond, 1500 * time.Millisecond}
+	c := newTestRiver(t, f.worker, sched, true)
+	start := time.Now()
+	job := insertDelivery(t, c, f.reg, "5d1b6c0e-1111-4f00-8c00-000000000002", sched.MaxAttempts(), nil)
+	done := waitJobState(t, c, job.ID, rivertype.JobStateCompleted, 15*time.Second)
+	// Two retries of 1.5s ±20% each: at least 2.4s, where Retry-After alone would say 2s.
+	if took := time.Since(start); took < 2400*time.Millisecond || len(srv.requests()) != 3 {
+		t.Fatalf("3 attempts in %s (%d requests); Retry-After: 1 must not bring the schedule's 1.5s retries forward", took, len(srv.requests()))
+	}
+	if len(done.Errors) != 2 || strings.Contains(done.Errors[0].Error, "capped") {
+		t.Fatalf("errors %+v", done.Errors)
+	}
+
+	long := newEndpointServer(t, 503, 200)
+	long.headers["Retry-After"] = "3600"
+	f = newWorkerFixture(t, long.URL)
+	sched = Schedule{100 * time.Millisecond, 200 * time.Millisecond}
+	c = newTestRiver(t, f.worker, sched, true)
+	job = insertDelivery(t, c, f.reg, "5d1b6c0e-1111-4f00-8c00-000000000003", sched.MaxAttempts(), nil)
+	done = waitJobState(t, c, job.ID, rivertype.JobStateCompleted, 15*time.Second)
+	if len(done.Errors) != 1 || !strings.Contains(done.Errors[0].Error, "Retry-After of 1h0m0s is past the 300ms the retry schedule has left") {
+		t.Fatalf("an hour's Retry-After with 300ms of schedule left: errors %+v; want the retry within the schedule, the cap in the attempt log", done.Errors)
 	}
 }
 

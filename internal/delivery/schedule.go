@@ -75,6 +75,30 @@ func (s Schedule) Delay(failures int) time.Duration {
 	return jitter(base)
 }
 
+// Remaining is the sum of the delays the schedule has left after failure
+// number failures: how long, from now, until the delivery is dead.
+func (s Schedule) Remaining(failures int) time.Duration {
+	var sum time.Duration
+	for _, d := range s[min(max(failures, 1), len(s)+1)-1:] {
+		sum += d
+	}
+	return sum
+}
+
+// RetryAfter is the delay before the retry that follows failure number
+// failures when the endpoint answered Retry-After ra: at least the
+// schedule's delay, at least ra — never sooner than the schedule says —
+// but no later than the schedule's Remaining, so that an endpoint cannot
+// postpone a delivery past the schedule's end (capped reports that it
+// tried).
+func (s Schedule) RetryAfter(failures int, ra time.Duration) (delay time.Duration, capped bool) {
+	delay = s.Delay(failures)
+	if rest := s.Remaining(failures); len(s) > 0 && ra > rest {
+		ra, capped = rest, true
+	}
+	return max(delay, ra), capped
+}
+
 func jitter(d time.Duration) time.Duration {
 	f := 1 + Jitter*(2*rand.Float64()-1)
 	return time.Duration(float64(d) * f)

@@ -72,3 +72,32 @@ func TestRetryPolicyCountsErrorsNotSnoozes(t *testing.T) {
 		t.Fatalf("NextRetry after 2 failures = %s from now, want 1h ±20%%", got)
 	}
 }
+
+func TestScheduleRetryAfter(t *testing.T) {
+	s := Schedule{5 * time.Second, 5 * time.Minute, 30 * time.Minute}
+	within := func(d, want time.Duration) bool { return d >= want*4/5 && d <= want*6/5 }
+	for _, tc := range []struct {
+		name       string
+		failures   int
+		ra         time.Duration
+		want       time.Duration // ±20% when the schedule decides
+		wantCapped bool
+	}{
+		{"shorter than the schedule: the schedule", 1, time.Second, 5 * time.Second, false},
+		{"longer than the delay: Retry-After", 1, 10 * time.Minute, 10 * time.Minute, false},
+		{"past the schedule's end: capped at what is left", 1, 100 * time.Hour, 35*time.Minute + 5*time.Second, true},
+		{"later in the schedule", 3, time.Hour, 30 * time.Minute, true},
+		{"second failure, short Retry-After", 2, 30 * time.Second, 5 * time.Minute, false},
+	} {
+		got, capped := s.RetryAfter(tc.failures, tc.ra)
+		if capped != tc.wantCapped || !within(got, tc.want) {
+			t.Errorf("%s: RetryAfter(%d, %s) = %s, capped %v; want about %s, capped %v", tc.name, tc.failures, tc.ra, got, capped, tc.want, tc.wantCapped)
+		}
+	}
+	if got := s.Remaining(2); got != 35*time.Minute {
+		t.Errorf("Remaining(2) = %s, want 35m", got)
+	}
+	if got := s.Remaining(4); got != 0 {
+		t.Errorf("Remaining past the end = %s, want 0", got)
+	}
+}

@@ -76,8 +76,9 @@ func (w *Worker) JobTimeout() time.Duration {
 // Timeout implements river.Worker.
 func (w *Worker) Timeout(*river.Job[Args]) time.Duration { return w.JobTimeout() }
 
-// NextRetry honours the endpoint's Retry-After when it sent one; otherwise
-// the client's RetryPolicy (the schedule) decides.
+// NextRetry honours the endpoint's Retry-After when it sent one, as
+// Schedule.RetryAfter bounds it; otherwise the client's RetryPolicy (the
+// schedule) decides.
 func (w *Worker) NextRetry(job *river.Job[Args]) time.Time {
 	if job.Args.retryAfter > 0 {
 		return time.Now().Add(job.Args.retryAfter)
@@ -171,8 +172,10 @@ func (w *Worker) outcome(job *river.Job[Args], attempt int, ep endpoints.Endpoin
 	case gone:
 		return river.JobCancel(fmt.Errorf("endpoint answered 410 Gone: %w", ErrEndpointDisabled))
 	case wait > 0:
-		a.retryAfter = wait
-		return failed(err, "retry_after", wait)
+		var next time.Duration
+		next, err = w.retryAfter(ep, attempt, wait, err)
+		a.retryAfter = next
+		return failed(err, "retry_after", wait, "next_attempt_in", next.Round(time.Millisecond))
 	case sendErr != nil:
 		return failed(err)
 	}
@@ -200,9 +203,21 @@ func (w *Worker) judge(ep endpoints.Endpoint, resp Response, sendErr error, logf
 		return true, 0, err
 	case resp.HasRetry && (resp.Status == http.StatusTooManyRequests || resp.Status >= 500):
 		wait = min(max(resp.RetryAfter, time.Second), MaxRetryAfter)
-		w.opts.Limiter.Pause(ep.Key(), time.Now().Add(wait))
 	}
 	return false, wait, err
+}
+
+// retryAfter turns an endpoint's Retry-After into the delay before the
+// delivery's next attempt (Schedule.RetryAfter), holds the endpoint back
+// that long, and says in the attempt's error when it was capped.
+func (w *Worker) retryAfter(ep endpoints.Endpoint, failures int, wait time.Duration, err error) (time.Duration, error) {
+	next, capped := w.opts.Schedule.RetryAfter(failures, wait)
+	w.opts.Limiter.Pause(ep.Key(), time.Now().Add(min(wait, next)))
+	if capped {
+		err = fmt.Errorf("%w; its Retry-After of %s is past the %s the retry schedule has left, so the next attempt is in %s",
+			err, wait, w.opts.Schedule.Remaining(failures), next.Round(time.Second))
+	}
+	return next, err
 }
 
 func (w *Worker) report(r Result) {

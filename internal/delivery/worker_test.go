@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -70,10 +71,14 @@ func newWorkerFixture(t *testing.T, url string) *workerFixture {
 		Endpoints:  f.reg,
 		Sender:     NewSender(SenderOptions{Timeout: time.Second}),
 		Limiter:    f.limiter,
+		Schedule:   testSchedule,
 		OnDisabled: func(ep endpoints.Endpoint) { f.disabled = append(f.disabled, ep) },
 	})
 	return f
 }
+
+// testSchedule has 1h10m1s of retries left after the first failure.
+var testSchedule = Schedule{time.Second, 10 * time.Minute, time.Hour}
 
 func newJob(attempt int) *river.Job[Args] {
 	return &river.Job[Args]{
@@ -92,6 +97,7 @@ func TestWorkerOutcomes(t *testing.T) {
 		wantText   string
 		wantRetry  time.Duration // from Retry-After; 0 = the schedule decides
 		wantDisabl bool
+		attempt    int // the attempt that fails; default 1
 	}{
 		{name: "200 delivered", status: 200},
 		{name: "204 delivered", status: 204},
@@ -103,6 +109,10 @@ func TestWorkerOutcomes(t *testing.T) {
 		{name: "503 honours Retry-After", status: 503, retryAfter: "120", wantErr: true, wantRetry: 2 * time.Minute},
 		{name: "429 without Retry-After", status: 429, wantErr: true},
 		{name: "Retry-After 0 waits a second", status: 429, retryAfter: "0", wantErr: true, wantRetry: time.Second},
+		// Retry-After never brings an attempt forward: at least the schedule's 10m (±20%) after a second failure.
+		{name: "Retry-After shorter than the schedule", status: 503, retryAfter: "1", attempt: 2, wantErr: true, wantRetry: 10 * time.Minute},
+		// Nor postpones it past the schedule's end: capped at what is left (1h10m1s), saying so.
+		{name: "Retry-After past the schedule's end", status: 503, retryAfter: "86400", wantErr: true, wantText: "past the 1h10m1s the retry schedule has left", wantRetry: time.Hour + 10*time.Minute + time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,7 +121,7 @@ func TestWorkerOutcomes(t *testing.T) {
 				srv.headers["Retry-After"] = tt.retryAfter
 			}
 			f := newWorkerFixture(t, srv.URL)
-			job := newJob(1)
+			job := newJob(max(tt.attempt, 1))
 			err := f.worker.Work(context.Background(), job)
 			var cancel *river.JobCancelError
 			switch {
@@ -133,14 +143,15 @@ func TestWorkerOutcomes(t *testing.T) {
 				t.Fatalf("NextRetry = %s, want zero (the schedule decides)", next)
 			}
 			if tt.wantRetry > 0 {
-				if d := time.Until(next); d < tt.wantRetry-time.Second || d > tt.wantRetry {
-					t.Fatalf("NextRetry in %s, want %s (Retry-After)", d, tt.wantRetry)
+				// max(the schedule's delay ±20%, Retry-After): within 20% of the want.
+				if d := time.Until(next); d < tt.wantRetry*4/5-time.Second || d > tt.wantRetry*6/5 {
+					t.Fatalf("NextRetry in %s, want %s (Retry-After bounded by the schedule)", d, tt.wantRetry)
 				}
 				// The endpoint is held back: another delivery to it is snoozed, not sent.
 				err := f.worker.Work(context.Background(), newJob(1))
 				var snooze *river.JobSnoozeError
-				if !errors.As(err, &snooze) || snooze.Duration < tt.wantRetry-time.Second {
-					t.Fatalf("Work during Retry-After = %v, want a snooze of about %s", err, tt.wantRetry)
+				if hold := min(tt.wantRetry, retryAfterOf(tt.retryAfter)); !errors.As(err, &snooze) || snooze.Duration < hold-time.Second {
+					t.Fatalf("Work during Retry-After = %v, want a snooze of about %s", err, hold)
 				}
 				if n := len(srv.requests()); n != 1 {
 					t.Fatalf("endpoint got %d requests during its Retry-After, want 1", n)
@@ -152,6 +163,12 @@ func TestWorkerOutcomes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// retryAfterOf is the hold an endpoint asked for: its Retry-After seconds, at least 1s.
+func retryAfterOf(header string) time.Duration {
+	n, _ := strconv.Atoi(header)
+	return max(time.Duration(n)*time.Second, time.Second)
 }
 
 func TestWorkerDisabledEndpointGetsNothingUntilItChanges(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 
 // FuzzIngest posts arbitrary bodies and Idempotency-Keys to account 1 and
 // checks the handler against an independent statement of the rules: 202
-// exactly for a UTF-8 JSON object with a non-empty string "event", with the
+// exactly for a UTF-8 JSON object with one non-empty string "event", with the
 // accepted bytes stored unchanged (through River's JSON encoding of the
 // args); anything else is a 400 and stores nothing.
 //
@@ -80,7 +80,8 @@ func TestParseEventMatchesOracle(t *testing.T) {
 		{` { "id" : 1 , "event" : "a" } `, "a"},
 		{`{"\u0065vent":"escaped key"}`, "escaped key"},
 		{`{"event":"\u0041\"b"}`, `A"b`},
-		{`{"event":"a","event":"b"}`, "b"},
+		{`{"event":"a","event":"b"}`, ""}, // which one routes is ambiguous: refused
+		{`{"event":"a","\u0065vent":"b"}`, ""},
 		{`{"event":"a","event":1}`, ""},
 		{`{"event":""}`, ""},
 		{`{"a":{"event":"nested"}}`, ""},
@@ -112,12 +113,13 @@ func oracle(body []byte) int {
 	if err != nil || tok != json.Delim('{') {
 		return http.StatusBadRequest
 	}
-	event, found := "", false
+	event, found, events := "", false, 0
 	for dec.More() {
 		k, _ := dec.Token()
 		var v any
 		_ = dec.Decode(&v)
 		if k == "event" {
+			events++
 			s, ok := v.(string)
 			event, found = s, ok
 			if !ok {
@@ -126,7 +128,7 @@ func oracle(body []byte) int {
 			}
 		}
 	}
-	if !found || event == "" {
+	if !found || event == "" || events > 1 {
 		return http.StatusBadRequest
 	}
 	return http.StatusAccepted

@@ -25,6 +25,7 @@ import (
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/lograte"
 )
 
 // MaxBodyBytes is the largest event accepted.
@@ -74,6 +75,15 @@ type Options struct {
 	// Relay configures the relay route; without Relay.Endpoints it is not served.
 	Relay RelayOptions
 
+	// Store, when set, is the store's part of readiness; ingest notes every
+	// commit's outcome in it.
+	Store *StoreHealth
+
+	// LogEvery is the least time between two log lines of one kind of
+	// refusal (a store failing, a bad signature...); the lines held back
+	// are counted in the next one. Default lograte.DefaultEvery.
+	LogEvery time.Duration
+
 	Logger hclog.Logger
 }
 
@@ -82,6 +92,7 @@ type Options struct {
 type Handler struct {
 	opts    Options
 	log     hclog.Logger
+	logRate *lograte.Limiter
 	mux     *http.ServeMux
 	batcher *batcher
 }
@@ -110,7 +121,10 @@ func New(opts Options) *Handler {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	h := &Handler{opts: opts, log: log.Named("ingest"), mux: http.NewServeMux(),
+	if opts.LogEvery <= 0 {
+		opts.LogEvery = lograte.DefaultEvery
+	}
+	h := &Handler{opts: opts, log: log.Named("ingest"), logRate: lograte.New(opts.LogEvery, nil), mux: http.NewServeMux(),
 		batcher: newBatcher(opts.Inserter, opts.MaxBatch, opts.BatchSize, opts.InsertTimeout)}
 	h.mux.HandleFunc("POST /v1/accounts/{account_id}/events", h.events)
 	if opts.Relay.Endpoints != nil {
@@ -119,9 +133,13 @@ func New(opts Options) *Handler {
 	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	h.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+	h.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !opts.Registry.Ready() {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "waiting for the first complete reconcile of the endpoints"})
+			return
+		}
+		if err := opts.Store.Err(r.Context()); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "the store is unavailable: events cannot be accepted", "error": err.Error()})
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
@@ -192,9 +210,10 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	out := Accepted{Deliveries: len(eps), DeliveryIDs: ids}
 	if len(params) > 0 {
 		results, err := h.batcher.insert(params, key != "")
+		h.opts.Store.Note(err)
 		h.releaseUnstored(eps, results, err)
 		if err != nil {
-			h.log.Error("storing deliveries failed; nothing was queued", "account", account, "event", event, "error", err)
+			h.logLimited(hclog.Error, "store", "storing deliveries failed; nothing was queued", "account", account, "event", event, "error", err)
 			w.Header().Set("Retry-After", "1")
 			writeError(w, http.StatusServiceUnavailable, "the deliveries could not be stored; nothing was queued; retry")
 			return
@@ -215,6 +234,17 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, out)
 }
 
+// logLimited logs a line of kind key at most once per LogEvery, with the
+// count of those held back since the last.
+func (h *Handler) logLimited(level hclog.Level, key, msg string, kv ...any) {
+	if ok, held := h.logRate.Allow(key); ok {
+		if held > 0 {
+			kv = append(kv, "repeated", held, "repeated_within", h.opts.LogEvery.String())
+		}
+		h.log.Log(level, msg, kv...)
+	}
+}
+
 func (h *Handler) reserve(k endpoints.Key) bool {
 	return h.opts.Backlog != nil && h.opts.Backlog.Reserve(k)
 }
@@ -233,10 +263,11 @@ func (h *Handler) releaseUnstored(eps []endpoints.Endpoint, results []*rivertype
 	}
 }
 
-// parseEvent checks that body is one UTF-8 JSON object with a non-empty
-// string "event" (matched exactly, unlike encoding/json's case-insensitive
-// field matching; the last one counts when repeated) and returns it, or a
-// message for the 400.
+// parseEvent checks that body is one UTF-8 JSON object with exactly one
+// "event" key (matched exactly, unlike encoding/json's case-insensitive
+// field matching; a repeated one is refused, since which one routes the
+// event would depend on the parser), a non-empty string, and returns it,
+// or a message for the 400.
 //
 // It validates the body once and then walks only the object's top level,
 // skipping the values: decoding the event into a map of raw messages cost
@@ -261,6 +292,9 @@ func parseEvent(body []byte) (event, msg string) {
 		i = skipSpace(t, skipSpace(t, keyEnd)+1) // past the ':'
 		valueEnd := valueEnd(t, i)
 		if isEventKey(key) {
+			if raw != nil {
+				return "", `the event has more than one "event" field; send exactly one`
+			}
 			raw = t[i:valueEnd]
 		}
 		if i = skipSpace(t, valueEnd); t[i] == ',' {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/hashicorp/go-hclog"
 	"github.com/riverqueue/river"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
@@ -83,7 +84,7 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request) {
 		if ro.OnOutcome != nil {
 			ro.OnOutcome(outcome)
 		}
-		h.log.Warn("relay request refused; Chatwoot does not retry it", append([]any{"account", r.PathValue("account_id"),
+		h.logLimited(hclog.Warn, "relay:"+outcome, "relay request refused; Chatwoot does not retry it", append([]any{"account", r.PathValue("account_id"),
 			"status", status, "reason", outcome, "why", msg, "delivery_id", truncate(r.Header.Get(chatwoot.HeaderDelivery), 64)}, kv...)...)
 		if status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", "1")
@@ -159,6 +160,7 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request) {
 		Behind: h.reserve(ep.Key()),
 	})}
 	results, err := h.batcher.insert(params, true)
+	h.opts.Store.Note(err)
 	h.releaseUnstored([]endpoints.Endpoint{ep}, results, err)
 	if err != nil {
 		refuse(RelayStoreError, http.StatusServiceUnavailable, "the delivery could not be stored; nothing was queued", "endpoint", ep.String(), "error", err)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -220,3 +221,74 @@ func TestEventsFanOutToRelayedWebhooksOnly(t *testing.T) {
 		t.Fatalf("ingest answered %d %s; want 1 delivery (the relayed webhook, not the direct one)", w.Code, w.Body)
 	}
 }
+
+// TestReadinessCoversTheStore: /readyz answers 503 while the store's check
+// fails and while its last commit failed (for failedFor), 200 otherwise.
+func TestReadinessCoversTheStore(t *testing.T) {
+	now := time.Unix(1000, 0)
+	var down error
+	checks := 0
+	health := NewStoreHealth(func(context.Context) error { checks++; return down })
+	health.now = func() time.Time { return now }
+	reg := testRegistry()
+	ins := &fakeInserter{}
+	h := New(Options{Registry: reg, Inserter: ins, Store: health})
+	defer h.Close()
+	ready := func() int {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		return w.Code
+	}
+	if c := ready(); c != 200 {
+		t.Fatalf("readyz %d with a healthy store", c)
+	}
+	down = errors.New("connection refused")
+	if c := ready(); c != 200 || checks != 1 {
+		t.Fatalf("readyz %d after %d checks: the check is cached for a second", c, checks)
+	}
+	now = now.Add(time.Second)
+	if c := ready(); c != 503 {
+		t.Fatalf("readyz %d with the store down; want 503", c)
+	}
+	down = nil
+	now = now.Add(time.Second)
+	ins.err = errors.New("disk full")
+	if w := post(h, "/v1/accounts/1/events", `{"event":"message_created"}`); w.Code != 503 {
+		t.Fatalf("ingest %d with the store refusing writes", w.Code)
+	}
+	if c := ready(); c != 503 {
+		t.Fatalf("readyz %d right after a failed commit (pings answer); want 503", c)
+	}
+	now = now.Add(6 * time.Second)
+	if c := ready(); c != 200 {
+		t.Fatalf("readyz %d once the failed commit is old and the check passes; want 200 (else no traffic could prove it recovered)", c)
+	}
+	if up := health.Up(context.Background()); up != 1 {
+		t.Fatalf("Up = %v", up)
+	}
+}
+
+// TestRepeatedFailuresAreLoggedOncePerInterval: a store outage refuses
+// every post; the log gets one line per interval with the count of the
+// others, not one line per post.
+func TestRepeatedFailuresAreLoggedOncePerInterval(t *testing.T) {
+	var logs strings.Builder
+	var mu sync.Mutex
+	log := hclog.New(&hclog.LoggerOptions{Output: writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logs.Write(p) })})
+	h := New(Options{Registry: testRegistry(), Inserter: &fakeInserter{err: errors.New("database is locked")}, Logger: log, LogEvery: time.Hour})
+	defer h.Close()
+	for range 200 {
+		if w := post(h, "/v1/accounts/1/events", `{"event":"message_created"}`); w.Code != 503 {
+			t.Fatalf("ingest %d with the store failing", w.Code)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(logs.String(), "storing deliveries failed"); n != 1 {
+		t.Fatalf("%d log lines for 200 refused posts within one interval, want 1:\n%s", n, logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -7,7 +7,8 @@
 // # Metrics
 //
 //	chatwoot_deliveries_queued_total                 counter    deliveries committed by ingest
-//	chatwoot_deliveries_total{outcome}               counter    delivered | failed (retry scheduled) | dead | cancelled
+//	chatwoot_deliveries_total{outcome}               counter    deliveries that ended: delivered | dead | cancelled
+//	chatwoot_delivery_retries_total                  counter    failed attempts after which a retry was scheduled
 //	chatwoot_delivery_attempts_total{status_class}   counter    2xx | 3xx | 4xx | 5xx | error (no answer)
 //	chatwoot_delivery_attempt_duration_seconds       histogram  request sent → answer read (or error)
 //	chatwoot_delivery_queue_depth{state}             gauge      River jobs by state (available, scheduled,
@@ -21,6 +22,8 @@
 //	                                                            stale_timestamp | unknown_webhook |
 //	                                                            refused_endpoint | bad_request | too_large |
 //	                                                            store_error | not_ready
+//	chatwoot_store_up                                gauge      1 when the store answers and took the last
+//	                                                            commit, 0 when not (as /readyz)
 //	chatwoot_reconcile_errors_total                  counter    reconcile passes that had an error
 //	chatwoot_reconcile_seconds_since_success         gauge      since the last pass without error (since
 //	                                                            start while there was none)
@@ -67,6 +70,8 @@ type Options struct {
 	QueueDepthEvery time.Duration
 	// Endpoints supplies the endpoint gauges; nil leaves them out.
 	Endpoints Endpoints
+	// StoreUp supplies chatwoot_store_up (1 healthy, 0 not); nil leaves it out.
+	StoreUp func() float64
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -107,12 +112,17 @@ func New(opts Options) *Metrics {
 	})
 	outcomes := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "chatwoot_deliveries_total",
-		Help: "Attempts by what they did to their delivery: delivered (2xx), failed (retry scheduled), dead (retry schedule exhausted), cancelled (endpoint removed, disabled by 410 or unsubscribed).",
+		Help: "Deliveries that ended, by how: delivered (2xx), dead (retry schedule exhausted), cancelled (endpoint removed, disabled by 410, refused or unsubscribed).",
 	}, []string{"outcome"})
 	m.outcomes = map[delivery.Outcome]prometheus.Counter{}
-	for _, o := range []delivery.Outcome{delivery.Delivered, delivery.Failed, delivery.Dead, delivery.Cancelled} {
+	for _, o := range []delivery.Outcome{delivery.Delivered, delivery.Dead, delivery.Cancelled} {
 		m.outcomes[o] = outcomes.WithLabelValues(string(o)) // present at 0 from the start
 	}
+	// A failed attempt with a retry to come ends no delivery: counted apart.
+	m.outcomes[delivery.Failed] = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "chatwoot_delivery_retries_total",
+		Help: "Failed delivery attempts after which a retry was scheduled (several per delivery).",
+	})
 	attempts := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "chatwoot_delivery_attempts_total",
 		Help: "HTTP delivery attempts by the class of the endpoint's answer; error when none came (refused, timeout, blocked address).",
@@ -148,7 +158,7 @@ func New(opts Options) *Metrics {
 	for _, o := range ingest.RelayOutcomes {
 		m.relay[o] = relay.WithLabelValues(o)
 	}
-	m.reg.MustRegister(m.queued, outcomes, attempts, m.attemptDuration, m.reconcileErrors, sinceGood, relay)
+	m.reg.MustRegister(m.queued, outcomes, m.outcomes[delivery.Failed], attempts, m.attemptDuration, m.reconcileErrors, sinceGood, relay)
 	if opts.Endpoints != nil {
 		m.reg.MustRegister(
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -160,6 +170,12 @@ func New(opts Options) *Metrics {
 				Help: "Endpoints (webhooks) reconciled from Chatwoot.",
 			}, func() float64 { return float64(opts.Endpoints.Len()) }),
 		)
+	}
+	if opts.StoreUp != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "chatwoot_store_up",
+			Help: "1 when the store answers and took the last commit, 0 when not (as /readyz).",
+		}, opts.StoreUp))
 	}
 	if opts.Counts != nil {
 		m.reg.MustRegister(&queueDepth{count: opts.Counts, every: opts.QueueDepthEvery, now: opts.Now})

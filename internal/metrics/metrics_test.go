@@ -48,7 +48,7 @@ func TestMetricsPresentAndMoving(t *testing.T) {
 	for _, want := range []string{
 		`chatwoot_deliveries_queued_total 0`,
 		`chatwoot_deliveries_total{outcome="delivered"} 0`,
-		`chatwoot_deliveries_total{outcome="failed"} 0`,
+		`chatwoot_delivery_retries_total 0`,
 		`chatwoot_deliveries_total{outcome="dead"} 0`,
 		`chatwoot_deliveries_total{outcome="cancelled"} 0`,
 		`chatwoot_delivery_attempts_total{status_class="2xx"} 0`,
@@ -80,7 +80,7 @@ func TestMetricsPresentAndMoving(t *testing.T) {
 	for _, want := range []string{
 		`chatwoot_deliveries_queued_total 3`,
 		`chatwoot_deliveries_total{outcome="delivered"} 1`,
-		`chatwoot_deliveries_total{outcome="failed"} 1`,
+		`chatwoot_delivery_retries_total 1`,
 		`chatwoot_deliveries_total{outcome="dead"} 1`,
 		`chatwoot_deliveries_total{outcome="cancelled"} 1`,
 		`chatwoot_delivery_attempts_total{status_class="2xx"} 1`,

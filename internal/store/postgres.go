@@ -100,7 +100,13 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 		// announces (retries and snoozes coming due), so it can be slower.
 		Tuning: Tuning{FetchCooldown: time.Millisecond, FetchPollInterval: 200 * time.Millisecond},
 		Shared: true,
-		close:  func() error { pool.Close(); return nil },
+		ping: func(ctx context.Context) error {
+			if err := pool.Ping(ctx); err != nil {
+				return &redactedError{err: err, secrets: dsnSecrets(dsn)}
+			}
+			return nil
+		},
+		close: func() error { pool.Close(); return nil },
 		newClient: func(cfg *river.Config) (Client, error) {
 			return river.NewClient(driver, cfg)
 		},
@@ -136,13 +142,14 @@ func migrateLocked(ctx context.Context, cc *pgx.ConnConfig, log *slog.Logger, mi
 
 // RedactDSN returns dsn with its password (in the userinfo or a password
 // query parameter) replaced by xxxxx: fit for logs and errors. What is not
-// a postgres URL comes back with everything after "://" hidden.
+// a postgres URL comes back with everything after "://" hidden, and a
+// libpq key=value string with its password's value hidden.
 func RedactDSN(dsn string) string {
 	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
 		if scheme, _, ok := strings.Cut(dsn, "://"); ok {
 			return scheme + "://xxxxx"
 		}
-		return dsn
+		return keywordPassword.ReplaceAllString(dsn, "${1}xxxxx")
 	}
 	u, err := url.Parse(dsn)
 	if err != nil {
@@ -193,6 +200,10 @@ func dsnSecrets(dsn string) []string {
 }
 
 var passwordParam = regexp.MustCompile(`password=([^&\s]+)`)
+
+// keywordPassword is the password of a libpq keyword/value string:
+// password=secret, password = 'quoted \' secret'.
+var keywordPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s]*)`)
 
 // redactedError hides secrets in the text of an error whose causes (from
 // pgx or net/url) may quote the DSN.

@@ -182,6 +182,10 @@ func TestRedactDSN(t *testing.T) {
 		{"postgres://u:secret@db:port/q", "postgres://xxxxx (not a valid URL)"},
 		{"mysql://u:secret@db/q", "mysql://xxxxx"},
 		{"sqlite:./x.db", "sqlite:./x.db"},
+		// libpq keyword/value strings.
+		{"host=db port=5432 user=u password=s3cret dbname=q", "host=db port=5432 user=u password=xxxxx dbname=q"},
+		{"host=db password = 'two words \\' quoted' dbname=q", "host=db password = xxxxx dbname=q"},
+		{"host=db PASSWORD=s3cret", "host=db PASSWORD=xxxxx"},
 	}
 	for _, tt := range tests {
 		if got := RedactDSN(tt.in); got != tt.want {
@@ -205,4 +209,13 @@ func password(t *testing.T, dsn string) string {
 
 func newTextLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// TestOpenRefusalHidesAKeywordPassword: a libpq keyword/value string is
+// not a store URL; the refusal names the forms without echoing the password.
+func TestOpenRefusalHidesAKeywordPassword(t *testing.T) {
+	_, err := Open(context.Background(), Options{URL: "host=db.internal user=app password=hunter2-secret dbname=q"})
+	if err == nil || !strings.Contains(err.Error(), "expected sqlite:PATH") || strings.Contains(err.Error(), "hunter2-secret") {
+		t.Fatalf("Open = %v; want a refusal naming the forms, without the password", err)
+	}
 }

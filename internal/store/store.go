@@ -121,6 +121,7 @@ type Store struct {
 	Version  int
 
 	db        *sql.DB // SQLite only
+	ping      func(context.Context) error
 	close     func() error
 	newClient func(*river.Config) (Client, error)
 }
@@ -221,7 +222,11 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 		// 1,000 jobs/s with p99 in seconds.
 		Tuning: Tuning{FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 25 * time.Millisecond},
 		db:     db,
-		close:  db.Close,
+		ping: func(ctx context.Context) error {
+			var one int
+			return db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+		},
+		close: db.Close,
 		newClient: func(cfg *river.Config) (Client, error) {
 			return river.NewClient(driver, cfg)
 		},
@@ -252,6 +257,10 @@ func (s *Store) noteMigrations(ctx context.Context, m interface {
 
 // NewClient returns a River client over the store.
 func (s *Store) NewClient(cfg *river.Config) (Client, error) { return s.newClient(cfg) }
+
+// Ping checks that the database answers: a round trip, cheap enough for
+// a readiness probe.
+func (s *Store) Ping(ctx context.Context) error { return s.ping(ctx) }
 
 // Close closes the database. Stop every client first.
 func (s *Store) Close() error { return s.close() }
