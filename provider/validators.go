@@ -28,9 +28,18 @@ func (webhookURLValidator) ValidateString(_ context.Context, req validator.Strin
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
 		return
 	}
-	if !chatwoot.ValidWebhookURL(req.ConfigValue.ValueString()) {
+	v := req.ConfigValue.ValueString()
+	if !chatwoot.ValidWebhookURL(v) {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid webhook URL",
-			fmt.Sprintf("%q is not an absolute http(s) URL; Chatwoot only delivers to addresses like https://hooks.example.com/chatwoot.", req.ConfigValue.ValueString()))
+			fmt.Sprintf("%q is not an absolute http(s) URL; Chatwoot only delivers to addresses like https://hooks.example.com/chatwoot.", v))
+		return
+	}
+	// Read decodes a relay address into its destination, which would
+	// never match a relay address written here.
+	if a, ok := chatwoot.ParseRelayAddress(v); ok {
+		resp.Diagnostics.AddAttributeError(req.Path, "Relay address as url",
+			fmt.Sprintf("url is the relay address of %q. Set url to that destination and relay = true (with the provider's relay_url %q): "+
+				"the provider registers the relay address in Chatwoot itself.", a.Destination, a.Base))
 	}
 }
 

@@ -255,6 +255,8 @@ func TestAccWebhookRelay_withoutRelayURL(t *testing.T) {
   url   = "https://hooks.example.com/a"
   relay = true`),
 		`Relay without relay_url.*Set relay_url in the provider block \(or the CHATWOOT_RELAY_URL environment variable\)`)
+	planOnlyError(t, unreachableProvider+webhookConfig(`url = "https://relay.example.com/v1/accounts/1/relay?to=https%3A%2F%2Fbot.example.com%2Fh"`),
+		`Relay address as url.*Set url to that destination and relay = true`)
 	planOnlyError(t, `
 provider "chatwoot" {
   base_url         = "http://127.0.0.1:9"
