@@ -137,21 +137,29 @@ func TestAccWebhookRelay_lifecycle(t *testing.T) {
 	})
 }
 
-// TestAccWebhookRelay_importBlock adopts a webhook that already goes
-// through a relay: the import plan decodes it into url and relay = true.
-func TestAccWebhookRelay_importBlock(t *testing.T) {
-	t.Parallel()
-	_, url := newMock(t)
+// relayedOutOfBand creates, in a fresh mock, a webhook made outside
+// Terraform that goes through the relay at base to relayDst, and returns
+// the mock, the webhook and a configuration managing it with relay_url relayA.
+func relayedOutOfBand(t *testing.T, base string) (url string, hook chatwoot.Webhook, config string) {
+	t.Helper()
+	_, url = newMock(t)
 	hook, err := mockClient(t, url).CreateWebhook(context.Background(), 1, chatwoot.WebhookInput{
-		URL: relayAddr(relayA, 1, relayDst), Subscriptions: []string{"message_created"},
+		URL: relayAddr(base, 1, relayDst), Subscriptions: []string{"message_created"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	config := relayConfig(url, relayA) + webhookConfig(fmt.Sprintf(`
+	return url, hook, relayConfig(url, relayA) + webhookConfig(fmt.Sprintf(`
   url           = %q
   relay         = true
   subscriptions = ["message_created"]`, relayDst))
+}
+
+// TestAccWebhookRelay_importBlock adopts a webhook that already goes
+// through a relay: the import plan decodes it into url and relay = true.
+func TestAccWebhookRelay_importBlock(t *testing.T) {
+	t.Parallel()
+	_, hook, config := relayedOutOfBand(t, relayA)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders(),
 		TerraformVersionChecks:   []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_5_0)},
@@ -178,17 +186,7 @@ func TestAccWebhookRelay_importBlock(t *testing.T) {
 // it to the provider's relay_url in place.
 func TestAccWebhookRelay_importCLI(t *testing.T) {
 	t.Parallel()
-	_, url := newMock(t)
-	hook, err := mockClient(t, url).CreateWebhook(context.Background(), 1, chatwoot.WebhookInput{
-		URL: relayAddr("http://old-relay.internal:8787", 1, relayDst), Subscriptions: []string{"message_created"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	config := relayConfig(url, relayA) + webhookConfig(fmt.Sprintf(`
-  url           = %q
-  relay         = true
-  subscriptions = ["message_created"]`, relayDst))
+	url, hook, config := relayedOutOfBand(t, "http://old-relay.internal:8787")
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders(),
 		Steps: []resource.TestStep{

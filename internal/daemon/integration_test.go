@@ -266,16 +266,22 @@ func TestE2EMockDaemonReceiver(t *testing.T) {
 
 func mockEvents(t *testing.T, base string) []mockapi.EventRecord {
 	t.Helper()
-	resp, err := http.Get(base + "/_mock/events")
+	return getJSON[[]mockapi.EventRecord](t, base+"/_mock/events")
+}
+
+// getJSON GETs url and decodes its JSON answer.
+func getJSON[T any](t testing.TB, url string) T {
+	t.Helper()
+	var out T
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var evs []mockapi.EventRecord
-	if err := json.NewDecoder(resp.Body).Decode(&evs); err != nil {
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		t.Fatal(err)
 	}
-	return evs
+	return out
 }
 
 func jsonEqual(a, b []byte) bool {

@@ -47,16 +47,7 @@ func (s *stack) tryPostMessage(content string) int {
 // mockDeliveries is the mock's /_mock/deliveries.
 func (s *stack) mockDeliveries(t testing.TB) []mockapi.DeliveryRecord {
 	t.Helper()
-	resp, err := http.Get(s.mockURL + "/_mock/deliveries")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out []mockapi.DeliveryRecord
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return getJSON[[]mockapi.DeliveryRecord](t, s.mockURL+"/_mock/deliveries")
 }
 
 // settledDeliveries waits until the mock made n deliveries and each settled.
