@@ -163,9 +163,13 @@ func (p *chatwootProvider) Configure(ctx context.Context, req provider.Configure
 	}
 
 	baseURL := stringOrEnv(cfg.BaseURL, EnvBaseURL, chatwoot.DefaultBaseURL)
-	if _, err := chatwoot.ParseBaseURL(baseURL); err != nil {
+	if u, dropped, err := chatwoot.NormalizeBaseURL(baseURL); err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("base_url"), "Invalid Chatwoot base URL",
 			fmt.Sprintf("base_url (or %s) must be the absolute http(s) address of a Chatwoot installation, like https://app.chatwoot.com: %s", EnvBaseURL, err))
+	} else if dropped != "" {
+		resp.Diagnostics.AddAttributeWarning(path.Root("base_url"), "Path dropped from base_url",
+			fmt.Sprintf("base_url ends in %s, a path of Chatwoot's own routes (copied from the browser or the API docs?); "+
+				"the provider uses %s. Set base_url to that to silence this warning.", dropped, u))
 	}
 
 	token := stringOrEnv(cfg.APIAccessToken, EnvAPIAccessToken, "")

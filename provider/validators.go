@@ -3,9 +3,11 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
 )
@@ -101,5 +103,36 @@ func (relayURLValidator) ValidateString(_ context.Context, req validator.StringR
 	if _, err := chatwoot.ParseRelayBase(req.ConfigValue.ValueString()); err != nil {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid relay URL",
 			"relay_url must be the relay's base address as Chatwoot reaches it, like https://relay.example.com: "+err.Error())
+	}
+}
+
+// subscriptionsValidator refuses an empty set and unknown events at plan
+// time, saying what to write instead.
+type subscriptionsValidator struct{}
+
+func (subscriptionsValidator) Description(context.Context) string {
+	return "at least one of Chatwoot's 12 webhook events"
+}
+
+func (v subscriptionsValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (subscriptionsValidator) ValidateSet(ctx context.Context, req validator.SetRequest, resp *validator.SetResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if len(req.ConfigValue.Elements()) == 0 {
+		resp.Diagnostics.AddAttributeError(req.Path, "No subscriptions",
+			"subscriptions is empty, and Chatwoot refuses a webhook without events. Name at least one of "+strings.Join(chatwoot.AllowedEvents, ", ")+
+				", or remove the attribute for Chatwoot's default eight ("+strings.Join(chatwoot.DefaultSubscriptions, ", ")+").")
+		return
+	}
+	var events []types.String
+	resp.Diagnostics.Append(req.ConfigValue.ElementsAs(ctx, &events, false)...)
+	for _, e := range events {
+		if e.IsUnknown() || e.IsNull() || chatwoot.IsAllowedEvent(e.ValueString()) {
+			continue
+		}
+		resp.Diagnostics.AddAttributeError(req.Path, "Unknown webhook event",
+			fmt.Sprintf("%q is not an event Chatwoot delivers to webhooks. Use one of %s.", e.ValueString(), strings.Join(chatwoot.AllowedEvents, ", ")))
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -17,7 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/setplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/setdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -106,16 +105,13 @@ func (r *webhookResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			},
 			"subscriptions": schema.SetAttribute{
 				MarkdownDescription: "Events delivered to the webhook, at least one of `" + strings.Join(chatwoot.AllowedEvents, "`, `") + "`. " +
-					"When omitted Chatwoot subscribes the webhook to its default eight (`" + strings.Join(chatwoot.DefaultSubscriptions, "`, `") + "`), " +
-					"which are recorded here without a diff.",
+					"Omitted, it is Chatwoot's default eight (`" + strings.Join(chatwoot.DefaultSubscriptions, "`, `") + "`), shown in the plan; " +
+					"removing the attribute sets the webhook back to them.",
 				ElementType: types.StringType,
 				Optional:    true,
 				Computed:    true,
-				Validators: []validator.Set{
-					setvalidator.SizeAtLeast(1),
-					setvalidator.ValueStringsAre(stringvalidator.OneOf(chatwoot.AllowedEvents...)),
-				},
-				PlanModifiers: []planmodifier.Set{setplanmodifier.UseStateForUnknown()},
+				Default:     setdefault.StaticValue(defaultSubscriptions()),
+				Validators:  []validator.Set{subscriptionsValidator{}},
 			},
 			"inbox_id": schema.Int64Attribute{
 				MarkdownDescription: "Inbox the webhook is attached to. Note that upstream Chatwoot stores and shows it " +
@@ -400,6 +396,12 @@ func destination(accountID int64, chatwootURL string) (url string, relayed bool)
 		return a.Destination, true
 	}
 	return chatwootURL, false
+}
+
+// defaultSubscriptions is Chatwoot's default eight as a set value.
+func defaultSubscriptions() types.Set {
+	v, _ := subscriptionSet(context.Background(), chatwoot.DefaultSubscriptions)
+	return v
 }
 
 // subscriptionSet turns Chatwoot's list into a set; upstream keeps

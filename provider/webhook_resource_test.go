@@ -270,7 +270,8 @@ func TestAccWebhook_defaultSubscriptions(t *testing.T) {
 			{
 				Config: adminConfig(url) + webhookConfig(`url = "https://hooks.example.com/defaults"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply:             []plancheck.PlanCheck{plancheck.ExpectUnknownValue(webhookAddr, tfjsonpath.New("subscriptions"))},
+					// The reviewer sees which events the webhook gets.
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectKnownValue(webhookAddr, tfjsonpath.New("subscriptions"), knownStrings(chatwoot.DefaultSubscriptions...))},
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -289,6 +290,38 @@ func TestAccWebhook_defaultSubscriptions(t *testing.T) {
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
 					expect(webhookAddr, "subscriptions", knownStrings(chatwoot.DefaultSubscriptions...)),
+				},
+			},
+			{
+				Config: adminConfig(url) + webhookConfig(`
+  url           = "https://hooks.example.com/defaults"
+  name          = "renamed"
+  subscriptions = ["message_created"]`),
+				Check: func(s *terraform.State) error {
+					if got := s.RootModule().Resources[webhookAddr].Primary.Attributes["subscriptions.#"]; got != "1" {
+						return fmt.Errorf("%s subscriptions", got)
+					}
+					return nil
+				},
+			},
+			{
+				// Deleting the subscriptions line means Chatwoot's default again.
+				Config: adminConfig(url) + webhookConfig(`
+  url  = "https://hooks.example.com/defaults"
+  name = "renamed"`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(webhookAddr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(webhookAddr, tfjsonpath.New("subscriptions"), knownStrings(chatwoot.DefaultSubscriptions...)),
+				}},
+				Check: func(s *terraform.State) error {
+					accountID, webhookID, err := webhookIDs(s, webhookAddr)
+					if err != nil {
+						return err
+					}
+					if hook, _ := remoteWebhook(t, url, accountID, webhookID); len(hook.Subscriptions) != len(chatwoot.DefaultSubscriptions) {
+						return fmt.Errorf("Chatwoot has %v", hook.Subscriptions)
+					}
+					return nil
 				},
 			},
 		},
@@ -554,7 +587,7 @@ func TestAccWebhook_invalidEvent(t *testing.T) {
 	planOnlyError(t, unreachableProvider+webhookConfig(`
   url           = "https://hooks.example.com/x"
   subscriptions = ["message_created", "message_deleted"]`),
-		`Invalid Attribute Value Match.*must be one of.*"message_deleted"`)
+		`Unknown webhook event.*"message_deleted" is not an event Chatwoot delivers to webhooks. Use one of conversation_status_changed`)
 }
 
 func TestAccWebhook_emptySubscriptions(t *testing.T) {
@@ -562,7 +595,7 @@ func TestAccWebhook_emptySubscriptions(t *testing.T) {
 	planOnlyError(t, unreachableProvider+webhookConfig(`
   url           = "https://hooks.example.com/x"
   subscriptions = []`),
-		`subscriptions.*set must contain at least 1 elements`)
+		`No subscriptions.*Name at least one of.*or remove the attribute for Chatwoot's default eight`)
 }
 
 func TestAccWebhook_emptyName(t *testing.T) {

@@ -106,13 +106,33 @@ func NewClient(opts Options) (*Client, error) {
 }
 
 // ParseBaseURL checks that raw is an absolute http(s) URL without query or
-// fragment, as base_url must be.
+// fragment, as base_url must be, and drops the path of Chatwoot's own
+// routes from it (see NormalizeBaseURL).
 func ParseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	u, _, err := NormalizeBaseURL(raw)
+	return u, err
+}
+
+// routePrefixes are paths of Chatwoot's own routes that a base_url copied
+// from the browser (/app/accounts/1/...) or from the API docs (/api/v1)
+// carries; requests are made below the installation's root, so they are
+// dropped. A path before them (an installation under a sub-path) stays.
+var routePrefixes = []string{"/api/v1", "/api", "/app"}
+
+// NormalizeBaseURL is ParseBaseURL, also returning the path it dropped
+// ("" when none), for callers that tell the user.
+func NormalizeBaseURL(raw string) (u *url.URL, dropped string, err error) {
+	u, err = url.Parse(strings.TrimRight(raw, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("chatwoot: base_url %q is not an absolute http(s) URL like https://app.chatwoot.com (set base_url or CHATWOOT_BASE_URL to your installation's address)", raw)
+		return nil, "", fmt.Errorf("chatwoot: base_url %q is not an absolute http(s) URL like https://app.chatwoot.com (set base_url or CHATWOOT_BASE_URL to your installation's address)", raw)
 	}
-	return u, nil
+	for _, p := range routePrefixes {
+		if i := strings.Index(u.Path+"/", p+"/"); i >= 0 {
+			dropped, u.Path, u.RawPath = u.Path[i:], u.Path[:i], ""
+			break
+		}
+	}
+	return u, dropped, nil
 }
 
 // BaseURL returns the installation address the client talks to.

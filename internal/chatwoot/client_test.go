@@ -359,3 +359,39 @@ func TestValidWebhookURL(t *testing.T) {
 		}
 	}
 }
+
+// TestBaseURLDropsChatwootRoutePaths: a base_url copied from the browser or
+// the API docs reaches the same API as the installation's root.
+func TestBaseURLDropsChatwootRoutePaths(t *testing.T) {
+	for _, tc := range []struct{ in, want, dropped string }{
+		{"https://chat.example.com", "https://chat.example.com", ""},
+		{"https://chat.example.com/", "https://chat.example.com", ""},
+		{"https://chat.example.com/api/v1", "https://chat.example.com", "/api/v1"},
+		{"https://chat.example.com/api/v1/", "https://chat.example.com", "/api/v1"},
+		{"https://chat.example.com/app", "https://chat.example.com", "/app"},
+		{"https://chat.example.com/app/accounts/1/settings/integrations/webhook", "https://chat.example.com", "/app/accounts/1/settings/integrations/webhook"},
+		{"https://example.com/support/app/accounts/1/dashboard", "https://example.com/support", "/app/accounts/1/dashboard"},
+		{"https://example.com/support", "https://example.com/support", ""},
+		{"https://example.com/application", "https://example.com/application", ""},
+	} {
+		u, dropped, err := NormalizeBaseURL(tc.in)
+		if err != nil || u.String() != tc.want || dropped != tc.dropped {
+			t.Errorf("NormalizeBaseURL(%q) = %v, %q, %v; want %s, %q", tc.in, u, dropped, err, tc.want, tc.dropped)
+		}
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v1/accounts/1/webhooks" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write([]byte(`{"payload":{"webhooks":[]}}`))
+	}))
+	defer srv.Close()
+	c, err := NewClient(Options{BaseURL: srv.URL + "/app/accounts/1/settings", Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListWebhooks(context.Background(), 1); err != nil {
+		t.Fatalf("a browser url as base_url: %v", err)
+	}
+}
