@@ -5,7 +5,9 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -75,6 +77,10 @@ type providerData struct {
 	accountID int64
 	// relayURL is the relay's base address as Chatwoot reaches it; "" when none.
 	relayURL string
+	// roles are the token's roles by account, from GET /api/v1/profile.
+	roles map[int64]string
+	// user names the token's user in errors (never the token).
+	user string
 }
 
 func (p *chatwootProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -235,7 +241,24 @@ func (p *chatwootProvider) Configure(ctx context.Context, req provider.Configure
 		"base_url": client.BaseURL(), "account_id": accountID, "request_timeout": timeout.String(), "max_retries": maxRetries,
 	})
 
-	data := &providerData{client: client, webhooks: newWebhookCache(client), accountID: accountID, relayURL: relayURL}
+	// One request checks, at plan time, what would otherwise fail only at
+	// apply, after review: the address, the token, and its role.
+	profile, err := client.Profile(ctx)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot use the Chatwoot API at "+client.BaseURL(), profileAdvice(err, client.BaseURL()))
+		return
+	}
+	data := &providerData{client: client, webhooks: newWebhookCache(client), accountID: accountID, relayURL: relayURL,
+		roles: map[int64]string{}, user: profile.Email}
+	for _, a := range profile.Accounts {
+		data.roles[a.ID] = a.Role
+	}
+	if accountID != 0 {
+		if msg := data.adminProblem(accountID); msg != "" {
+			resp.Diagnostics.AddAttributeError(path.Root("account_id"), "Token cannot manage webhooks of account "+strconv.FormatInt(accountID, 10), msg)
+			return
+		}
+	}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }
@@ -246,6 +269,35 @@ func (p *chatwootProvider) Resources(context.Context) []func() resource.Resource
 
 func (p *chatwootProvider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{NewWebhooksDataSource, NewWebhookDataSource}
+}
+
+// profileAdvice says what a failed GET /api/v1/profile means for the user.
+func profileAdvice(err error, baseURL string) string {
+	var apiErr *chatwoot.APIError
+	switch {
+	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized:
+		return fmt.Sprintf("Chatwoot at %s refused the API access token (%q): it is unknown there, or revoked. "+
+			"Set api_access_token (or %s) to the access token of an account administrator of this installation (Profile settings → Access Token).",
+			baseURL, apiErr.Body.Text(), EnvAPIAccessToken)
+	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound:
+		return fmt.Sprintf("%s answered 404 to GET /api/v1/profile: it does not look like a Chatwoot installation. Check base_url (or %s).", baseURL, EnvBaseURL)
+	case errors.As(err, &apiErr):
+		return fmt.Sprintf("GET /api/v1/profile answered %d: %v. Check base_url (or %s), and that Chatwoot is up.", apiErr.StatusCode, err, EnvBaseURL)
+	}
+	return fmt.Sprintf("Nothing usable answered at %s: %v. Check base_url (or %s) and the network; the plan stops here rather than failing at apply.", baseURL, err, EnvBaseURL)
+}
+
+// adminProblem says why the token cannot manage account's webhooks, or "".
+func (pd *providerData) adminProblem(account int64) string {
+	switch role, member := pd.roles[account]; {
+	case !member:
+		return fmt.Sprintf("The token's user (%s) is not a member of account %d; only its administrators may manage its webhooks. "+
+			"Check account_id, or use a token of an administrator of account %d.", pd.user, account, account)
+	case role != chatwoot.RoleAdministrator:
+		return fmt.Sprintf("The token's user (%s) is an %s of account %d, not an administrator: Chatwoot lets only administrators list, create, update or delete webhooks. "+
+			"Use an administrator's access token.", pd.user, role, account)
+	}
+	return ""
 }
 
 // stringOrEnv returns the configured value, else the environment

@@ -3,6 +3,9 @@ package provider
 import (
 	"context"
 	"fmt"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -110,6 +113,44 @@ provider "chatwoot" {
 }
 ` + webhookConfigMinimal,
 			ExpectError: flexRe(`Missing Chatwoot API access token.*CHATWOOT_API_ACCESS_TOKEN`),
+		}},
+	})
+}
+
+// TestAccProvider_planChecksTheToken: what would only fail at apply, after
+// review, fails at plan: an unknown token, an address where nothing
+// answers, one that is not Chatwoot.
+func TestAccProvider_planChecksTheToken(t *testing.T) {
+	t.Parallel()
+	_, url := newMock(t)
+	notChatwoot := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(notChatwoot.Close)
+	for _, tc := range []struct {
+		name, config, want string
+	}{
+		{"unknown token", providerConfig(url, "no-such-token", 1), `Cannot use the Chatwoot API.*refused the API access token \("Invalid Access Token"\)`},
+		{"nothing listening", providerConfig("http://127.0.0.1:9", mockapi.AdminToken, 1), `Cannot use the Chatwoot API at http://127.0.0.1:9.*Nothing usable answered.*Check base_url`},
+		{"not Chatwoot", providerConfig(notChatwoot.URL, mockapi.AdminToken, 1), `does not look like a Chatwoot installation`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			planOnlyError(t, tc.config+webhookConfigMinimal, tc.want)
+		})
+	}
+}
+
+// TestAccProvider_baseURLFromTheBrowser: a base_url copied from the
+// browser works, with a warning naming the url used.
+func TestAccProvider_baseURLFromTheBrowser(t *testing.T) {
+	t.Parallel()
+	_, url := newMock(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders(),
+		Steps: []resource.TestStep{{
+			Config: providerConfig(url+"/app/accounts/1/settings/integrations/webhook", mockapi.AdminToken, 1) + webhookConfigMinimal,
+			Check:  resource.TestCheckResourceAttr("chatwoot_webhook.test", "account_id", "1"),
+		}, {
+			Config:           providerConfig(url+"/api/v1", mockapi.AdminToken, 1) + webhookConfigMinimal,
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 		}},
 	})
 }

@@ -114,7 +114,9 @@ func (subscriptionsValidator) Description(context.Context) string {
 	return "at least one of Chatwoot's 12 webhook events"
 }
 
-func (v subscriptionsValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (v subscriptionsValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
 
 func (subscriptionsValidator) ValidateSet(ctx context.Context, req validator.SetRequest, resp *validator.SetResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {

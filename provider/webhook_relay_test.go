@@ -249,7 +249,8 @@ func TestAccWebhookRelay_destinationDrift(t *testing.T) {
 
 func TestAccWebhookRelay_withoutRelayURL(t *testing.T) {
 	t.Setenv(EnvRelayURL, "") // not parallel: the environment is the process's
-	planOnlyError(t, unreachableProvider+webhookConfig(`
+	_, url := newMock(t)
+	planOnlyError(t, adminConfig(url)+webhookConfig(`
   url   = "https://hooks.example.com/a"
   relay = true`),
 		`Relay without relay_url.*Set relay_url in the provider block \(or the CHATWOOT_RELAY_URL environment variable\)`)

@@ -144,9 +144,18 @@ func (r *webhookResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		return // destroying, or the provider is not configured yet
 	}
 	r.planAccount(ctx, req, resp)
-	if !resp.Diagnostics.HasError() {
-		r.planChatwootURL(ctx, resp)
+	if resp.Diagnostics.HasError() {
+		return
 	}
+	var account types.Int64
+	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("account_id"), &account)...)
+	if !account.IsNull() && !account.IsUnknown() {
+		if msg := r.data.adminProblem(account.ValueInt64()); msg != "" {
+			resp.Diagnostics.AddAttributeError(path.Root("account_id"), fmt.Sprintf("Token cannot manage webhooks of account %d", account.ValueInt64()), msg)
+			return
+		}
+	}
+	r.planChatwootURL(ctx, resp)
 }
 
 // planChatwootURL computes chatwoot_url from url, relay, account_id and

@@ -659,7 +659,8 @@ func TestAccWebhook_agentToken(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProviders(),
 		Steps: []resource.TestStep{{
 			Config:      providerConfig(url, mockapi.AgentToken, 1) + webhookConfigMinimal,
-			ExpectError: flexRe(`answered 401.*token must belong to an administrator of account 1`),
+			PlanOnly:    true, // refused at plan, before review, not at apply
+			ExpectError: flexRe(`Token cannot manage webhooks of account 1.*is an agent of account 1, not an administrator`),
 		}},
 	})
 }
@@ -671,7 +672,8 @@ func TestAccWebhook_unknownAccount(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProviders(),
 		Steps: []resource.TestStep{{
 			Config:      providerConfig(url, mockapi.AdminToken, 77) + webhookConfigMinimal,
-			ExpectError: flexRe(`Could not create the Chatwoot webhook.*account 77`),
+			PlanOnly:    true,
+			ExpectError: flexRe(`Token cannot manage webhooks of account 77.*not a member of account 77`),
 		}},
 	})
 }
@@ -816,13 +818,14 @@ resource "chatwoot_webhook" "many" {
 				PlanOnly:  true,
 				PostApplyFunc: func() {
 					lists := countRequests(srv, "GET", listPath)
+					profiles := countRequests(srv, "GET", "/api/v1/profile") // one per configured provider: the plan-time token check
 					total := len(srv.Requests())
-					t.Logf("refreshing %d webhooks made %d list request(s), %d requests in all", n, lists, total)
+					t.Logf("refreshing %d webhooks made %d list request(s) and %d profile request(s), %d requests in all", n, lists, profiles, total)
 					if lists < 1 || lists > 2 {
 						t.Errorf("refreshing %d webhooks made %d list requests, want 1 (at most 2)", n, lists)
 					}
-					if total != lists {
-						t.Errorf("a refresh made %d requests that were not lists: %v", total-lists, srv.Requests())
+					if profiles < 1 || profiles > 2 || total != lists+profiles {
+						t.Errorf("a refresh made %d profile requests and %d others: %v", profiles, total-lists-profiles, srv.Requests())
 					}
 				},
 			},

@@ -110,7 +110,7 @@ func TestAccWebhooksDataSource_agentToken(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProviders(),
 		Steps: []resource.TestStep{{
 			Config:      providerConfig(url, mockapi.AgentToken, 1) + `data "chatwoot_webhooks" "x" {}`,
-			ExpectError: flexRe(`Could not list the webhooks of Chatwoot account 1.*administrator of account 1`),
+			ExpectError: flexRe(`Token cannot manage webhooks of account 1.*not an administrator`),
 		}},
 	})
 }
