@@ -52,6 +52,8 @@ type chatwootProvider struct {
 	// Backoff bounds for retries; zero keeps the client's defaults. Only
 	// tests shorten them, which is why they are not schema attributes.
 	retryWaitMin, retryWaitMax time.Duration
+	// transport replaces the HTTP transport (tests that lose answers).
+	transport http.RoundTripper
 }
 
 // New returns the provider factory that main serves.
@@ -230,6 +232,7 @@ func (p *chatwootProvider) Configure(ctx context.Context, req provider.Configure
 		MaxRetries:   int(maxRetries),
 		RetryWaitMin: p.retryWaitMin,
 		RetryWaitMax: p.retryWaitMax,
+		Transport:    p.transport,
 		UserAgent:    version.UserAgent() + " terraform/" + req.TerraformVersion,
 		Logger:       tflogLogger{token: token},
 	})

@@ -26,11 +26,17 @@ import (
 // testAccProviders serves the provider in-process, with retry waits short
 // enough for fault-injection tests (Retry-After up to 2s is still honoured).
 func testAccProviders() map[string]func() (tfprotov6.ProviderServer, error) {
+	return testAccProvidersWith(nil)
+}
+
+// testAccProvidersWith is testAccProviders whose client uses transport.
+func testAccProvidersWith(transport http.RoundTripper) map[string]func() (tfprotov6.ProviderServer, error) {
 	return map[string]func() (tfprotov6.ProviderServer, error){
 		"chatwoot": providerserver.NewProtocol6WithError(&chatwootProvider{
 			version:      "test",
 			retryWaitMin: 10 * time.Millisecond,
 			retryWaitMax: 2 * time.Second,
+			transport:    transport,
 		}),
 	}
 }

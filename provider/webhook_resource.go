@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -225,13 +226,61 @@ func (r *webhookResource) Create(ctx context.Context, req resource.CreateRequest
 
 	hook, err := r.data.client.CreateWebhook(ctx, accountID, in)
 	r.data.webhooks.Invalidate(accountID)
+	if chatwoot.WriteMayHaveLanded(err) {
+		hook, err = r.adoptLost(ctx, accountID, in.URL, err, &resp.Diagnostics)
+	}
 	if err != nil {
-		resp.Diagnostics.AddError(fmt.Sprintf("Could not create the Chatwoot webhook %s in account %d", in.URL, accountID), err.Error())
+		resp.Diagnostics.AddError(fmt.Sprintf("Could not create the Chatwoot webhook %s in account %d", withoutQuery(in.URL), accountID), err.Error())
 		return
 	}
 	tflog.Debug(ctx, "created Chatwoot webhook", map[string]any{"account_id": accountID, "webhook_id": hook.ID})
+	if msg := droppedInbox(in, hook, accountID); msg != "" {
+		// Chatwoot kept the webhook without the inbox: take it back, so
+		// that nothing is left half made and unknown to Terraform.
+		delErr := r.data.client.DeleteWebhook(ctx, accountID, hook.ID)
+		r.data.webhooks.Invalidate(accountID)
+		if delErr != nil {
+			resp.Diagnostics.AddError("Chatwoot dropped inbox_id", fmt.Sprintf("%s Deleting the webhook it created without the inbox (id %d) failed too: %v; delete it in Chatwoot.", msg, hook.ID, delErr))
+			return
+		}
+		resp.Diagnostics.AddAttributeError(path.Root("inbox_id"), "Chatwoot dropped inbox_id", msg+" The webhook it created without the inbox was deleted again; nothing was created.")
+		return
+	}
 	resp.Diagnostics.Append(plan.fill(ctx, accountID, hook)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+// droppedInbox says, when Chatwoot answered without the inbox the webhook
+// was given, that the account has no such inbox; "" otherwise.
+func droppedInbox(in chatwoot.WebhookInput, hook chatwoot.Webhook, accountID int64) string {
+	if in.InboxID == nil || hook.InboxID() == *in.InboxID {
+		return ""
+	}
+	return fmt.Sprintf("Account %d has no inbox %d: Chatwoot accepts an unknown inbox_id and stores the webhook without an inbox. "+
+		"Set inbox_id to an inbox of the account (Settings → Inboxes: the number in the inbox's address), or remove it.", accountID, *in.InboxID)
+}
+
+// adoptLost looks, after a create whose answer was lost, for the webhook
+// it may have created, by its url (unique per account): found, it is
+// recorded rather than left unknown to Terraform, where the next apply
+// would fail on "Url has already been taken". The look-up outlives a
+// cancelled apply (Ctrl-C), for a few seconds.
+func (r *webhookResource) adoptLost(ctx context.Context, accountID int64, url string, createErr error, diags *diag.Diagnostics) (chatwoot.Webhook, error) {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	hook, found, err := r.data.webhooks.FindFunc(lctx, accountID, func(h chatwoot.Webhook) bool { return h.URL == url })
+	switch {
+	case err != nil:
+		return chatwoot.Webhook{}, fmt.Errorf("%w; looking for the webhook it may have created failed too (%v): "+
+			"if a webhook with this url exists in Chatwoot, import it (terraform import ... %d/<webhook_id>)", createErr, err, accountID)
+	case !found:
+		return chatwoot.Webhook{}, createErr
+	}
+	tflog.Warn(ctx, "create's answer lost; adopted the webhook found by its url", map[string]any{"account_id": accountID, "webhook_id": hook.ID})
+	diags.AddWarning("Chatwoot's answer to the create was lost",
+		fmt.Sprintf("Creating the webhook failed without a usable answer (%v), but Chatwoot had created it: webhook %d of account %d was found by its url and recorded in the state, so nothing is left unknown to Terraform.",
+			createErr, hook.ID, accountID))
+	return hook, nil
 }
 
 func (r *webhookResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -278,6 +327,11 @@ func (r *webhookResource) Update(ctx context.Context, req resource.UpdateRequest
 	if err != nil {
 		resp.Diagnostics.AddError(fmt.Sprintf("Could not update Chatwoot webhook %d in account %d", webhookID, accountID), err.Error())
 		return
+	}
+	if msg := droppedInbox(in, hook, accountID); msg != "" {
+		// The state says what Chatwoot now holds; the next plan shows the
+		// inbox_id still to set.
+		resp.Diagnostics.AddAttributeError(path.Root("inbox_id"), "Chatwoot dropped inbox_id", msg)
 	}
 	resp.Diagnostics.Append(plan.fill(ctx, accountID, hook)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
@@ -395,6 +449,14 @@ func (m *webhookResourceModel) fill(ctx context.Context, accountID int64, hook c
 	var diags diag.Diagnostics
 	m.Subscriptions, diags = subscriptionSet(ctx, hook.Subscriptions)
 	return diags
+}
+
+// withoutQuery shows a url without its query (receivers put tokens there).
+func withoutQuery(raw string) string {
+	if i := strings.IndexAny(raw, "?#"); i >= 0 {
+		return raw[:i] + "?…"
+	}
+	return raw
 }
 
 // destination decodes the url Chatwoot holds: a relay address of the

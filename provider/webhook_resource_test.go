@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -858,4 +859,118 @@ func TestParseImportID(t *testing.T) {
 			t.Errorf("parseImportID(%q) = %d, %d, %v; want %d, %d", tc.in, account, webhook, err, tc.account, tc.webhook)
 		}
 	}
+}
+
+// losingTransport lets requests reach the server but loses the answers of
+// the first `lose` webhook creates: a timeout or reset after Chatwoot has
+// committed.
+type losingTransport struct {
+	mu     sync.Mutex
+	lose   int
+	status int // 0: no answer at all (a reset); else this answer instead
+}
+
+func (l *losingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil || req.Method != http.MethodPost || !strings.HasSuffix(req.URL.Path, "/webhooks") || l.lose == 0 {
+		return resp, err
+	}
+	l.lose--
+	resp.Body.Close()
+	if l.status == 0 {
+		return nil, errors.New("read: connection reset by peer")
+	}
+	return &http.Response{StatusCode: l.status, Status: http.StatusText(l.status), Header: http.Header{}, Body: http.NoBody, Request: req}, nil
+}
+
+// TestAccWebhook_lostCreateAnswerLeavesNoOrphan: Chatwoot created the
+// webhook but its answer was lost; the provider finds it by its url and
+// records it — never a second one, never one unknown to Terraform — and
+// the next plan is empty.
+func TestAccWebhook_lostCreateAnswerLeavesNoOrphan(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		maxRetries int
+		status     int
+	}{
+		{"reset, no retry", 0, 0},
+		{"reset, then the retry meets the created webhook", 3, 0},
+		{"502 after the commit", 0, http.StatusBadGateway},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, url := newMock(t)
+			config := strings.Replace(adminConfig(url), "max_retries      = 3", fmt.Sprintf("max_retries      = %d", tc.maxRetries), 1) +
+				webhookConfig(`url = "https://hooks.example.com/lost-answer"`)
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProvidersWith(&losingTransport{lose: 1, status: tc.status}),
+				Steps: []resource.TestStep{{
+					Config: config,
+					ConfigPlanChecks: resource.ConfigPlanChecks{
+						PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+					},
+					Check: func(s *terraform.State) error {
+						hooks, err := mockClient(t, url).ListWebhooks(context.Background(), 1)
+						if err != nil {
+							return err
+						}
+						_, webhookID, err := webhookIDs(s, webhookAddr)
+						if err != nil {
+							return err
+						}
+						if len(hooks) != 1 || hooks[0].ID != webhookID {
+							return fmt.Errorf("Chatwoot has %d webhooks, state has webhook %d; want the one created, recorded", len(hooks), webhookID)
+						}
+						return nil
+					},
+				}},
+			})
+		})
+	}
+}
+
+// TestAccWebhook_unknownInbox: Chatwoot accepts an unknown inbox_id and
+// drops it; the apply fails naming the inbox, leaves nothing behind, and a
+// fixed configuration applies cleanly (no taint, no replacement loop).
+func TestAccWebhook_unknownInbox(t *testing.T) {
+	t.Parallel()
+	_, url := newMock(t)
+	hook := func(inbox string) string {
+		return adminConfig(url) + webhookConfig(`
+  url      = "https://hooks.example.com/inbox"
+  inbox_id = `+inbox)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders(),
+		CheckDestroy:             checkDestroyed(t, url),
+		Steps: []resource.TestStep{
+			{
+				Config:      hook("999"),
+				ExpectError: flexRe(`Chatwoot dropped inbox_id.*Account 1 has no inbox 999.*was deleted again; nothing was created`),
+			},
+			{
+				PreConfig: func() {
+					if hooks, _ := mockClient(t, url).ListWebhooks(context.Background(), 1); len(hooks) != 0 {
+						t.Fatalf("the failed create left %d webhooks in Chatwoot", len(hooks))
+					}
+				},
+				Config: hook("1"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(webhookAddr, plancheck.ResourceActionCreate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+			{
+				Config:      hook("999"),
+				ExpectError: flexRe(`Chatwoot dropped inbox_id.*Account 1 has no inbox 999`),
+			},
+			{
+				Config:           hook("1"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(webhookAddr, plancheck.ResourceActionUpdate)}},
+				Check:            resource.TestCheckResourceAttr(webhookAddr, "inbox_id", "1"),
+			},
+		},
+	})
 }

@@ -96,6 +96,9 @@ func NewClient(opts Options) (*Client, error) {
 	}
 	rc.HTTPClient.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	rc.RequestLogHook = func(_ retryablehttp.Logger, r *http.Request, attempt int) {
+		if n, ok := r.Context().Value(attemptsKey{}).(*int); ok {
+			*n = attempt + 1
+		}
 		c.debug(r.Context(), "chatwoot request", "method", r.Method, "path", r.URL.Path, "attempt", attempt+1)
 	}
 	rc.ResponseLogHook = func(_ retryablehttp.Logger, r *http.Response) {
@@ -234,6 +237,8 @@ func (c *Client) do(ctx context.Context, method string, accountID int64, path st
 			return fmt.Errorf("chatwoot: encoding %s %s: %w", method, path, err)
 		}
 	}
+	attempts := new(int) // counted by RequestLogHook: an answer not retried carries no count of its own
+	ctx = context.WithValue(ctx, attemptsKey{}, attempts)
 	req, err := retryablehttp.NewRequestWithContext(ctx, method, c.base.String()+path, payload)
 	if err != nil {
 		return fmt.Errorf("chatwoot: building %s %s: %w", method, path, err)
@@ -256,7 +261,7 @@ func (c *Client) do(ctx context.Context, method string, accountID int64, path st
 		return fmt.Errorf("chatwoot: reading the answer to %s %s: %w", method, path, readErr)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		apiErr := &APIError{StatusCode: resp.StatusCode, Method: method, Path: path, AccountID: accountID}
+		apiErr := &APIError{StatusCode: resp.StatusCode, Method: method, Path: path, AccountID: accountID, Attempts: *attempts}
 		var spent *retriesSpent
 		if errors.As(err, &spent) {
 			apiErr.Attempts = spent.attempts
@@ -274,6 +279,9 @@ func (c *Client) do(ctx context.Context, method string, accountID int64, path st
 	}
 	return nil
 }
+
+// attemptsKey is the request context key of the attempt counter.
+type attemptsKey struct{}
 
 // retriesSpent carries how many attempts the retry loop made before giving up.
 type retriesSpent struct {

@@ -93,6 +93,23 @@ func (e *APIError) Hint() string {
 // IsNotFound reports whether err is a 404 from Chatwoot.
 func IsNotFound(err error) bool { return statusOf(err) == http.StatusNotFound }
 
+// WriteMayHaveLanded reports whether a failed write may have been applied
+// by Chatwoot all the same: no answer came (a timeout, a reset, a
+// cancelled request), a 5xx or an undecodable answer came, or a retry was
+// refused as a duplicate of what an earlier attempt of it created ("Url
+// has already been taken" after more than one attempt).
+func WriteMayHaveLanded(err error) bool {
+	if err == nil {
+		return false
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.StatusCode >= 500 ||
+			apiErr.StatusCode == http.StatusUnprocessableEntity && apiErr.Attempts > 1 && strings.Contains(apiErr.Body.Text(), MsgURLTaken)
+	}
+	return true // transport errors and undecodable answers alike
+}
+
 // IsUnauthorized reports whether err is a 401 from Chatwoot.
 func IsUnauthorized(err error) bool { return statusOf(err) == http.StatusUnauthorized }
 
