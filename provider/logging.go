@@ -13,6 +13,18 @@ import (
 type tflogLogger struct{ token string }
 
 func (l tflogLogger) Debug(ctx context.Context, msg string, keysAndValues ...any) {
+	ctx, fields := l.prepare(ctx, keysAndValues)
+	tflog.Debug(ctx, msg, fields)
+}
+
+// Warn is for what the user should know happened, such as a Retry-After
+// longer than the client waits.
+func (l tflogLogger) Warn(ctx context.Context, msg string, keysAndValues ...any) {
+	ctx, fields := l.prepare(ctx, keysAndValues)
+	tflog.Warn(ctx, msg, fields)
+}
+
+func (l tflogLogger) prepare(ctx context.Context, keysAndValues []any) (context.Context, map[string]any) {
 	if l.token != "" {
 		ctx = tflog.MaskMessageStrings(ctx, l.token)
 		ctx = tflog.MaskAllFieldValuesStrings(ctx, l.token)
@@ -30,5 +42,5 @@ func (l tflogLogger) Debug(ctx context.Context, msg string, keysAndValues ...any
 		}
 		fields[key] = value
 	}
-	tflog.Debug(ctx, msg, fields)
+	return ctx, fields
 }

@@ -37,9 +37,15 @@ type Options struct {
 }
 
 // Logger receives one line per HTTP attempt and answer. The token is never
-// among the fields.
+// among the fields. A Logger that is also a Warner is told of a
+// Retry-After longer than the client waits.
 type Logger interface {
 	Debug(ctx context.Context, msg string, keysAndValues ...any)
+}
+
+// Warner is an optional part of a Logger.
+type Warner interface {
+	Warn(ctx context.Context, msg string, keysAndValues ...any)
 }
 
 // Client is a typed client of Chatwoot's account API.
@@ -85,7 +91,18 @@ func NewClient(opts Options) (*Client, error) {
 	rc.Logger = nil // attempts are logged through our hooks, never with headers
 	rc.RetryMax = opts.MaxRetries
 	rc.RetryWaitMin, rc.RetryWaitMax = opts.RetryWaitMin, opts.RetryWaitMax
-	rc.Backoff = jitterBackoff
+	rc.Backoff = func(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
+		d := jitterBackoff(minWait, maxWait, attempt, resp)
+		if resp != nil {
+			if ra, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && ra > maxWait {
+				if w, ok := c.logger.(Warner); ok {
+					w.Warn(resp.Request.Context(), "Chatwoot asked to wait longer than the client waits between attempts; retrying sooner",
+						"retry_after", ra.String(), "waiting", d.String(), "status", resp.StatusCode, "path", resp.Request.URL.Path)
+				}
+			}
+		}
+		return d
+	}
 	rc.CheckRetry = retryablehttp.ErrorPropagatedRetryPolicy
 	rc.ErrorHandler = func(resp *http.Response, err error, tries int) (*http.Response, error) {
 		return resp, &retriesSpent{attempts: tries, err: err}

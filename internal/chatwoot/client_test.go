@@ -178,6 +178,35 @@ func TestRetryAfterHonoured(t *testing.T) {
 	}
 }
 
+// warnLog records the warnings of a Logger that is also a Warner.
+type warnLog struct {
+	mu    sync.Mutex
+	warns []string
+}
+
+func (*warnLog) Debug(context.Context, string, ...any) {}
+func (w *warnLog) Warn(_ context.Context, msg string, kv ...any) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.warns = append(w.warns, fmt.Sprint(append([]any{msg}, kv...)...))
+}
+
+// TestRetryAfterPastTheCapIsNotSilent: a Retry-After longer than the
+// client's longest wait is cut short, and said so.
+func TestRetryAfterPastTheCapIsNotSilent(t *testing.T) {
+	var calls atomic.Int32
+	log := &warnLog{}
+	c := newTestClient(t, flaky(1, 503, "120", answer(200, `{"payload":{"webhooks":[]}}`), &calls), Options{MaxRetries: 1, RetryWaitMax: 50 * time.Millisecond, Logger: log})
+	if _, err := c.ListWebhooks(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if len(log.warns) != 1 || !strings.Contains(log.warns[0], "longer than the client waits") || !strings.Contains(log.warns[0], "2m0s") {
+		t.Fatalf("warnings %q; want one naming the 2m Retry-After", log.warns)
+	}
+}
+
 func TestParseRetryAfter(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {

@@ -99,3 +99,5 @@ func hclogLevel(l slog.Level) hclog.Level {
 type chatwootLogger struct{ log hclog.Logger }
 
 func (c chatwootLogger) Debug(_ context.Context, msg string, kv ...any) { c.log.Debug(msg, kv...) }
+
+func (c chatwootLogger) Warn(_ context.Context, msg string, kv ...any) { c.log.Warn(msg, kv...) }
