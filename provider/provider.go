@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/ephemeral"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -41,7 +42,10 @@ const (
 	defaultMaxRetries     = 4
 )
 
-var _ provider.Provider = (*chatwootProvider)(nil)
+var (
+	_ provider.Provider                       = (*chatwootProvider)(nil)
+	_ provider.ProviderWithEphemeralResources = (*chatwootProvider)(nil)
+)
 
 // chatwootProvider is one provider instance; terraform starts one per
 // process, and Configure builds the client and webhook cache it hands to
@@ -69,6 +73,7 @@ type providerModel struct {
 	RequestTimeout types.String `tfsdk:"request_timeout"`
 	MaxRetries     types.Int64  `tfsdk:"max_retries"`
 	RelayURL       types.String `tfsdk:"relay_url"`
+	StoreSecrets   types.Bool   `tfsdk:"store_secrets"`
 }
 
 // providerData is what resources and data sources receive from Configure.
@@ -83,6 +88,8 @@ type providerData struct {
 	roles map[int64]string
 	// user names the token's user in errors (never the token).
 	user string
+	// storeSecrets is false when webhook secrets stay out of state and plan.
+	storeSecrets bool
 }
 
 func (p *chatwootProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -126,6 +133,13 @@ func (p *chatwootProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 				Optional:   true,
 				Validators: []validator.String{relayURLValidator{}},
 			},
+			"store_secrets": schema.BoolAttribute{
+				MarkdownDescription: "Whether `chatwoot_webhook` and the data sources keep each webhook's signing `secret` in the state. " +
+					"Defaults to `true`. With `false` the `secret` attribute stays null in state and plan, and the ephemeral resource " +
+					"`chatwoot_webhook_secret` reads it at plan and apply time without persisting it, for write-only arguments of other providers " +
+					"(a secrets manager's `secret_string_wo`).",
+				Optional: true,
+			},
 			"max_retries": schema.Int64Attribute{
 				MarkdownDescription: fmt.Sprintf("How many times a request is retried after a `429` or `5xx` answer or a connection error, "+
 					"with exponential backoff and jitter that honours `Retry-After`. `0` disables retries. Defaults to `%d`.", defaultMaxRetries),
@@ -150,6 +164,7 @@ func (p *chatwootProvider) Configure(ctx context.Context, req provider.Configure
 		"request_timeout":  cfg.RequestTimeout.IsUnknown(),
 		"max_retries":      cfg.MaxRetries.IsUnknown(),
 		"relay_url":        cfg.RelayURL.IsUnknown(),
+		"store_secrets":    cfg.StoreSecrets.IsUnknown(),
 	}
 	for name, isUnknown := range unknown {
 		if !isUnknown {
@@ -252,7 +267,7 @@ func (p *chatwootProvider) Configure(ctx context.Context, req provider.Configure
 		return
 	}
 	data := &providerData{client: client, webhooks: newWebhookCache(client), accountID: accountID, relayURL: relayURL,
-		roles: map[int64]string{}, user: profile.Email}
+		roles: map[int64]string{}, user: profile.Email, storeSecrets: cfg.StoreSecrets.IsNull() || cfg.StoreSecrets.ValueBool()}
 	for _, a := range profile.Accounts {
 		data.roles[a.ID] = a.Role
 	}
@@ -264,6 +279,7 @@ func (p *chatwootProvider) Configure(ctx context.Context, req provider.Configure
 	}
 	resp.ResourceData = data
 	resp.DataSourceData = data
+	resp.EphemeralResourceData = data
 }
 
 func (p *chatwootProvider) Resources(context.Context) []func() resource.Resource {
@@ -272,6 +288,19 @@ func (p *chatwootProvider) Resources(context.Context) []func() resource.Resource
 
 func (p *chatwootProvider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{NewWebhooksDataSource, NewWebhookDataSource}
+}
+
+func (p *chatwootProvider) EphemeralResources(context.Context) []func() ephemeral.EphemeralResource {
+	return []func() ephemeral.EphemeralResource{NewWebhookSecretEphemeralResource}
+}
+
+// secretValue is what a webhook's secret is in state: the secret, or null
+// with store_secrets = false.
+func (pd *providerData) secretValue(secret string) types.String {
+	if !pd.storeSecrets {
+		return types.StringNull()
+	}
+	return types.StringValue(secret)
 }
 
 // profileAdvice says what a failed GET /api/v1/profile means for the user.

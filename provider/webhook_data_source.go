@@ -139,7 +139,7 @@ func (d *webhookDataSource) Read(ctx context.Context, req datasource.ReadRequest
 		return
 	}
 
-	item, diags := webhookItem(ctx, accountID, hook)
+	item, diags := webhookItem(ctx, d.data, accountID, hook)
 	resp.Diagnostics.Append(diags...)
 	state := webhookDataSourceModel{
 		ID:            item.ID,

@@ -123,7 +123,8 @@ func (r *webhookResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"secret": schema.StringAttribute{
 				MarkdownDescription: "Signing secret Chatwoot generated for the webhook. Deliveries carry " +
 					"`X-Chatwoot-Signature: sha256=<hex HMAC-SHA256(secret, \"<X-Chatwoot-Timestamp>.<body>\")>`. " +
-					"It never changes on update and cannot be rotated except by replacing the webhook.",
+					"It never changes on update and cannot be rotated except by replacing the webhook. " +
+					"Null with the provider's `store_secrets = false`: read it with the ephemeral resource `chatwoot_webhook_secret` instead.",
 				Computed:      true,
 				Sensitive:     true,
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
@@ -157,6 +158,20 @@ func (r *webhookResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		}
 	}
 	r.planChatwootURL(ctx, resp)
+	r.planSecret(ctx, req, resp)
+}
+
+// planSecret keeps the plan's secret in step with store_secrets: null when
+// secrets stay out of state, and known after apply when they come back in.
+func (r *webhookResource) planSecret(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	var planned types.String
+	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("secret"), &planned)...)
+	switch {
+	case !r.data.storeSecrets && !planned.IsNull():
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("secret"), types.StringNull())...)
+	case r.data.storeSecrets && planned.IsNull() && !req.State.Raw.IsNull():
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("secret"), types.StringUnknown())...)
+	}
 }
 
 // planChatwootURL computes chatwoot_url from url, relay, account_id and
@@ -246,7 +261,7 @@ func (r *webhookResource) Create(ctx context.Context, req resource.CreateRequest
 		resp.Diagnostics.AddAttributeError(path.Root("inbox_id"), "Chatwoot dropped inbox_id", msg+" The webhook it created without the inbox was deleted again; nothing was created.")
 		return
 	}
-	resp.Diagnostics.Append(plan.fill(ctx, accountID, hook)...)
+	resp.Diagnostics.Append(plan.fill(ctx, r.data, accountID, hook)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
@@ -303,7 +318,7 @@ func (r *webhookResource) Read(ctx context.Context, req resource.ReadRequest, re
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	resp.Diagnostics.Append(state.fill(ctx, accountID, hook)...)
+	resp.Diagnostics.Append(state.fill(ctx, r.data, accountID, hook)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 }
 
@@ -333,7 +348,7 @@ func (r *webhookResource) Update(ctx context.Context, req resource.UpdateRequest
 		// inbox_id still to set.
 		resp.Diagnostics.AddAttributeError(path.Root("inbox_id"), "Chatwoot dropped inbox_id", msg)
 	}
-	resp.Diagnostics.Append(plan.fill(ctx, accountID, hook)...)
+	resp.Diagnostics.Append(plan.fill(ctx, r.data, accountID, hook)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
@@ -437,7 +452,7 @@ func (r *webhookResource) webhookInput(ctx context.Context, m webhookResourceMod
 }
 
 // fill copies what Chatwoot answered into the model.
-func (m *webhookResourceModel) fill(ctx context.Context, accountID int64, hook chatwoot.Webhook) diag.Diagnostics {
+func (m *webhookResourceModel) fill(ctx context.Context, pd *providerData, accountID int64, hook chatwoot.Webhook) diag.Diagnostics {
 	m.ID = types.StringValue(webhookStateID(accountID, hook.ID))
 	m.WebhookID = types.Int64Value(hook.ID)
 	m.AccountID = types.Int64Value(accountID)
@@ -445,7 +460,7 @@ func (m *webhookResourceModel) fill(ctx context.Context, accountID int64, hook c
 	m.URL, m.Relay, m.ChatwootURL = types.StringValue(dest), types.BoolValue(relayed), types.StringValue(hook.URL)
 	m.Name = optionalString(hook.Name)
 	m.InboxID = optionalInt64(hook.InboxID())
-	m.Secret = types.StringValue(hook.Secret)
+	m.Secret = pd.secretValue(hook.Secret)
 	var diags diag.Diagnostics
 	m.Subscriptions, diags = subscriptionSet(ctx, hook.Subscriptions)
 	return diags

@@ -132,7 +132,7 @@ func (d *webhooksDataSource) Read(ctx context.Context, req datasource.ReadReques
 		if !cfg.Event.IsNull() && !h.Subscribed(cfg.Event.ValueString()) {
 			continue
 		}
-		item, diags := webhookItem(ctx, accountID, h)
+		item, diags := webhookItem(ctx, d.data, accountID, h)
 		resp.Diagnostics.Append(diags...)
 		items = append(items, item)
 	}
@@ -146,7 +146,7 @@ func (d *webhooksDataSource) Read(ctx context.Context, req datasource.ReadReques
 	resp.Diagnostics.Append(resp.State.Set(ctx, cfg)...)
 }
 
-func webhookItem(ctx context.Context, accountID int64, h chatwoot.Webhook) (webhookItemModel, diag.Diagnostics) {
+func webhookItem(ctx context.Context, pd *providerData, accountID int64, h chatwoot.Webhook) (webhookItemModel, diag.Diagnostics) {
 	subs, diags := subscriptionSet(ctx, h.Subscriptions)
 	dest, relayed := destination(accountID, h.URL)
 	return webhookItemModel{
@@ -158,7 +158,7 @@ func webhookItem(ctx context.Context, accountID int64, h chatwoot.Webhook) (webh
 		Name:          optionalString(h.Name),
 		Subscriptions: subs,
 		InboxID:       optionalInt64(h.InboxID()),
-		Secret:        types.StringValue(h.Secret),
+		Secret:        pd.secretValue(h.Secret),
 	}, diags
 }
 

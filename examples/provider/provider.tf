@@ -16,6 +16,10 @@ provider "chatwoot" {
   # with relay = true; or CHATWOOT_RELAY_URL.
   relay_url = "https://relay.example.com"
 
+  # false keeps webhook secrets out of state and plan; read them with the
+  # ephemeral chatwoot_webhook_secret where they are needed.
+  store_secrets = true
+
   request_timeout = "30s"
   max_retries     = 4
 }
