@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
@@ -20,6 +21,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/setdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -31,7 +33,39 @@ var (
 	_ resource.ResourceWithConfigure   = (*webhookResource)(nil)
 	_ resource.ResourceWithImportState = (*webhookResource)(nil)
 	_ resource.ResourceWithModifyPlan  = (*webhookResource)(nil)
+	_ resource.ResourceWithIdentity    = (*webhookResource)(nil)
 )
+
+// webhookIdentity is the resource identity (Terraform 1.12+, OpenTofu
+// 1.12+): what names a webhook for import blocks and tooling.
+type webhookIdentity struct {
+	AccountID types.Int64 `tfsdk:"account_id"`
+	WebhookID types.Int64 `tfsdk:"webhook_id"`
+}
+
+func (r *webhookResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityschema.Schema{
+		Attributes: map[string]identityschema.Attribute{
+			"account_id": identityschema.Int64Attribute{
+				Description:       "Account that owns the webhook.",
+				RequiredForImport: true,
+			},
+			"webhook_id": identityschema.Int64Attribute{
+				Description:       "Chatwoot's numeric id of the webhook.",
+				RequiredForImport: true,
+			},
+		},
+	}
+}
+
+// setIdentity records the identity of the webhook m; identity is nil
+// where the CLI has no resource identities (before Terraform 1.12).
+func setIdentity(ctx context.Context, identity *tfsdk.ResourceIdentity, m webhookResourceModel) diag.Diagnostics {
+	if identity == nil {
+		return nil
+	}
+	return identity.Set(ctx, webhookIdentity{AccountID: m.AccountID, WebhookID: m.WebhookID})
+}
 
 // NewWebhookResource is the chatwoot_webhook resource factory.
 func NewWebhookResource() resource.Resource { return &webhookResource{} }
@@ -263,6 +297,7 @@ func (r *webhookResource) Create(ctx context.Context, req resource.CreateRequest
 	}
 	resp.Diagnostics.Append(plan.fill(ctx, r.data, accountID, hook)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, plan)...)
 }
 
 // droppedInbox says, when Chatwoot answered without the inbox the webhook
@@ -320,6 +355,7 @@ func (r *webhookResource) Read(ctx context.Context, req resource.ReadRequest, re
 	}
 	resp.Diagnostics.Append(state.fill(ctx, r.data, accountID, hook)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, state)...)
 }
 
 func (r *webhookResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -350,6 +386,8 @@ func (r *webhookResource) Update(ctx context.Context, req resource.UpdateRequest
 	}
 	resp.Diagnostics.Append(plan.fill(ctx, r.data, accountID, hook)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	// OpenTofu refuses an update without it ("Missing Resource Identity After Update").
+	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, plan)...)
 }
 
 func (r *webhookResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -371,6 +409,24 @@ func (r *webhookResource) Delete(ctx context.Context, req resource.DeleteRequest
 const importIDFormat = "<account_id>/<webhook_id> (for example 1/42), or <webhook_id> alone when the provider sets account_id"
 
 func (r *webhookResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if req.ID == "" && req.Identity != nil {
+		// import { identity = { account_id = 1, webhook_id = 7 } }
+		var id webhookIdentity
+		resp.Diagnostics.Append(req.Identity.Get(ctx, &id)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		if id.AccountID.ValueInt64() < 1 || id.WebhookID.ValueInt64() < 1 {
+			resp.Diagnostics.AddError("Invalid chatwoot_webhook import identity",
+				fmt.Sprintf("account_id (%s) and webhook_id (%s) must be positive numbers, like identity = { account_id = 1, webhook_id = 42 }.", id.AccountID, id.WebhookID))
+			return
+		}
+		accountID, webhookID := id.AccountID.ValueInt64(), id.WebhookID.ValueInt64()
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), webhookStateID(accountID, webhookID))...)
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("account_id"), accountID)...)
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("webhook_id"), webhookID)...)
+		return
+	}
 	accountID, webhookID, err := parseImportID(req.ID)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid chatwoot_webhook import ID",
@@ -389,6 +445,9 @@ func (r *webhookResource) ImportState(ctx context.Context, req resource.ImportSt
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), webhookStateID(accountID, webhookID))...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("account_id"), accountID)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("webhook_id"), webhookID)...)
+	if resp.Identity != nil {
+		resp.Diagnostics.Append(resp.Identity.Set(ctx, webhookIdentity{AccountID: types.Int64Value(accountID), WebhookID: types.Int64Value(webhookID)})...)
+	}
 }
 
 // parseImportID reads "<account_id>/<webhook_id>" or "<webhook_id>";
