@@ -183,15 +183,15 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request) {
 // readBody reads a request body of at most MaxBodyBytes; msg is the
 // error's text, status its status.
 func readBody(w http.ResponseWriter, r *http.Request) (body []byte, status int, msg string) {
-	tooBig := fmt.Sprintf("the event is larger than %d bytes", MaxBodyBytes)
+	tooLarge := fmt.Sprintf("the event is larger than %d bytes", MaxBodyBytes)
 	if r.ContentLength > MaxBodyBytes {
-		return nil, http.StatusRequestEntityTooLarge, tooBig
+		return nil, http.StatusRequestEntityTooLarge, tooLarge
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
-		var max *http.MaxBytesError
-		if errors.As(err, &max) {
-			return nil, http.StatusRequestEntityTooLarge, tooBig
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, http.StatusRequestEntityTooLarge, tooLarge
 		}
 		return nil, http.StatusBadRequest, "reading the body: " + err.Error()
 	}
