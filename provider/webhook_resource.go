@@ -350,6 +350,8 @@ func (r *webhookResource) Read(ctx context.Context, req resource.ReadRequest, re
 		resp.Diagnostics.AddWarning("Chatwoot webhook no longer exists",
 			fmt.Sprintf("Webhook %d is not among the webhooks of account %d; it was probably deleted outside Terraform. "+
 				"It is removed from the state and the next plan creates it again.", webhookID, accountID))
+		// The framework wants an identity after every Read, a removed resource's too.
+		resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, state)...)
 		resp.State.RemoveResource(ctx)
 		return
 	}
