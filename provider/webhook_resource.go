@@ -211,8 +211,11 @@ func (r *webhookResource) planSecret(ctx context.Context, req resource.ModifyPla
 // planChatwootURL computes chatwoot_url from url, relay, account_id and
 // the provider's relay_url; unknown while any of them is.
 func (r *webhookResource) planChatwootURL(ctx context.Context, resp *resource.ModifyPlanResponse) {
+	// Three attributes, not the whole plan: this runs for every webhook of every plan.
 	var plan webhookResourceModel
-	resp.Diagnostics.Append(resp.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("url"), &plan.URL)...)
+	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("relay"), &plan.Relay)...)
+	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("account_id"), &plan.AccountID)...)
 	if resp.Diagnostics.HasError() || plan.URL.IsUnknown() || plan.Relay.IsUnknown() || plan.AccountID.IsUnknown() || plan.AccountID.IsNull() {
 		return
 	}
