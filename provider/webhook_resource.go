@@ -179,47 +179,46 @@ func (r *webhookResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if req.Plan.Raw.IsNull() || r.data == nil {
 		return // destroying, or the provider is not configured yet
 	}
-	r.planAccount(ctx, req, resp)
+	// One decode of the plan and a set only of what changes: this runs for
+	// every webhook of every plan, and each attribute access costs the
+	// framework a trace log line.
+	var plan webhookResourceModel
+	resp.Diagnostics.Append(resp.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	var account types.Int64
-	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("account_id"), &account)...)
-	if !account.IsNull() && !account.IsUnknown() {
-		if msg := r.data.adminProblem(account.ValueInt64()); msg != "" {
-			resp.Diagnostics.AddAttributeError(path.Root("account_id"), fmt.Sprintf("Token cannot manage webhooks of account %d", account.ValueInt64()), msg)
+	r.planAccount(ctx, req, resp, &plan)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !plan.AccountID.IsNull() && !plan.AccountID.IsUnknown() {
+		if msg := r.data.adminProblem(plan.AccountID.ValueInt64()); msg != "" {
+			resp.Diagnostics.AddAttributeError(path.Root("account_id"), fmt.Sprintf("Token cannot manage webhooks of account %d", plan.AccountID.ValueInt64()), msg)
 			return
 		}
 	}
-	r.planChatwootURL(ctx, resp)
-	r.planSecret(ctx, req, resp)
+	r.planChatwootURL(ctx, resp, plan)
+	r.planSecret(ctx, req, resp, plan)
 }
 
 // planSecret keeps the plan's secret in step with store_secrets: null when
 // secrets stay out of state, and known after apply when they come back in.
-func (r *webhookResource) planSecret(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	var planned types.String
-	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("secret"), &planned)...)
+func (r *webhookResource) planSecret(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, plan webhookResourceModel) {
 	switch {
-	case !r.data.storeSecrets && !planned.IsNull():
+	case !r.data.storeSecrets && !plan.Secret.IsNull():
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("secret"), types.StringNull())...)
-	case r.data.storeSecrets && planned.IsNull() && !req.State.Raw.IsNull():
+	case r.data.storeSecrets && plan.Secret.IsNull() && !req.State.Raw.IsNull():
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("secret"), types.StringUnknown())...)
 	}
 }
 
 // planChatwootURL computes chatwoot_url from url, relay, account_id and
 // the provider's relay_url; unknown while any of them is.
-func (r *webhookResource) planChatwootURL(ctx context.Context, resp *resource.ModifyPlanResponse) {
-	// Three attributes, not the whole plan: this runs for every webhook of every plan.
-	var plan webhookResourceModel
-	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("url"), &plan.URL)...)
-	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("relay"), &plan.Relay)...)
-	resp.Diagnostics.Append(resp.Plan.GetAttribute(ctx, path.Root("account_id"), &plan.AccountID)...)
-	if resp.Diagnostics.HasError() || plan.URL.IsUnknown() || plan.Relay.IsUnknown() || plan.AccountID.IsUnknown() || plan.AccountID.IsNull() {
+func (r *webhookResource) planChatwootURL(ctx context.Context, resp *resource.ModifyPlanResponse, plan webhookResourceModel) {
+	if plan.URL.IsUnknown() || plan.Relay.IsUnknown() || plan.AccountID.IsUnknown() || plan.AccountID.IsNull() {
 		return
 	}
-	if u, ok := r.data.chatwootURL(plan, &resp.Diagnostics); ok {
+	if u, ok := r.data.chatwootURL(plan, &resp.Diagnostics); ok && (plan.ChatwootURL.IsUnknown() || plan.ChatwootURL.ValueString() != u) {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("chatwoot_url"), u)...)
 	}
 }
@@ -240,7 +239,8 @@ func (pd *providerData) chatwootURL(m webhookResourceModel, diags *diag.Diagnost
 	return chatwoot.RelayAddress{Base: pd.relayURL, AccountID: m.AccountID.ValueInt64(), Destination: m.URL.ValueString()}.String(), true
 }
 
-func (r *webhookResource) planAccount(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+// planAccount resolves an omitted account_id in plan (and resp.Plan).
+func (r *webhookResource) planAccount(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, plan *webhookResourceModel) {
 	var configured types.Int64
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("account_id"), &configured)...)
 	if resp.Diagnostics.HasError() || !configured.IsNull() {
@@ -252,7 +252,10 @@ func (r *webhookResource) planAccount(ctx context.Context, req resource.ModifyPl
 	}
 	switch {
 	case r.data.accountID != 0:
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("account_id"), r.data.accountID)...)
+		if plan.AccountID.IsUnknown() || plan.AccountID.ValueInt64() != r.data.accountID {
+			plan.AccountID = types.Int64Value(r.data.accountID)
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("account_id"), r.data.accountID)...)
+		}
 		if !prior.IsNull() && prior.ValueInt64() != r.data.accountID {
 			resp.RequiresReplace = append(resp.RequiresReplace, path.Root("account_id"))
 		}
