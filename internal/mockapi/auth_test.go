@@ -108,8 +108,9 @@ func TestProfile(t *testing.T) {
 	}
 }
 
-// Malformed JSON is a 400 like Rails' parse error, after the token check,
-// and never a panic.
+// Malformed JSON is a 400 like Rails' parse error — before the token check,
+// as upstream's auth before-action reads params first (v4.15.1) — and
+// never a panic.
 func TestMalformedJSON(t *testing.T) {
 	_, ts := NewTestServer(t, Options{})
 	routes := []struct{ method, path string }{
@@ -133,8 +134,9 @@ func TestMalformedJSON(t *testing.T) {
 			})
 		}
 	}
-	t.Run("token first", func(t *testing.T) {
-		wantStatus(t, send(t, ts, "POST", "/api/v1/accounts/1/webhooks", "", `{"url":`), http.StatusUnauthorized)
+	t.Run("parse before token", func(t *testing.T) {
+		wantStatus(t, send(t, ts, "POST", "/api/v1/accounts/1/webhooks", "", `{"url":`), http.StatusBadRequest)
+		wantStatus(t, send(t, ts, "POST", "/api/v1/accounts/1/webhooks", "nope", `{"url":`), http.StatusBadRequest)
 	})
 	t.Run("JSON that is not an object gives no params", func(t *testing.T) {
 		a := send(t, ts, "POST", "/api/v1/accounts/1/webhooks", AdminToken, `["https://x.example"]`)
@@ -143,4 +145,23 @@ func TestMalformedJSON(t *testing.T) {
 			t.Errorf("body %s", a.body)
 		}
 	})
+}
+
+// Upstream reads the token from HTTP_API_ACCESS_TOKEN, which Rack fills from
+// the api_access_token header and from Api-Access-Token alike (v4.15.1);
+// n8n's Chatwoot node sends the hyphenated form.
+func TestHyphenatedTokenHeader(t *testing.T) {
+	_, ts := NewTestServer(t, Options{})
+	for _, header := range []string{"Api-Access-Token", "api-access-token", "api_access_token"} {
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+"/api/v1/profile", nil)
+		req.Header.Set(header, AdminToken)
+		resp, err := ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d, want 200", header, resp.StatusCode)
+		}
+	}
 }

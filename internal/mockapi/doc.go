@@ -7,7 +7,8 @@
 //
 // # Routes
 //
-// Authenticated with the header api_access_token, as upstream:
+// Authenticated with the header api_access_token (or Api-Access-Token, as
+// Rack reads both), as upstream:
 //
 //	GET    /api/v1/profile
 //	GET    /api/v1/accounts/{account_id}/webhooks            administrators only
@@ -16,10 +17,11 @@
 //	DELETE /api/v1/accounts/{account_id}/webhooks/{id}       200 with an empty body
 //	POST   /api/v1/accounts/{account_id}/conversations/{display_id}/messages
 //
-// Checks run in upstream's order: no token → 401
+// Checks run in upstream's order: malformed JSON body → 400
+// {"status":400,"error":"Bad Request"} (params are parsed before the token
+// is checked); no token → 401
 // {"errors":["You need to sign in or sign up before continuing."]}; unknown
-// token → 401 {"error":"Invalid Access Token"}; malformed JSON body → 400
-// {"status":400,"error":"Bad Request"}; unknown account → 404
+// token → 401 {"error":"Invalid Access Token"}; unknown account → 404
 // {"error":"Resource could not be found"}; not a member → 401 {"error":"You
 // are not authorized to access this account"}; an agent on webhook routes →
 // 401 {"error":"You are not authorized to do this action"}; unknown webhook

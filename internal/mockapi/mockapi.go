@@ -366,9 +366,13 @@ type call struct {
 }
 
 // authenticate answers 401 as upstream does when the token is missing or
-// unknown.
+// unknown. Upstream reads HTTP_API_ACCESS_TOKEN, which Rack fills from both
+// api_access_token and Api-Access-Token (what n8n's Chatwoot node sends).
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) *user {
 	token := r.Header.Get("api_access_token")
+	if token == "" {
+		token = r.Header.Get("Api-Access-Token")
+	}
 	if token == "" {
 		writeJSON(w, http.StatusUnauthorized, chatwoot.ErrorBody{Errors: []string{chatwoot.MsgSignIn}})
 		return nil
@@ -381,16 +385,17 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) *user {
 	return u
 }
 
-// accountCall runs upstream's before-actions in their order: token (401),
-// body parse (400), account exists (404), membership (401) and, when
-// adminOnly, the administrator policy (401).
+// accountCall runs upstream's before-actions in their order: body parse
+// (400: the auth before-action reads params first, so malformed JSON is a
+// 400 even without a token), token (401), account exists (404),
+// membership (401) and, when adminOnly, the administrator policy (401).
 func (s *Server) accountCall(w http.ResponseWriter, r *http.Request, adminOnly bool) (*call, bool) {
-	u := s.authenticate(w, r)
-	if u == nil {
-		return nil, false
-	}
 	params, ok := readParams(w, r)
 	if !ok {
+		return nil, false
+	}
+	u := s.authenticate(w, r)
+	if u == nil {
 		return nil, false
 	}
 	id, err := strconv.ParseInt(r.PathValue("account_id"), 10, 64)
