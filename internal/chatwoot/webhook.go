@@ -58,13 +58,16 @@ type Webhook struct {
 	Subscriptions []string `json:"subscriptions"`
 	Secret        string   `json:"secret"`
 	Inbox         *Inbox   `json:"inbox,omitempty"`
+	// NameSet renders an empty Name as "" rather than null: upstream stores
+	// and renders name: "" as sent.
+	NameSet bool `json:"-"`
 }
 
 // MarshalJSON writes an unset name as null, as upstream's jbuilder view does.
 func (w Webhook) MarshalJSON() ([]byte, error) {
 	type plain Webhook
 	var name *string
-	if w.Name != "" {
+	if w.Name != "" || w.NameSet {
 		name = &w.Name
 	}
 	return json.Marshal(struct {

@@ -250,7 +250,7 @@ func (s *Server) renderWebhook(wh *webhook) chatwoot.Webhook {
 		out.URL = *wh.url
 	}
 	if wh.name != nil {
-		out.Name = *wh.name
+		out.Name, out.NameSet = *wh.name, true
 	}
 	for _, e := range wh.subscriptions {
 		out.Subscriptions = append(out.Subscriptions, e.(string)) // validated

@@ -360,3 +360,16 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
+
+// Upstream stores name: "" as sent and renders it as "", not null (v4.15.1).
+func TestEmptyNameRendersEmpty(t *testing.T) {
+	_, ts := NewTestServer(t, Options{})
+	a := send(t, ts, "POST", "/api/v1/accounts/1/webhooks", AdminToken, `{"url":"https://x.example/empty-name","name":""}`)
+	wantStatus(t, a, 200)
+	if !strings.Contains(string(a.body), `"name":""`) {
+		t.Fatalf("create answered %s; want \"name\":\"\"", a.body)
+	}
+	if l := send(t, ts, "GET", "/api/v1/accounts/1/webhooks", AdminToken, ""); !strings.Contains(string(l.body), `"name":""`) {
+		t.Fatalf("list answered %s", l.body)
+	}
+}
