@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"slices"
+	"strings"
 )
 
 // Webhook events upstream Chatwoot accepts in a webhook's subscriptions.
@@ -46,6 +47,18 @@ func IsAllowedEvent(event string) bool { return slices.Contains(AllowedEvents, e
 func ValidWebhookURL(raw string) bool {
 	u, err := url.Parse(raw)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// UpstreamURLFormat reports whether upstream's Webhook#url validation,
+// `format: URI::DEFAULT_PARSER.make_regexp(%w[http https])`, accepts raw.
+// That regexp is unanchored and its hierarchical part may be empty, so it
+// accepts any string holding "http:" or "https:" (in any case): "http:",
+// "http:foo", "see http://x", "HTTP://X.COM"; it refuses
+// "javascript:alert(1)" and "ftp://x". ValidWebhookURL is the stricter
+// check the provider applies at plan time.
+func UpstreamURLFormat(raw string) bool {
+	l := strings.ToLower(raw)
+	return strings.Contains(l, "http:") || strings.Contains(l, "https:")
 }
 
 // Webhook is one account webhook as the API returns it. Upstream has no

@@ -213,7 +213,7 @@ func (s *Server) validateWebhookLocked(wh *webhook) *chatwoot.ErrorBody {
 			}
 		}
 	}
-	if wh.url == nil || !chatwoot.ValidWebhookURL(*wh.url) {
+	if wh.url == nil || !chatwoot.UpstreamURLFormat(*wh.url) {
 		msgs = append(msgs, chatwoot.MsgURLInvalid)
 	}
 	if len(msgs) > 0 {

@@ -373,3 +373,22 @@ func TestEmptyNameRendersEmpty(t *testing.T) {
 		t.Fatalf("list answered %s", l.body)
 	}
 }
+
+// Upstream's url check is URI::DEFAULT_PARSER.make_regexp(%w[http https]),
+// unanchored (v4.15.1): it accepts what merely holds an http(s) URI.
+func TestURLValidationIsUpstreamsUnanchoredFormat(t *testing.T) {
+	_, ts := NewTestServer(t, Options{})
+	for i, u := range []string{"http:", "http://", "http:foo", "see http://x", "HTTP://X.COM", "https:"} {
+		body, _ := json.Marshal(map[string]string{"url": u, "name": fmt.Sprint(i)})
+		if a := send(t, ts, "POST", "/api/v1/accounts/1/webhooks", AdminToken, string(body)); a.status != 200 {
+			t.Errorf("url %q: %d %s; upstream accepts it", u, a.status, a.body)
+		}
+	}
+	for _, u := range []string{"javascript:alert(1)", "ftp://x.example", "x.example/hook", ""} {
+		body, _ := json.Marshal(map[string]string{"url": u})
+		a := send(t, ts, "POST", "/api/v1/accounts/1/webhooks", AdminToken, string(body))
+		if a.status != 422 || a.errorBody(t).Message != chatwoot.MsgURLInvalid {
+			t.Errorf("url %q: %d %s; upstream answers 422 Url is invalid", u, a.status, a.body)
+		}
+	}
+}
