@@ -35,6 +35,10 @@
 // does not have answer 404 {"status":404,"error":"Not Found"}.
 //
 // Faithful details worth knowing:
+//   - url is checked as upstream checks it, URI::DEFAULT_PARSER.make_regexp
+//     (%w[http https]) unanchored: anything holding "http:" or "https:"
+//     passes ("http:foo", "see http://x"); "javascript:alert(1)" does not.
+//     The provider is stricter at plan time. name "" is kept and rendered "".
 //   - The secret is generated on create (24 base58 characters, like Rails'
 //     has_secure_token) and never changed by an update.
 //   - inbox_id is stored as sent. Like upstream (belongs_to :inbox,
