@@ -285,7 +285,7 @@ func (r *webhookResource) Create(ctx context.Context, req resource.CreateRequest
 		hook, err = r.adoptLost(ctx, accountID, in.URL, err, &resp.Diagnostics)
 	}
 	if err != nil {
-		resp.Diagnostics.AddError(fmt.Sprintf("Could not create the Chatwoot webhook %s in account %d", withoutQuery(in.URL), accountID), err.Error())
+		resp.Diagnostics.AddError(fmt.Sprintf("Could not create the Chatwoot webhook %s in account %d", chatwoot.RedactURL(in.URL), accountID), err.Error())
 		return
 	}
 	tflog.Debug(ctx, "created Chatwoot webhook", map[string]any{"account_id": accountID, "webhook_id": hook.ID})
@@ -531,14 +531,6 @@ func (m *webhookResourceModel) fill(ctx context.Context, pd *providerData, accou
 	var diags diag.Diagnostics
 	m.Subscriptions, diags = subscriptionSet(ctx, hook.Subscriptions)
 	return diags
-}
-
-// withoutQuery shows a url without its query (receivers put tokens there).
-func withoutQuery(raw string) string {
-	if i := strings.IndexAny(raw, "?#"); i >= 0 {
-		return raw[:i] + "?…"
-	}
-	return raw
 }
 
 // destination decodes the url Chatwoot holds: a relay address of the

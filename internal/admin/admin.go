@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
 )
@@ -128,7 +129,7 @@ func (h *Handler) listEndpoints(w http.ResponseWriter, _ *http.Request) {
 
 func endpointJSON(s endpoints.State) EndpointJSON {
 	e := EndpointJSON{
-		AccountID: s.AccountID, ID: s.ID, Name: s.Name, URL: endpoints.RedactURL(s.URL), ChatwootURL: endpoints.RedactURL(s.ChatwootURL),
+		AccountID: s.AccountID, ID: s.ID, Name: s.Name, URL: chatwoot.RedactURL(s.URL), ChatwootURL: chatwoot.RedactURL(s.ChatwootURL),
 		RefusedReason: s.RefusedReason,
 		Subscriptions: s.Subscriptions, HasSecret: s.Secret != "", Status: s.Status.String(),
 		DisabledAt: timePtr(s.DisabledAt), DisabledReason: s.DisabledReason,

@@ -49,6 +49,17 @@ func ValidWebhookURL(raw string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
+// RedactURL returns scheme://host/path of raw: enough to recognise a
+// webhook url in a log or an error without leaking credentials or query
+// tokens (receivers put tokens there).
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "<invalid url>"
+	}
+	return u.Scheme + "://" + u.Host + u.EscapedPath()
+}
+
 // UpstreamURLFormat reports whether upstream's Webhook#url validation,
 // `format: URI::DEFAULT_PARSER.make_regexp(%w[http https])`, accepts raw.
 // That regexp is unanchored and its hierarchical part may be empty, so it

@@ -248,7 +248,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "public_url", endpoints.RedactURL(cfg.PublicURL), "store", st.Description, "chatwoot", endpoints.RedactURL(cfg.ChatwootURL),
+	log.Info("listening", "addr", ln.Addr().String(), "public_url", chatwoot.RedactURL(cfg.PublicURL), "store", st.Description, "chatwoot", chatwoot.RedactURL(cfg.ChatwootURL),
 		"retry_schedule", cfg.Schedule.String(), "timeout", cfg.Timeout, "version", version.Version,
 		"access", access(cfg, self))
 	if cfg.AdminToken == "" && !self.listener.Addr().IsLoopback() {

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/riverqueue/river"
 
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
 )
 
@@ -189,7 +190,7 @@ func (w *Worker) outcome(job *river.Job[Args], attempt int, ep endpoints.Endpoin
 // endpoint back that long (capped) and returns the wait.
 func (w *Worker) judge(ep endpoints.Endpoint, resp Response, sendErr error, logf func(hclog.Level, string, ...any)) (gone bool, wait time.Duration, err error) {
 	if sendErr != nil {
-		return false, 0, fmt.Errorf("POST %s: %w", endpoints.RedactURL(ep.URL), unwrapURLError(sendErr))
+		return false, 0, fmt.Errorf("POST %s: %w", chatwoot.RedactURL(ep.URL), unwrapURLError(sendErr))
 	}
 	err = fmt.Errorf("endpoint answered %d%s", resp.Status, describe(resp))
 	switch {

@@ -12,7 +12,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -53,7 +52,7 @@ func (e Endpoint) Subscribed(event string) bool { return slices.Contains(e.Subsc
 // String names the endpoint for logs: never the secret, never the URL's
 // query or credentials (receivers put tokens there).
 func (e Endpoint) String() string {
-	return fmt.Sprintf("webhook %d of account %d (%s)", e.ID, e.AccountID, RedactURL(e.URL))
+	return fmt.Sprintf("webhook %d of account %d (%s)", e.ID, e.AccountID, chatwoot.RedactURL(e.URL))
 }
 
 // GoString keeps %#v from printing the secret.
@@ -65,16 +64,6 @@ func (e Endpoint) fingerprint() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s", e.URL, strings.Join(e.Subscriptions, ","), e.Secret)
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// RedactURL returns scheme://host/path of raw: enough to recognise an
-// endpoint in a log without leaking credentials or query tokens.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "<invalid url>"
-	}
-	return u.Scheme + "://" + u.Host + u.EscapedPath()
 }
 
 // Status is what the registry knows about an endpoint at lookup time.

@@ -126,7 +126,7 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request) {
 	}
 	if !found {
 		refuse(RelayUnknownWebhook, http.StatusNotFound, fmt.Sprintf("account %d has no webhook whose url is this relay address (checked with Chatwoot just now)", account),
-			"destination", endpoints.RedactURL(dest))
+			"destination", chatwoot.RedactURL(dest))
 		return
 	}
 	if err := chatwoot.Verify(ep.Secret, r.Header, body, ro.Tolerance, ro.Now()); err != nil {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -307,7 +306,7 @@ func (d *deliverer) deliver(o outgoing) {
 	s.notifyEventsLocked()
 	s.mu.Unlock()
 
-	log := s.log.With("webhook_id", rec.WebhookID, "account_id", rec.AccountID, "event", rec.Event, "delivery_id", rec.DeliveryID, "url", redact(rec.URL))
+	log := s.log.With("webhook_id", rec.WebhookID, "account_id", rec.AccountID, "event", rec.Event, "delivery_id", rec.DeliveryID, "url", chatwoot.RedactURL(rec.URL))
 	switch rec.State {
 	case DeliveryDelivered:
 		log.Info("webhook delivered", "status", status)
@@ -357,15 +356,6 @@ func describeDialError(err error) string {
 		return fmt.Sprintf("refused: %s is a private or loopback address, which upstream's SafeFetch refuses unless SAFE_FETCH_ALLOW_PRIVATE_NETWORK=true; start the mock with --allow-private-network", blocked.Addr)
 	}
 	return err.Error()
-}
-
-// redact keeps scheme, host and path: a webhook url's query may hold tokens.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "<invalid url>"
-	}
-	return u.Scheme + "://" + u.Host + u.EscapedPath()
 }
 
 // close cancels deliveries in flight, fails the queued ones and waits for
