@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 )
 
 // Message types that fire webhooks (activity messages do not).
@@ -38,84 +37,6 @@ var ContentTypes = []string{
 	ContentTypeInputSelect, ContentTypeCards, ContentTypeForm, ContentTypeArticle,
 	ContentTypeIncomingEmail, ContentTypeInputCSAT, ContentTypeIntegrations, ContentTypeSticker,
 	ContentTypeVoiceCall,
-}
-
-// MessageEvent is the message_created (and message_updated) webhook payload
-// in today's upstream shape: Message#webhook_data plus "event".
-type MessageEvent struct {
-	Event                string             `json:"event"`
-	ID                   int64              `json:"id"`
-	Content              *string            `json:"content"`
-	ContentType          string             `json:"content_type"`
-	ContentAttributes    *ContentAttributes `json:"content_attributes"`
-	MessageType          string             `json:"message_type"`
-	CreatedAt            time.Time          `json:"created_at"`
-	Private              bool               `json:"private"`
-	SourceID             *string            `json:"source_id"`
-	AdditionalAttributes map[string]any     `json:"additional_attributes"`
-	Sender               *Sender            `json:"sender"`
-	Conversation         Conversation       `json:"conversation"`
-	Inbox                Inbox              `json:"inbox"`
-	Account              Account            `json:"account"`
-	Attachments          []Attachment       `json:"attachments,omitempty"`
-}
-
-// Account is the short form of an account embedded in events.
-type Account struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name"`
-}
-
-// Sender types.
-const (
-	SenderUser     = "user"
-	SenderAgentBot = "agent_bot"
-	SenderContact  = "contact"
-)
-
-// Sender is a user, an agent bot or a contact. Contacts carry no "type"
-// field upstream; the other fields are omitted when they do not apply.
-type Sender struct {
-	ID                   int64          `json:"id"`
-	Name                 string         `json:"name"`
-	Email                *string        `json:"email,omitempty"`
-	Type                 string         `json:"type,omitempty"`
-	PhoneNumber          *string        `json:"phone_number,omitempty"`
-	Identifier           *string        `json:"identifier,omitempty"`
-	Thumbnail            *string        `json:"thumbnail,omitempty"`
-	AdditionalAttributes map[string]any `json:"additional_attributes,omitempty"`
-	CustomAttributes     map[string]any `json:"custom_attributes,omitempty"`
-	Blocked              *bool          `json:"blocked,omitempty"`
-	Avatar               *string        `json:"avatar,omitempty"`
-	Account              *Account       `json:"account,omitempty"`
-}
-
-// Conversation is the conversation of an event; ID is the display id users see.
-type Conversation struct {
-	ID                   int64          `json:"id"`
-	InboxID              int64          `json:"inbox_id"`
-	Status               string         `json:"status"`
-	Channel              string         `json:"channel,omitempty"`
-	AdditionalAttributes map[string]any `json:"additional_attributes"`
-	CustomAttributes     map[string]any `json:"custom_attributes,omitempty"`
-	Labels               []string       `json:"labels"`
-	Meta                 map[string]any `json:"meta,omitempty"`
-	CreatedAt            int64          `json:"created_at"`
-	UpdatedAt            float64        `json:"updated_at,omitempty"`
-	Timestamp            int64          `json:"timestamp"`
-	UnreadCount          int            `json:"unread_count"`
-	Messages             []any          `json:"messages,omitempty"`
-}
-
-// Attachment is a file attached to a message.
-type Attachment struct {
-	ID        int64  `json:"id"`
-	MessageID int64  `json:"message_id"`
-	FileType  string `json:"file_type"`
-	AccountID int64  `json:"account_id"`
-	DataURL   string `json:"data_url"`
-	ThumbURL  string `json:"thumb_url,omitempty"`
-	FileSize  int64  `json:"file_size,omitempty"`
 }
 
 // ContentAttributes holds the items of a rich message and the values a

@@ -144,9 +144,9 @@ func TestPayloadShapesPassThroughUnchanged(t *testing.T) {
 	for ct, a := range attrs {
 		t.Run(ct, func(t *testing.T) {
 			ev := chatwoot.MessageEvent{
-				Event: chatwoot.EventMessageCreated, ID: 10, Content: &content, ContentType: ct, ContentAttributes: a,
-				MessageType: chatwoot.MessageTypeOutgoing, CreatedAt: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC),
-				Sender:       &chatwoot.Sender{ID: 1, Name: "Ada", Type: chatwoot.SenderUser},
+				Event: chatwoot.EventMessageCreated, ID: 10, Content: &content, ContentType: ct, ContentAttributes: attrsMap(t, a),
+				MessageType: chatwoot.MessageTypeOutgoing, CreatedAt: chatwoot.RailsTime{Time: time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)},
+				Sender:       &chatwoot.Sender{User: &chatwoot.User{ID: 1, Name: "Ada", Type: chatwoot.SenderUser}},
 				Conversation: chatwoot.Conversation{ID: 2, InboxID: 2, Status: "open"},
 				Inbox:        chatwoot.Inbox{ID: 2, Name: "API"}, Account: chatwoot.Account{ID: 1, Name: "Acme"},
 			}
@@ -175,11 +175,28 @@ func TestPayloadShapesPassThroughUnchanged(t *testing.T) {
 			if err := json.Unmarshal(got, &back); err != nil || back.ContentType != ct {
 				t.Fatalf("decode: %v, content_type %q", err, back.ContentType)
 			}
-			if a != nil && (back.ContentAttributes == nil || len(back.ContentAttributes.Items) != len(a.Items)) {
+			if a != nil && len(itemsOf(back)) != len(a.Items) {
 				t.Fatalf("content_attributes lost their items: %s", got)
 			}
 		})
 	}
+}
+
+// itemsOf is the typed items of an event's content_attributes.
+func itemsOf(ev chatwoot.MessageEvent) []chatwoot.ContentItem {
+	a, _ := ev.Items()
+	return a.Items
+}
+
+func attrsMap(t *testing.T, a *chatwoot.ContentAttributes) map[string]any {
+	t.Helper()
+	out := map[string]any{}
+	if a != nil {
+		if err := json.Unmarshal(mustJSON(t, a), &out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }
 
 func mustJSON(t *testing.T, v any) []byte {

@@ -186,25 +186,25 @@ func TestE2EMockDaemonReceiver(t *testing.T) {
 			return ""
 		}},
 		{"input_select", `{"content":"Pick one","message_type":"outgoing","content_type":"input_select","content_attributes":{"items":[{"title":"Option A","value":"a"},{"title":"Option B","value":"b"}]}}`, func(ev chatwoot.MessageEvent) string {
-			if ev.ContentAttributes == nil || len(ev.ContentAttributes.Items) != 2 || ev.ContentAttributes.Items[1].Value != "b" {
+			if len(itemsOf(ev)) != 2 || itemsOf(ev)[1].Value != "b" {
 				return "input_select options"
 			}
 			return ""
 		}},
 		{"form", `{"content":"Tell us","message_type":"outgoing","content_type":"form","content_attributes":{"items":[{"name":"email","placeholder":"Your email","type":"email","label":"Email"},{"name":"msg","type":"text_area","label":"Message"}]}}`, func(ev chatwoot.MessageEvent) string {
-			if ev.ContentAttributes == nil || len(ev.ContentAttributes.Items) != 2 || ev.ContentAttributes.Items[0].Type != "email" || ev.ContentAttributes.Items[1].Label != "Message" {
+			if len(itemsOf(ev)) != 2 || itemsOf(ev)[0].Type != "email" || itemsOf(ev)[1].Label != "Message" {
 				return "form fields"
 			}
 			return ""
 		}},
 		{"cards", `{"content":"Cards","message_type":"outgoing","content_type":"cards","content_attributes":{"items":[{"media_url":"https://img.example/1.png","title":"Plan","description":"Pro","actions":[{"type":"link","text":"View","uri":"https://example.com"},{"type":"postback","text":"Buy","payload":"BUY"}]}]}}`, func(ev chatwoot.MessageEvent) string {
-			if ev.ContentAttributes == nil || len(ev.ContentAttributes.Items) != 1 || len(ev.ContentAttributes.Items[0].Actions) != 2 || ev.ContentAttributes.Items[0].Actions[1].Payload != "BUY" {
+			if len(itemsOf(ev)) != 1 || len(itemsOf(ev)[0].Actions) != 2 || itemsOf(ev)[0].Actions[1].Payload != "BUY" {
 				return "card actions"
 			}
 			return ""
 		}},
 		{"article", `{"content":"Read","message_type":"outgoing","content_type":"article","content_attributes":{"items":[{"title":"Guide","description":"How to","link":"https://help.example/guide"}]}}`, func(ev chatwoot.MessageEvent) string {
-			if ev.ContentAttributes == nil || ev.ContentAttributes.Items[0].Link != "https://help.example/guide" {
+			if itemsOf(ev)[0].Link != "https://help.example/guide" {
 				return "article link"
 			}
 			return ""

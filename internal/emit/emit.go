@@ -52,11 +52,9 @@ func Event(o Options) (chatwoot.MessageEvent, error) {
 	if errs := chatwoot.ValidateContent(o.ContentType, o.ContentAttributes); len(errs) > 0 {
 		return chatwoot.MessageEvent{}, fmt.Errorf("content: %s (see the content_attributes shapes in the README)", strings.Join(errs, ", "))
 	}
-	var attrs *chatwoot.ContentAttributes
+	attrs := map[string]any{}
 	if len(o.ContentAttributes) > 0 {
-		attrs = new(chatwoot.ContentAttributes)
-		dec := json.NewDecoder(bytes.NewReader(o.ContentAttributes))
-		if err := dec.Decode(attrs); err != nil {
+		if err := json.Unmarshal(o.ContentAttributes, &attrs); err != nil {
 			return chatwoot.MessageEvent{}, fmt.Errorf("--content-attributes is not a JSON object like {\"items\":[...]}: %w", err)
 		}
 	}
@@ -74,50 +72,85 @@ func Event(o Options) (chatwoot.MessageEvent, error) {
 	}
 	account := chatwoot.Account{ID: o.AccountID, Name: o.AccountName}
 	content := o.Content
+	created := o.Now.UTC().Truncate(time.Millisecond)
+	conv := sampleConversation(account, o.ConversationID, created)
 	return chatwoot.MessageEvent{
-		Event:             chatwoot.EventMessageCreated,
-		ID:                o.MessageID,
-		Content:           &content,
-		ContentType:       o.ContentType,
-		ContentAttributes: attrs,
-		MessageType:       o.MessageType,
-		CreatedAt:         o.Now.UTC().Truncate(time.Millisecond),
-		Private:           o.Private,
-		Sender:            sender(o.MessageType, account),
-		Conversation: chatwoot.Conversation{
-			ID:      o.ConversationID,
-			InboxID: 1,
-			Status:  "open",
-			Channel: "Channel::WebWidget",
-			AdditionalAttributes: map[string]any{
-				"browser": map[string]any{
-					"device_name": "Macbook", "browser_name": "Chrome", "platform_name": "Macintosh",
-					"browser_version": "80.0.3987.122", "platform_version": "10.15.2",
-				},
-				"referer":      "http://www.chatwoot.com",
-				"initiated_at": map[string]any{"timestamp": "Tue Mar 03 2020 18:37:38 GMT-0700 (Mountain Standard Time)"},
-			},
-			Labels:    []string{},
-			CreatedAt: o.Now.Add(-time.Hour).Unix(),
-			Timestamp: o.Now.Unix(),
-		},
-		Inbox:   chatwoot.Inbox{ID: 1, Name: "Website"},
-		Account: account,
+		Account:              account,
+		AdditionalAttributes: map[string]any{},
+		ContentAttributes:    attrs,
+		ContentType:          o.ContentType,
+		Content:              chatwoot.NormalizeContent(&content),
+		Conversation:         conv,
+		CreatedAt:            chatwoot.RailsTime{Time: created},
+		ID:                   o.MessageID,
+		Inbox:                chatwoot.Inbox{ID: 1, Name: "Website"},
+		MessageType:          o.MessageType,
+		Private:              o.Private,
+		Sender:               sender(o.MessageType, account),
+		Event:                chatwoot.EventMessageCreated,
 	}, nil
+}
+
+func str(s string) *string { return &s }
+
+func sampleContact(account chatwoot.Account) *chatwoot.Contact {
+	return &chatwoot.Contact{
+		Account: account, AdditionalAttributes: map[string]any{}, CustomAttributes: map[string]any{},
+		Email: str("jane@example.com"), ID: 1, Identifier: str("jane-doe"), Name: "Jane Doe",
+		PhoneNumber: str("+15555550100"),
+	}
+}
+
+func sampleAgent() *chatwoot.User {
+	return &chatwoot.User{ID: 1, Name: "Ada Admin", Email: "admin@acme.example", Type: chatwoot.SenderUser}
+}
+
+// sampleConversation is conversation display id in the web widget inbox,
+// opened an hour before now by the sample contact.
+func sampleConversation(account chatwoot.Account, id int64, now time.Time) chatwoot.Conversation {
+	c := sampleContact(account)
+	created := now.Add(-time.Hour).Truncate(time.Second)
+	return chatwoot.Conversation{
+		AdditionalAttributes: map[string]any{
+			"browser": map[string]any{
+				"device_name": "Macbook", "browser_name": "Chrome", "platform_name": "Macintosh",
+				"browser_version": "80.0.3987.122", "platform_version": "10.15.2",
+			},
+			"referer":      "http://www.chatwoot.com",
+			"initiated_at": map[string]any{"timestamp": "Tue Mar 03 2020 18:37:38 GMT-0700 (Mountain Standard Time)"},
+		},
+		CanReply: true,
+		Channel:  "Channel::WebWidget",
+		ContactInbox: chatwoot.ContactInbox{
+			ID: 1, ContactID: c.ID, InboxID: 1, SourceID: "9c1d2e0a-5b7f-4c1e-8f00-2b6a7d1e9a11",
+			CreatedAt: chatwoot.RailsTime{Time: created}, UpdatedAt: chatwoot.RailsTime{Time: created},
+			PubsubToken: "Xq7pL2mN9vR4tY6uW8zA1bC3",
+		},
+		ID:       id,
+		InboxID:  1,
+		Messages: []chatwoot.MessagePush{},
+		Labels:   []string{},
+		Meta: chatwoot.ConversationMeta{Sender: chatwoot.ContactPush{
+			AdditionalAttributes: c.AdditionalAttributes, CustomAttributes: c.CustomAttributes, Email: c.Email,
+			ID: c.ID, Identifier: c.Identifier, Name: c.Name, PhoneNumber: c.PhoneNumber, Type: chatwoot.SenderContact,
+		}},
+		Status:           "open",
+		CustomAttributes: map[string]any{},
+		WaitingSince:     created.Unix(),
+		LastActivityAt:   now.Unix(),
+		Timestamp:        now.Unix(),
+		CreatedAt:        created.Unix(),
+		UpdatedAt:        chatwoot.UnixFloat(now),
+		Account:          account,
+	}
 }
 
 // sender is the contact for incoming messages and an agent otherwise.
 func sender(messageType string, account chatwoot.Account) *chatwoot.Sender {
-	str := func(s string) *string { return &s }
 	if messageType == chatwoot.MessageTypeIncoming {
-		blocked := false
-		return &chatwoot.Sender{
-			ID: 1, Name: "Jane Doe", Email: str("jane@example.com"), PhoneNumber: str("+15555550100"),
-			Identifier: str("jane-doe"), Thumbnail: str(""), Blocked: &blocked, Account: &account,
-			AdditionalAttributes: map[string]any{}, CustomAttributes: map[string]any{},
-		}
+		return &chatwoot.Sender{Contact: sampleContact(account)}
 	}
-	return &chatwoot.Sender{ID: 1, Name: "Ada Admin", Email: str("admin@acme.example"), Type: chatwoot.SenderUser}
+	return &chatwoot.Sender{User: sampleAgent()}
 }
 
 // Result is the daemon's answer to one post.

@@ -22,25 +22,25 @@ func TestEvent(t *testing.T) {
 		check   func(t *testing.T, ev chatwoot.MessageEvent)
 	}{
 		{name: "text from a contact", opts: Options{AccountID: 1, Content: "Hi"}, check: func(t *testing.T, ev chatwoot.MessageEvent) {
-			if ev.MessageType != "incoming" || ev.ContentType != "text" || *ev.Content != "Hi" || ev.Sender.Type != "" || ev.Sender.Email == nil {
+			if ev.MessageType != "incoming" || ev.ContentType != "text" || *ev.Content != "Hi" || ev.Sender.Type() != chatwoot.SenderContact || ev.Sender.Contact.Email == nil {
 				t.Errorf("incoming text = %+v, sender %+v", ev, ev.Sender)
 			}
 		}},
 		{name: "outgoing from an agent", opts: Options{AccountID: 2, MessageType: "outgoing"}, check: func(t *testing.T, ev chatwoot.MessageEvent) {
-			if ev.Sender.Type != chatwoot.SenderUser || ev.Account.ID != 2 {
+			if ev.Sender.Type() != chatwoot.SenderUser || ev.Account.ID != 2 {
 				t.Errorf("outgoing sender = %+v, account %+v", ev.Sender, ev.Account)
 			}
 		}},
 		{name: "options", opts: Options{AccountID: 1, ContentType: "input_select", ContentAttributes: json.RawMessage(`{"items":[{"title":"Yes","value":"yes"},{"title":"No","value":"no"}]}`)},
 			check: func(t *testing.T, ev chatwoot.MessageEvent) {
-				if len(ev.ContentAttributes.Items) != 2 || ev.ContentAttributes.Items[1].Value != "no" {
+				if len(itemsOf(ev)) != 2 || itemsOf(ev)[1].Value != "no" {
 					t.Errorf("items = %+v", ev.ContentAttributes)
 				}
 			}},
 		{name: "cards", opts: Options{AccountID: 1, ContentType: "cards", ContentAttributes: json.RawMessage(`{"items":[{"title":"T","actions":[{"type":"link","text":"Go","uri":"https://x"}]}]}`)},
 			check: func(t *testing.T, ev chatwoot.MessageEvent) {
-				if ev.ContentAttributes.Items[0].Actions[0].URI != "https://x" {
-					t.Errorf("card = %+v", ev.ContentAttributes.Items[0])
+				if itemsOf(ev)[0].Actions[0].URI != "https://x" {
+					t.Errorf("card = %+v", itemsOf(ev)[0])
 				}
 			}},
 		{name: "form without items", opts: Options{AccountID: 1, ContentType: "form"}, wantErr: "At least one item is required"},
@@ -96,4 +96,10 @@ func TestPost(t *testing.T) {
 	if _, err := Post(ctx, &http.Client{}, srv.URL, 1, []byte(`{}`), ""); err == nil || !strings.Contains(err.Error(), "is `terraform-provider-chatwoot daemon` running") {
 		t.Fatalf("refused err = %v", err)
 	}
+}
+
+// itemsOf is the typed items of an event's content_attributes.
+func itemsOf(ev chatwoot.MessageEvent) []chatwoot.ContentItem {
+	a, _ := ev.Items()
+	return a.Items
 }

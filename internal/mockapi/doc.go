@@ -26,8 +26,11 @@
 // are not authorized to access this account"}; an agent on webhook routes →
 // 401 {"error":"You are not authorized to do this action"}; unknown webhook
 // (or one of another account) → 404. Webhook bodies may be wrapped
-// ({"webhook":{...}}) or top level; with none of url, subscriptions, name,
-// inbox_id → 422 {"error":"param is missing or the value is empty: webhook"}.
+// ({"webhook":{...}}) or top level, where Rails' wrap_parameters wraps the
+// Webhook model's columns (id, secret, ... too); an absent or empty wrapper →
+// 422 {"error":"param is missing or the value is empty: webhook"}. Only url,
+// subscriptions, name and inbox_id are permitted: {"webhook":{"foo":1}} →
+// create 422 "Url is invalid", update 200 with nothing changed.
 // Validation failures → 422 {"message":"Url is invalid, Subscriptions Invalid
 // events","attributes":["url","subscriptions"]}. A body sent without a JSON
 // Content-Type is ignored, as Rails ignores it. Where the body must stay
@@ -59,7 +62,9 @@
 //     push data). Agents may post in the inboxes they are members of.
 //   - After answering, a message of type incoming, outgoing or template
 //     (private notes included, with "private": true) fires message_created
-//     in upstream's webhook_data shape (chatwoot.MessageEvent), delivered
+//     in upstream's webhook_data shape (chatwoot.MessageEvent: the whole
+//     v4.15.1 conversation, null fields as null, content normalised as
+//     upstream's webhook presenter does), delivered
 //     as upstream's Webhooks::Trigger delivers it: one POST per webhook of
 //     the account subscribed to it, with Content-Type and Accept
 //     application/json, X-Chatwoot-Delivery (a UUID per webhook and

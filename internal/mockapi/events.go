@@ -59,7 +59,7 @@ type DeliveryRecord struct {
 // queues one delivery per webhook of the account subscribed to it, as
 // upstream's WebhookListener does.
 func (s *Server) recordEventLocked(m *message) *EventRecord {
-	_, payload := s.messageEventLocked(m)
+	_, payload := s.messageEventLocked(m, chatwoot.EventMessageCreated)
 	ev := &EventRecord{
 		ID:        int64(len(s.events)) + 1,
 		Event:     chatwoot.EventMessageCreated,

@@ -88,3 +88,9 @@ func createWebhook(t *testing.T, ts *httptest.Server, account, body string) chat
 	a.decode(t, &resp)
 	return resp.Payload.Webhook
 }
+
+// itemsOf is the typed items of an event's content_attributes.
+func itemsOf(ev chatwoot.MessageEvent) []chatwoot.ContentItem {
+	a, _ := ev.Items()
+	return a.Items
+}

@@ -13,9 +13,6 @@ import (
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
 )
 
-// railsTime is how ActiveSupport renders a UTC time in JSON.
-const railsTime = "2006-01-02T15:04:05.000Z07:00"
-
 // maxContent is upstream's length validation on Message#content.
 const maxContent = 150_000
 
@@ -34,6 +31,7 @@ type message struct {
 	attrs         map[string]any // stored content_attributes: items, in_reply_to
 	private       bool
 	echoID        string
+	sourceID      *string
 	createdAt     time.Time
 	senderUser    *user    // outgoing through the API
 	senderContact *contact // everything else
@@ -189,6 +187,7 @@ func (s *Server) buildMessage(c *call, conv *conversation, in *inbox) (*message,
 		msg.content, _ = scalarString(raw)
 	}
 	msg.private = castBool(p["private"])
+	msg.sourceID, _ = scalarString(p["source_id"])
 	if echo, ok := scalarString(p["echo_id"]); ok && echo != nil {
 		msg.echoID = *echo
 	}
@@ -286,25 +285,39 @@ func (s *Server) renderMessageLocked(m *message) chatwoot.Message {
 		ContentAttributes: s.attrsJSON(m),
 		CreatedAt:         m.createdAt.Unix(),
 		Private:           m.private,
+		SourceID:          m.sourceID,
 		Sender:            s.pushSender(m),
 	}
 }
 
 func (s *Server) pushSender(m *message) *chatwoot.PushSender {
 	if u := m.senderUser; u != nil {
-		return &chatwoot.PushSender{
-			ID: u.ID, Name: u.Name, Type: chatwoot.SenderUser,
-			AvailableName: ptr(u.Name), AvatarURL: ptr(""), AvailabilityStatus: ptr("online"), Thumbnail: ptr(""),
-		}
+		return &chatwoot.PushSender{User: userPush(u)}
 	}
-	return contactPush(m.senderContact)
+	return &chatwoot.PushSender{Contact: contactPush(m.senderContact)}
 }
 
-func contactPush(c *contact) *chatwoot.PushSender {
-	return &chatwoot.PushSender{
+func userPush(u *user) *chatwoot.UserPush {
+	return &chatwoot.UserPush{
+		ID: u.ID, Name: u.Name, AvailableName: u.Name, Type: chatwoot.SenderUser, AvailabilityStatus: "online",
+	}
+}
+
+func contactPush(c *contact) *chatwoot.ContactPush {
+	return &chatwoot.ContactPush{
 		ID: c.ID, Name: c.Name, Type: chatwoot.SenderContact,
 		Email: optional(c.Email), PhoneNumber: optional(c.PhoneNumber), Identifier: optional(c.Identifier),
-		Thumbnail: ptr(""), Blocked: ptr(c.Blocked),
+		Blocked:              c.Blocked,
+		AdditionalAttributes: cloneMap(c.AdditionalAttributes), CustomAttributes: cloneMap(c.CustomAttributes),
+	}
+}
+
+func (s *Server) contactWebhook(c *contact) *chatwoot.Contact {
+	acc := s.accounts[c.AccountID]
+	return &chatwoot.Contact{
+		Account: chatwoot.Account{ID: acc.id, Name: acc.name}, ID: c.ID, Name: c.Name,
+		Email: optional(c.Email), PhoneNumber: optional(c.PhoneNumber), Identifier: optional(c.Identifier),
+		Blocked:              c.Blocked,
 		AdditionalAttributes: cloneMap(c.AdditionalAttributes), CustomAttributes: cloneMap(c.CustomAttributes),
 	}
 }
@@ -317,45 +330,47 @@ func optional(s string) *string {
 }
 
 // messagePushLocked is Message#push_event_data, which the conversation of an
-// event carries as its last message.
-func (s *Server) messagePushLocked(m *message) map[string]any {
+// event carries as its last message. Content is normalised as upstream's
+// webhook presenter does.
+func (s *Server) messagePushLocked(m *message) chatwoot.MessagePush {
 	senderType, senderID := "Contact", int64(0)
 	if m.senderUser != nil {
 		senderType, senderID = "User", m.senderUser.ID
 	} else {
 		senderID = m.senderContact.ID
 	}
-	return map[string]any{
-		"id":                        m.id,
-		"content":                   m.content,
-		"account_id":                m.accountID,
-		"inbox_id":                  m.inboxID,
-		"conversation_id":           m.conv.seed.DisplayID,
-		"message_type":              chatwoot.MessageTypeCodes[m.messageType],
-		"created_at":                m.createdAt.Unix(),
-		"updated_at":                m.createdAt.Format(railsTime),
-		"private":                   m.private,
-		"status":                    "sent",
-		"source_id":                 nil,
-		"content_type":              m.contentType,
-		"content_attributes":        s.attrsJSON(m),
-		"sender_type":               senderType,
-		"sender_id":                 senderID,
-		"external_source_ids":       map[string]any{},
-		"additional_attributes":     map[string]any{},
-		"processed_message_content": m.content,
-		"sentiment":                 map[string]any{},
-		"conversation": map[string]any{
-			"assignee_id":      nil,
-			"unread_count":     m.conv.unreadCount(),
-			"last_activity_at": m.conv.lastActivityAt.Unix(),
-			"contact_inbox":    map[string]any{"source_id": m.conv.contactSourceID},
-		},
-		"sender": s.pushSender(m),
+	content := chatwoot.NormalizeContent(m.content)
+	out := chatwoot.MessagePush{
+		ID:                      m.id,
+		Content:                 content,
+		AccountID:               m.accountID,
+		InboxID:                 m.inboxID,
+		ConversationID:          m.conv.seed.DisplayID,
+		MessageType:             chatwoot.MessageTypeCodes[m.messageType],
+		CreatedAt:               m.createdAt.Unix(),
+		UpdatedAt:               chatwoot.RailsTime{Time: m.createdAt},
+		Private:                 m.private,
+		Status:                  "sent",
+		SourceID:                m.sourceID,
+		ContentType:             m.contentType,
+		ContentAttributes:       cloneMap(m.attrs),
+		SenderType:              &senderType,
+		SenderID:                &senderID,
+		ExternalSourceIDs:       map[string]any{},
+		AdditionalAttributes:    map[string]any{},
+		ProcessedMessageContent: content,
+		Sentiment:               map[string]any{},
+		EchoID:                  m.echoID,
+		Sender:                  s.pushSender(m),
 	}
+	out.Conversation.UnreadCount = m.conv.unreadCount()
+	out.Conversation.LastActivityAt = m.conv.lastActivityAt.Unix()
+	out.Conversation.ContactInbox.SourceID = m.conv.contactSourceID
+	return out
 }
 
-// unreadCount counts incoming messages; the mock's agents never read.
+// unreadCount counts incoming messages, capped at 10 as upstream's; the
+// mock's agents never read.
 func (c *conversation) unreadCount() int {
 	n := 0
 	for _, m := range c.messages {
@@ -363,95 +378,77 @@ func (c *conversation) unreadCount() int {
 			n++
 		}
 	}
-	return n
+	return min(n, 10)
 }
 
-// messageEventLocked is Message#webhook_data plus "event", in the shared
-// chatwoot.MessageEvent shape, and its JSON. content_attributes is written
-// as stored (the typed form would drop keys upstream keeps).
-func (s *Server) messageEventLocked(m *message) (chatwoot.MessageEvent, []byte) {
-	acc := s.accounts[m.accountID]
-	in := s.inboxes[m.inboxID]
-	conv := m.conv
+// conversationLocked is Conversation#webhook_data.
+func (s *Server) conversationLocked(conv *conversation) chatwoot.Conversation {
+	acc := s.accounts[conv.seed.AccountID]
+	in := s.inboxes[conv.seed.InboxID]
 	ct := s.contacts[conv.seed.ContactID]
-	account := chatwoot.Account{ID: acc.id, Name: acc.name}
-
-	var sender *chatwoot.Sender
-	if u := m.senderUser; u != nil {
-		sender = &chatwoot.Sender{ID: u.ID, Name: u.Name, Email: optional(u.Email), Type: chatwoot.SenderUser}
-	} else {
-		c := m.senderContact
-		sender = &chatwoot.Sender{
-			ID: c.ID, Name: c.Name, Email: optional(c.Email), PhoneNumber: optional(c.PhoneNumber),
-			Identifier: optional(c.Identifier), Thumbnail: ptr(""), Avatar: ptr(""), Blocked: ptr(c.Blocked),
-			AdditionalAttributes: cloneMap(c.AdditionalAttributes), CustomAttributes: cloneMap(c.CustomAttributes),
-			Account: &account,
-		}
+	out := chatwoot.Conversation{
+		AdditionalAttributes: cloneMap(conv.seed.AdditionalAttributes),
+		CanReply:             true,
+		Channel:              in.ChannelType,
+		ContactInbox: chatwoot.ContactInbox{
+			ID: conv.contactInboxID, ContactID: ct.ID, InboxID: in.ID, SourceID: conv.contactSourceID,
+			CreatedAt: chatwoot.RailsTime{Time: conv.createdAt}, UpdatedAt: chatwoot.RailsTime{Time: conv.createdAt},
+			PubsubToken: conv.pubsubToken,
+		},
+		ID:                  conv.seed.DisplayID,
+		InboxID:             in.ID,
+		Messages:            []chatwoot.MessagePush{},
+		Labels:              append([]string{}, conv.seed.Labels...),
+		Meta:                chatwoot.ConversationMeta{Sender: *contactPush(ct)},
+		Status:              conv.status,
+		CustomAttributes:    cloneMap(conv.seed.CustomAttributes),
+		UnreadCount:         conv.unreadCount(),
+		WaitingSince:        chatwoot.Unix(conv.waitingSince),
+		LastActivityAt:      conv.lastActivityAt.Unix(),
+		Timestamp:           conv.lastActivityAt.Unix(),
+		CreatedAt:           conv.createdAt.Unix(),
+		UpdatedAt:           chatwoot.UnixFloat(conv.updatedAt),
+		Account:             chatwoot.Account{ID: acc.id, Name: acc.name},
+		FirstReplyCreatedAt: chatwoot.NewRailsTime(conv.firstReplyAt),
 	}
-
-	var last []any
 	for i := len(conv.messages) - 1; i >= 0; i-- {
 		if conv.messages[i].chat() {
-			last = []any{s.messagePushLocked(conv.messages[i])}
+			out.Messages = []chatwoot.MessagePush{s.messagePushLocked(conv.messages[i])}
 			break
 		}
 	}
-	labels := append([]string{}, conv.seed.Labels...)
-	ev := chatwoot.MessageEvent{
-		Event:                chatwoot.EventMessageCreated,
-		ID:                   m.id,
-		Content:              m.content,
-		ContentType:          m.contentType,
-		MessageType:          m.messageType,
-		CreatedAt:            m.createdAt,
-		Private:              m.private,
-		AdditionalAttributes: map[string]any{},
-		Sender:               sender,
-		Conversation: chatwoot.Conversation{
-			ID:                   conv.seed.DisplayID,
-			InboxID:              in.ID,
-			Status:               conv.status,
-			Channel:              in.ChannelType,
-			AdditionalAttributes: cloneMap(conv.seed.AdditionalAttributes),
-			CustomAttributes:     cloneMap(conv.seed.CustomAttributes),
-			Labels:               labels,
-			Meta: map[string]any{
-				"sender":        contactPush(ct),
-				"assignee":      nil,
-				"assignee_type": nil,
-				"team":          nil,
-				"hmac_verified": false,
-			},
-			CreatedAt:   conv.createdAt.Unix(),
-			UpdatedAt:   float64(conv.updatedAt.UnixMilli()) / 1000,
-			Timestamp:   conv.lastActivityAt.Unix(),
-			UnreadCount: conv.unreadCount(),
-			Messages:    last,
-		},
-		Inbox:   chatwoot.Inbox{ID: in.ID, Name: in.Name},
-		Account: account,
-	}
-	if items, ok := m.attrs["items"]; ok {
-		// Best effort for callers of the typed form; the JSON below is exact.
-		b, _ := json.Marshal(map[string]any{"items": items})
-		var typed chatwoot.ContentAttributes
-		if json.Unmarshal(b, &typed) == nil {
-			ev.ContentAttributes = &typed
-		}
-	}
-	if ev.ContentAttributes == nil {
-		ev.ContentAttributes = &chatwoot.ContentAttributes{}
-	}
+	return out
+}
 
+// messageEventLocked is Message#webhook_data plus "event" and its JSON.
+func (s *Server) messageEventLocked(m *message, event string) (chatwoot.MessageEvent, []byte) {
+	acc := s.accounts[m.accountID]
+	in := s.inboxes[m.inboxID]
+	var sender chatwoot.Sender
+	if u := m.senderUser; u != nil {
+		sender.User = &chatwoot.User{ID: u.ID, Name: u.Name, Email: u.Email, Type: chatwoot.SenderUser}
+	} else {
+		sender.Contact = s.contactWebhook(m.senderContact)
+	}
+	ev := chatwoot.MessageEvent{
+		Account:              chatwoot.Account{ID: acc.id, Name: acc.name},
+		AdditionalAttributes: map[string]any{},
+		ContentAttributes:    cloneMap(m.attrs),
+		ContentType:          m.contentType,
+		Content:              chatwoot.NormalizeContent(m.content),
+		Conversation:         s.conversationLocked(m.conv),
+		CreatedAt:            chatwoot.RailsTime{Time: m.createdAt},
+		ID:                   m.id,
+		Inbox:                chatwoot.Inbox{ID: in.ID, Name: in.Name},
+		MessageType:          m.messageType,
+		Private:              m.private,
+		Sender:               &sender,
+		SourceID:             m.sourceID,
+		Event:                event,
+	}
 	b, err := json.Marshal(ev)
 	if err != nil {
 		panic(fmt.Sprintf("mockapi: encoding message event: %v", err))
 	}
-	var fields map[string]json.RawMessage
-	_ = json.Unmarshal(b, &fields)
-	fields["content_attributes"] = s.attrsJSON(m)
-	// ActiveSupport writes times with exactly three fraction digits.
-	fields["created_at"], _ = json.Marshal(m.createdAt.Format(railsTime))
-	b, _ = json.Marshal(fields)
 	return ev, b
 }

@@ -3,6 +3,7 @@ package mockapi
 import (
 	"context"
 	"encoding/json"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot/chatwoottest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -99,18 +100,18 @@ func TestCreateMessageAnswerShape(t *testing.T) {
 	}{
 		{
 			"outgoing by an administrator", AdminToken, "1", `{"content":"Hi there","content_type":"input_select","content_attributes":` + optionsAttrs + `,"echo_id":"e-1"}`,
-			1, chatwoot.PushSender{ID: 1, Name: "Ada Admin", Type: "user", AvailableName: ptr("Ada Admin"), AvatarURL: ptr(""), AvailabilityStatus: ptr("online"), Thumbnail: ptr("")},
+			1, chatwoot.PushSender{User: &chatwoot.UserPush{ID: 1, Name: "Ada Admin", Type: "user", AvailableName: "Ada Admin", AvailabilityStatus: "online"}},
 			optionsAttrs,
 		},
 		{
 			"outgoing by an agent (allowed on messages)", AgentToken, "1", `{"content":"Hi"}`,
-			1, chatwoot.PushSender{ID: 2, Name: "Alan Agent", Type: "user", AvailableName: ptr("Alan Agent"), AvatarURL: ptr(""), AvailabilityStatus: ptr("online"), Thumbnail: ptr("")},
+			1, chatwoot.PushSender{User: &chatwoot.UserPush{ID: 2, Name: "Alan Agent", Type: "user", AvailableName: "Alan Agent", AvailabilityStatus: "online"}},
 			`{}`,
 		},
 		{
 			"incoming in the API inbox comes from the contact", AgentToken, "2", `{"content":"Help","message_type":"incoming"}`,
-			0, chatwoot.PushSender{ID: 1, Name: "Jane Doe", Type: "contact", Email: ptr("jane@example.com"), PhoneNumber: ptr("+15555550100"), Identifier: ptr("jane-doe"), Thumbnail: ptr(""), Blocked: ptr(false),
-				AdditionalAttributes: map[string]any{"city": "Denver", "country": "United States", "company_name": "Example Corp"}, CustomAttributes: map[string]any{"plan": "pro"}},
+			0, chatwoot.PushSender{Contact: &chatwoot.ContactPush{ID: 1, Name: "Jane Doe", Type: "contact", Email: ptr("jane@example.com"), PhoneNumber: ptr("+15555550100"), Identifier: ptr("jane-doe"),
+				AdditionalAttributes: map[string]any{"city": "Denver", "country": "United States", "company_name": "Example Corp"}, CustomAttributes: map[string]any{"plan": "pro"}}},
 			`{}`,
 		},
 	}
@@ -293,10 +294,10 @@ func TestMessageCreatedDelivered(t *testing.T) {
 			ev.MessageType != "outgoing" || ev.ContentType != "input_select" || ev.Private || ev.SourceID != nil {
 			t.Errorf("%+v", ev)
 		}
-		if !reflect.DeepEqual(*ev.Sender, chatwoot.Sender{ID: 1, Name: "Ada Admin", Email: ptr("admin@acme.example"), Type: "user"}) {
+		if ev.Sender.User == nil || *ev.Sender.User != (chatwoot.User{ID: 1, Name: "Ada Admin", Email: "admin@acme.example", Type: "user"}) {
 			t.Errorf("sender %+v", *ev.Sender)
 		}
-		if len(ev.ContentAttributes.Items) != 2 || ev.ContentAttributes.Items[1].Value != "option_2" {
+		if len(itemsOf(ev)) != 2 || itemsOf(ev)[1].Value != "option_2" {
 			t.Errorf("content_attributes %+v", ev.ContentAttributes)
 		}
 		if ev.Inbox != (chatwoot.Inbox{ID: 1, Name: "Website"}) || ev.Account != (chatwoot.Account{ID: 1, Name: "Acme Inc"}) {
@@ -310,15 +311,15 @@ func TestMessageCreatedDelivered(t *testing.T) {
 		if browser["browser_name"] != "Chrome" || c.AdditionalAttributes["referer"] != "http://www.chatwoot.com" {
 			t.Errorf("conversation additional_attributes %v", c.AdditionalAttributes)
 		}
-		if sender, _ := c.Meta["sender"].(map[string]any); sender["name"] != "Jane Doe" || sender["type"] != "contact" {
+		if sender := c.Meta.Sender; sender.Name != "Jane Doe" || sender.Type != "contact" {
 			t.Errorf("conversation meta %v", c.Meta)
 		}
 		if len(c.Messages) != 1 {
 			t.Errorf("conversation messages %v", c.Messages)
-		} else if last, _ := c.Messages[0].(map[string]any); last["id"] != float64(ev.ID) || last["message_type"] != float64(1) {
+		} else if last := c.Messages[0]; last.ID != ev.ID || last.MessageType != 1 {
 			t.Errorf("last message %v", last)
 		}
-		if time.Since(ev.CreatedAt) > time.Minute {
+		if time.Since(ev.CreatedAt.Time) > time.Minute {
 			t.Errorf("created_at %v", ev.CreatedAt)
 		}
 		// Today's shape: no top-level contact, conversation.id not display_id, integer ids.
@@ -341,12 +342,12 @@ func TestMessageCreatedDelivered(t *testing.T) {
 	})
 	t.Run("private note from the agent", func(t *testing.T) {
 		ev, _ := decode(1)
-		if !ev.Private || ev.MessageType != "outgoing" || ev.Sender.Type != "user" || ev.Sender.ID != 2 {
+		if !ev.Private || ev.MessageType != "outgoing" || ev.Sender.Type() != "user" || ev.Sender.ID() != 2 {
 			t.Errorf("%+v sender %+v", ev, ev.Sender)
 		}
 		// A private note is not the conversation's last public message.
-		if last := ev.Conversation.Messages[0].(map[string]any); last["id"] != float64(events[0].MessageID) {
-			t.Errorf("last public message %v", last["id"])
+		if last := ev.Conversation.Messages[0]; last.ID != events[0].MessageID {
+			t.Errorf("last public message %v", last.ID)
 		}
 	})
 	t.Run("incoming from the contact", func(t *testing.T) {
@@ -519,5 +520,33 @@ func assertJSONEqual(t *testing.T, got []byte, want string) {
 	}
 	if !reflect.DeepEqual(g, w) {
 		t.Errorf("JSON\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestMessageCreatedShape: the mock's message_created has upstream's shape
+// key for key, in order, with nulls where upstream has them (the
+// reference's example, chatwoottest's golden file).
+func TestMessageCreatedShape(t *testing.T) {
+	s, ts := NewTestServer(t, Options{AllowPrivateNetwork: true})
+	_, hook := newHookStub(t, http.StatusOK)
+	createHook(t, ts, "1", hook.URL, "message_created")
+	wantStatus(t, send(t, ts, "POST", messagesPath("1", "2"), AdminToken,
+		`{"content":"Hi, my order A-1009 has not arrived\\\n\n","message_type":"incoming","source_id":"ext-77"}`), 200)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	events, err := s.WaitForEvents(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := chatwoottest.ShapeDiff(chatwoot.EventMessageCreated, events[0].Payload); d != "" {
+		t.Fatalf("message_created differs from upstream's shape:\n%s\n%s", d, events[0].Payload)
+	}
+	var ev chatwoot.MessageEvent
+	if err := json.Unmarshal(events[0].Payload, &ev); err != nil {
+		t.Fatal(err)
+	}
+	// Messages::WebhookContentNormalizer: hard break and trailing newlines.
+	if want := "Hi, my order A-1009 has not arrived"; *ev.Content != want || *ev.Conversation.Messages[0].Content != want {
+		t.Fatalf("content %q, nested %q; want %q", *ev.Content, *ev.Conversation.Messages[0].Content, want)
 	}
 }

@@ -109,6 +109,10 @@ type conversation struct {
 	updatedAt       time.Time
 	lastActivityAt  time.Time
 	contactSourceID string // contact_inbox.source_id
+	contactInboxID  int64
+	pubsubToken     string
+	waitingSince    time.Time // zero: not waiting
+	firstReplyAt    time.Time
 	messages        []*message
 }
 
@@ -175,7 +179,7 @@ func New(opts Options) *Server {
 	for _, c := range seed.Contacts {
 		s.contacts[c.ID] = &contact{SeedContact: c}
 	}
-	for _, c := range seed.Conversations {
+	for i, c := range seed.Conversations {
 		created := now
 		if c.CreatedAt > 0 {
 			created = time.Unix(c.CreatedAt, 0).UTC()
@@ -186,7 +190,8 @@ func New(opts Options) *Server {
 		}
 		s.conversations[convKey{c.AccountID, c.DisplayID}] = &conversation{
 			seed: c, status: status, createdAt: created, updatedAt: created, lastActivityAt: created,
-			contactSourceID: uuid.NewString(),
+			contactSourceID: uuid.NewString(), contactInboxID: int64(i + 1), pubsubToken: randomToken(24),
+			waitingSince: created,
 		}
 	}
 	for _, w := range seed.Webhooks {

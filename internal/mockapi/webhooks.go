@@ -153,25 +153,38 @@ func (s *Server) findWebhookLocked(accountID int64, rawID string) *webhook {
 	return wh
 }
 
-// webhookParams unwraps the body like Rails' wrap_parameters + require:
-// {"webhook": {...}} or the top-level keys. It reports false, for the
-// param-missing 422, when none of the permitted keys is present.
+// webhookAttributes are the Webhook model's columns: Rails'
+// wrap_parameters moves these top-level JSON keys under "webhook" (unless
+// the body already has a "webhook" key).
+var webhookAttributes = []string{"id", "account_id", "inbox_id", "url", "created_at", "updated_at", "webhook_type", "subscriptions", "name", "secret"}
+
+// webhookParams is params.require(:webhook).permit(...): the wrapped (or
+// given) "webhook" object must be present and non-empty, else false for
+// the param-missing 422; then only the permitted keys are kept, so
+// {"webhook":{"foo":1}} passes require and permits nothing (create: "Url is
+// invalid"; update: 200, unchanged).
 func webhookParams(params map[string]any) (map[string]any, bool) {
-	src := params
-	if v, wrapped := params["webhook"]; wrapped {
-		obj, isObj := v.(map[string]any)
-		if !isObj {
-			return nil, false
+	src, present := params["webhook"]
+	if !present {
+		wrapped := map[string]any{}
+		for _, k := range webhookAttributes {
+			if v, ok := params[k]; ok {
+				wrapped[k] = v
+			}
 		}
-		src = obj
+		src = wrapped
+	}
+	obj, isObj := src.(map[string]any)
+	if !isObj || len(obj) == 0 {
+		return nil, false
 	}
 	in := map[string]any{}
 	for _, k := range webhookKeys {
-		if v, ok := src[k]; ok {
+		if v, ok := obj[k]; ok {
 			in[k] = v
 		}
 	}
-	return in, len(in) > 0
+	return in, true
 }
 
 // applyWebhookParams assigns the permitted values the way strong parameters

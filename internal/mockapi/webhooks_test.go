@@ -173,10 +173,14 @@ func TestCreateWebhookValidation(t *testing.T) {
 		{"both joined with comma", `{"url":"nope","subscriptions":["nope"]}`, both},
 		{"wrapped both", `{"webhook":{"url":"nope","subscriptions":[]}}`, both},
 		{"empty object", `{}`, missing},
-		{"no permitted key", `{"foo":"bar","secret":"s"}`, missing},
+		{"no Webhook attribute at the top level", `{"foo":"bar"}`, missing},
+		// wrap_parameters wraps the Webhook attribute secret; permit drops it.
+		{"only an unpermitted attribute at the top level", `{"foo":"bar","secret":"s"}`, urlBad},
 		{"empty wrapper", `{"webhook":{}}`, missing},
 		{"wrapper not an object", `{"webhook":"https://x.example"}`, missing},
-		{"wrapper with unpermitted keys only", `{"webhook":{"id":5}}`, missing},
+		// require passes a non-empty hash; permit leaves nothing: no url.
+		{"wrapper with unpermitted keys only", `{"webhook":{"id":5}}`, urlBad},
+		{"wrapper with an unknown key only (upstream v4.15.1)", `{"webhook":{"foo":1}}`, urlBad},
 	}
 	_, ts := NewTestServer(t, Options{})
 	for _, tt := range tests {
@@ -251,9 +255,20 @@ func TestUpdateWebhook(t *testing.T) {
 				t.Errorf("%s", a.body)
 			}
 		}},
-		{"no permitted key", "PATCH", `{"secret":"mine"}`, 422, func(t *testing.T, _ chatwoot.Webhook, a answer) {
+		{"no Webhook attribute", "PATCH", `{"foo":1}`, 422, func(t *testing.T, _ chatwoot.Webhook, a answer) {
 			if a.errorBody(t).Error != chatwoot.MsgParamMissing {
 				t.Errorf("%s", a.body)
+			}
+		}},
+		// Upstream v4.15.1: require passes, permit leaves nothing, update({}) is a 200.
+		{"wrapper with an unknown key only changes nothing", "PATCH", `{"webhook":{"foo":1}}`, 200, func(t *testing.T, got chatwoot.Webhook, _ answer) {
+			if got.URL != "https://two.example/hook" || len(got.Subscriptions) != 2 {
+				t.Errorf("%+v", got)
+			}
+		}},
+		{"a wrapped secret is not permitted", "PATCH", `{"secret":"mine"}`, 200, func(t *testing.T, got chatwoot.Webhook, _ answer) {
+			if got.Secret == "mine" {
+				t.Error("the secret was changed by an update")
 			}
 		}},
 	}

@@ -122,8 +122,8 @@ func summary(body []byte) string {
 	if m.Content != nil {
 		s += fmt.Sprintf(" content=%q", *m.Content)
 	}
-	if m.ContentAttributes != nil && len(m.ContentAttributes.Items) > 0 {
-		s += fmt.Sprintf(" items=%d", len(m.ContentAttributes.Items))
+	if items, _ := m.ContentAttributes["items"].([]any); len(items) > 0 {
+		s += fmt.Sprintf(" items=%d", len(items))
 	}
 	if m.Private {
 		s += " private"
