@@ -101,6 +101,12 @@ func TestProfile(t *testing.T) {
 			if raw["access_token"] != tt.token || raw["account_id"] != float64(1) {
 				t.Errorf("access_token/account_id: %v %v", raw["access_token"], raw["account_id"])
 			}
+			// Upstream v4.15.1's profile accounts[] carry onboarding_step (null here).
+			for _, acc := range raw["accounts"].([]any) {
+				if step, has := acc.(map[string]any)["onboarding_step"]; !has || step != nil {
+					t.Errorf("accounts[] onboarding_step = %v (present %v), want null", step, has)
+				}
+			}
 		})
 	}
 	if got := (chatwoot.Profile{Accounts: []chatwoot.AccountProfile{{ID: 1, Role: "agent"}}}).AdministeredAccounts(); got != nil {

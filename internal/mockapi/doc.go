@@ -86,7 +86,7 @@
 // contacts or users; each error names the field and the fix.
 //
 //	{
-//	  "accounts": [{"id": 1, "name": "Acme Inc"}],
+//	  "accounts": [{"id": 1, "name": "Acme Inc", "onboarding_step": "account_update"}],
 //	  "users": [
 //	    {"id": 1, "name": "Ada Admin", "email": "admin@acme.example",
 //	     "access_token": "mock-admin-token",
@@ -115,7 +115,8 @@
 //	  ]
 //	}
 //
-// Ids of accounts, users, inboxes, contacts and webhooks are global; a
+// An account's onboarding_step is what the profile's accounts[] shows (null
+// when omitted). Ids of accounts, users, inboxes, contacts and webhooks are global; a
 // conversation's display_id is unique within its account. channel_type is one
 // of ChannelTypes. An inbox's members are the agents assigned to it (omit for
 // every agent of the account). Conversation status is open (default),

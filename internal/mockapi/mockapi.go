@@ -83,8 +83,9 @@ type Server struct {
 }
 
 type account struct {
-	id   int64
-	name string
+	id             int64
+	name           string
+	onboardingStep *string // null once onboarding is done, as for seeded accounts upstream
 }
 
 type user struct {
@@ -157,7 +158,7 @@ func New(opts Options) *Server {
 	}
 	seed := opts.Seed
 	for _, a := range seed.Accounts {
-		s.accounts[a.ID] = &account{id: a.ID, name: a.Name}
+		s.accounts[a.ID] = &account{id: a.ID, name: a.Name, onboardingStep: a.OnboardingStep}
 	}
 	for _, u := range seed.Users {
 		nu := &user{SeedUser: u, roles: map[int64]string{}, pubsubToken: randomToken(24)}
@@ -482,6 +483,7 @@ type profileAccount struct {
 	Availability       string   `json:"availability"`
 	AvailabilityStatus string   `json:"availability_status"`
 	AutoOffline        bool     `json:"auto_offline"`
+	OnboardingStep     *string  `json:"onboarding_step"`
 }
 
 func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) {
@@ -498,6 +500,7 @@ func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) {
 		accounts = append(accounts, profileAccount{
 			ID: m.AccountID, Name: s.accounts[m.AccountID].name, Status: "active", Role: m.Role,
 			Permissions: perms, Availability: "online", AvailabilityStatus: "online", AutoOffline: true,
+			OnboardingStep: s.accounts[m.AccountID].onboardingStep,
 		})
 	}
 	active := u.Accounts[0]

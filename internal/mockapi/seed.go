@@ -35,6 +35,9 @@ type Seed struct {
 type SeedAccount struct {
 	ID   int64  `json:"id"`
 	Name string `json:"name"`
+	// OnboardingStep is what the profile shows for the account
+	// (accounts[].onboarding_step); omitted, it is null.
+	OnboardingStep *string `json:"onboarding_step,omitempty"`
 }
 
 // SeedUser is a user and its api_access_token.

@@ -15,7 +15,7 @@ func TestDefaultSeed(t *testing.T) {
 	if err := seed.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if seed.Accounts[0] != (SeedAccount{1, "Acme Inc"}) || seed.Accounts[1] != (SeedAccount{2, "Globex"}) {
+	if seed.Accounts[0] != (SeedAccount{ID: 1, Name: "Acme Inc"}) || seed.Accounts[1] != (SeedAccount{ID: 2, Name: "Globex"}) {
 		t.Errorf("accounts %+v", seed.Accounts)
 	}
 	if in := seed.Inboxes[0]; in.ID != 1 || in.AccountID != 1 || in.Name != "Website" || in.ChannelType != "Channel::WebWidget" {
