@@ -14,6 +14,8 @@ const (
 	MsgNotInAccount        = "You are not authorized to access this account"
 	MsgNotAuthorizedAction = "You are not authorized to do this action"
 	MsgNotFound            = "Resource could not be found"
+	MsgAccountSuspended    = "Account is suspended"
+	MsgBotsNotAuthorized   = "Access to this endpoint is not authorized for bots"
 	MsgParamMissing        = "param is missing or the value is empty: webhook"
 	MsgURLInvalid          = "Url is invalid"
 	MsgURLTaken            = "Url has already been taken"

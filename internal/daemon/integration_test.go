@@ -264,9 +264,17 @@ func TestE2EMockDaemonReceiver(t *testing.T) {
 	}
 }
 
+// mockEvents is the mock's message_created events: a message also fires
+// conversation_updated and contact_updated, which these webhooks do not get.
 func mockEvents(t *testing.T, base string) []mockapi.EventRecord {
 	t.Helper()
-	return getJSON[[]mockapi.EventRecord](t, base+"/_mock/events")
+	var out []mockapi.EventRecord
+	for _, ev := range getJSON[[]mockapi.EventRecord](t, base+"/_mock/events") {
+		if ev.Event == chatwoot.EventMessageCreated {
+			out = append(out, ev)
+		}
+	}
+	return out
 }
 
 // getJSON GETs url and decodes its JSON answer.

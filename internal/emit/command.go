@@ -6,13 +6,18 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
 )
 
-// Command is the `emit` subcommand: build one message_created and post it.
+// Command is the `emit` subcommand: build one event (message_created
+// unless --event names another) and post it.
 func Command(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("emit", flag.ContinueOnError)
 	daemonURL := fs.String("daemon", "http://127.0.0.1:8787", "the delivery daemon's address")
+	event := fs.String("event", "message_created", "the event to send, any of Chatwoot's 12 ("+strings.Join(chatwoot.AllowedEvents, ", ")+")")
 	var o Options
 	fs.Int64Var(&o.AccountID, "account", 1, "account id the event belongs to")
 	fs.StringVar(&o.AccountName, "account-name", "Acme Inc", "account name written in the payload")
@@ -33,11 +38,11 @@ func Command(ctx context.Context, args []string) error {
 		}
 		o.ContentAttributes = json.RawMessage(*attrs)
 	}
-	ev, err := Event(o)
+	payload, err := Payload(*event, o)
 	if err != nil {
 		return err
 	}
-	body, err := json.Marshal(ev)
+	body, err := json.Marshal(payload)
 	if err != nil {
 		return err
 	}
@@ -48,6 +53,10 @@ func Command(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("message_created (message %d, %s %s) → account %d: %d deliveries queued\n", ev.ID, ev.MessageType, ev.ContentType, o.AccountID, res.Deliveries)
+	if ev, ok := payload.(chatwoot.MessageEvent); ok {
+		fmt.Printf("%s (message %d, %s %s) → account %d: %d deliveries queued\n", ev.Event, ev.ID, ev.MessageType, ev.ContentType, o.AccountID, res.Deliveries)
+	} else {
+		fmt.Printf("%s → account %d: %d deliveries queued\n", *event, o.AccountID, res.Deliveries)
+	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot/chatwoottest"
 )
 
 func TestEvent(t *testing.T) {
@@ -102,4 +103,33 @@ func TestPost(t *testing.T) {
 func itemsOf(ev chatwoot.MessageEvent) []chatwoot.ContentItem {
 	a, _ := ev.Items()
 	return a.Items
+}
+
+// --event builds each of the 12 events in upstream's shape.
+func TestPayloadEveryEvent(t *testing.T) {
+	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	for _, event := range chatwoot.AllowedEvents {
+		t.Run(event, func(t *testing.T) {
+			p, err := Payload(event, Options{AccountID: 3, AccountName: "Initech", Content: "Hi", Now: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := json.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := chatwoottest.ShapeDiff(event, body); diff != "" {
+				t.Fatalf("differs from upstream's %s:\n%s\n%s", event, diff, body)
+			}
+			if name, _ := chatwoot.EventName(body); name != event {
+				t.Fatalf("event key %q", name)
+			}
+			if !strings.Contains(string(body), `"account":{"id":3,"name":"Initech"}`) {
+				t.Fatalf("account not in %s", body)
+			}
+		})
+	}
+	if _, err := Payload("message_deleted", Options{AccountID: 1}); err == nil || !strings.Contains(err.Error(), "conversation_typing_off") {
+		t.Fatalf("unknown event: %v", err)
+	}
 }

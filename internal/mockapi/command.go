@@ -31,6 +31,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	timeout := fs.Duration("webhook-timeout", 5*time.Second, "timeout of each delivery to a webhook, open and read (upstream's WEBHOOK_TIMEOUT)")
 	allowPrivate := fs.Bool("allow-private-network", false, "deliver to private and loopback addresses too (upstream's SAFE_FETCH_ALLOW_PRIVATE_NETWORK=true); needed for a relay or receiver on this machine")
 	workers := fs.Int("delivery-workers", 4, "webhook deliveries in flight at once")
+	inboxEvents := fs.Bool("enable-inbox-events", false, "fire inbox_created and inbox_updated (upstream's ENABLE_INBOX_EVENTS)")
 	daemonURL := fs.String("daemon-url", "", "removed: the mock delivers to the account's webhooks as Chatwoot does; point a webhook at the relay instead")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: trace, debug, info, warn or error")
@@ -82,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w; pick another --listen address (port 0 picks a free one)", *listen, err)
 	}
-	srv := New(Options{Seed: seed, Logger: logger, WebhookTimeout: *timeout, AllowPrivateNetwork: *allowPrivate, DeliveryWorkers: *workers})
+	srv := New(Options{Seed: seed, Logger: logger, WebhookTimeout: *timeout, AllowPrivateNetwork: *allowPrivate, DeliveryWorkers: *workers, InboxEvents: *inboxEvents})
 	httpSrv := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -143,10 +144,18 @@ func printBanner(w io.Writer, base string, seed *Seed, allowPrivate bool) {
 		}
 		fmt.Fprintf(w, "  %s  %s <%s>\n", u.AccessToken, u.Name, u.Email)
 		if len(admin) > 0 {
-			fmt.Fprintf(w, "      administrator of account %s: may manage webhooks and post messages\n", strings.Join(admin, ", "))
+			fmt.Fprintf(w, "      administrator of account %s: may manage webhooks and inboxes, and all an agent may\n", strings.Join(admin, ", "))
 		}
 		if len(agent) > 0 {
-			fmt.Fprintf(w, "      agent of account %s: may post messages; webhook routes answer 401\n", strings.Join(agent, ", "))
+			fmt.Fprintf(w, "      agent of account %s: conversations, messages, contacts; webhook and inbox routes answer 401\n", strings.Join(agent, ", "))
+		}
+	}
+	for _, b := range seed.AgentBots {
+		fmt.Fprintf(w, "  %s  agent bot %q of account %d: conversations and messages only\n", b.AccessToken, b.Name, b.AccountID)
+	}
+	for _, a := range seed.Accounts {
+		if a.Suspended {
+			fmt.Fprintf(w, "  account %d %q is suspended: every token gets 401 Account is suspended\n", a.ID, a.Name)
 		}
 	}
 	fmt.Fprintf(w, "\nConversations (POST /api/v1/accounts/{account_id}/conversations/{display_id}/messages):\n")
@@ -168,7 +177,7 @@ func printBanner(w io.Writer, base string, seed *Seed, allowPrivate bool) {
 	} else {
 		fmt.Fprintf(w, "; private and loopback addresses refused (allow them with --allow-private-network)\n")
 	}
-	fmt.Fprintf(w, "Test support: GET|DELETE %[1]s/_mock/requests, GET|POST|DELETE %[1]s/_mock/faults, GET|DELETE %[1]s/_mock/events, GET|DELETE %[1]s/_mock/deliveries\n\n", base)
+	fmt.Fprintf(w, "Test support: GET|DELETE %[1]s/_mock/requests, GET|POST|DELETE %[1]s/_mock/faults, GET|DELETE %[1]s/_mock/events, GET|DELETE %[1]s/_mock/deliveries, POST %[1]s/_mock/webwidget_triggered\n\n", base)
 	fmt.Fprintf(w, "  export CHATWOOT_BASE_URL=%s\n", base)
 	if len(seed.Users) > 0 {
 		fmt.Fprintf(w, "  export CHATWOOT_API_ACCESS_TOKEN=%s\n", seed.Users[0].AccessToken)

@@ -25,7 +25,7 @@ type EventRecord struct {
 	ID        int64           `json:"id"` // order of firing, from 1
 	Event     string          `json:"event"`
 	AccountID int64           `json:"account_id"`
-	MessageID int64           `json:"message_id"`
+	MessageID int64           `json:"message_id,omitempty"` // message events only
 	FiredAt   time.Time       `json:"fired_at"`
 	Payload   json.RawMessage `json:"payload"` // the exact bytes delivered
 	// Webhooks is how many webhooks the event was delivered to.
@@ -55,33 +55,46 @@ type DeliveryRecord struct {
 	QueuedAt   time.Time `json:"queued_at"`
 }
 
-// recordEventLocked builds the message_created payload, records it and
-// queues one delivery per webhook of the account subscribed to it, as
-// upstream's WebhookListener does.
-func (s *Server) recordEventLocked(m *message) *EventRecord {
-	_, payload := s.messageEventLocked(m, chatwoot.EventMessageCreated)
+// fireLocked records one event of an account and queues one delivery per
+// webhook of the account subscribed to it, as upstream's WebhookListener
+// does. The caller kicks the deliverer once it has unlocked s.mu.
+func (s *Server) fireLocked(accountID int64, event string, payload any) *EventRecord {
+	body, err := json.Marshal(payload)
+	if err != nil {
+		panic(fmt.Sprintf("mockapi: encoding %s: %v", event, err)) // our own types only
+	}
 	ev := &EventRecord{
 		ID:        int64(len(s.events)) + 1,
-		Event:     chatwoot.EventMessageCreated,
-		AccountID: m.accountID,
-		MessageID: m.id,
+		Event:     event,
+		AccountID: accountID,
 		FiredAt:   time.Now().UTC(),
-		Payload:   payload,
+		Payload:   body,
 	}
 	s.events = append(s.events, ev)
-	for _, w := range s.webhooksOfLocked(m.accountID) {
-		if w.url == nil || !slices.Contains(w.subscriptions, any(ev.Event)) {
+	for _, w := range s.webhooksOfLocked(accountID) {
+		if w.url == nil || !slices.Contains(w.subscriptions, any(event)) {
 			continue
 		}
 		ev.Webhooks++
 		s.deliveries = append(s.deliveries, &DeliveryRecord{
-			WebhookID: w.id, AccountID: w.accountID, URL: *w.url, Event: ev.Event, EventID: ev.ID,
+			WebhookID: w.id, AccountID: w.accountID, URL: *w.url, Event: event, EventID: ev.ID,
 			DeliveryID: uuid.NewString(), State: DeliveryPending, QueuedAt: ev.FiredAt,
 		})
-		s.pending = append(s.pending, outgoing{rec: s.deliveries[len(s.deliveries)-1], secret: w.secret, body: payload})
+		s.pending = append(s.pending, outgoing{rec: s.deliveries[len(s.deliveries)-1], secret: w.secret, body: body})
 	}
 	s.notifyEventsLocked()
 	return ev
+}
+
+// deliverFired wakes the deliverers when any of evs has a delivery queued;
+// like upstream's after-commit jobs, events leave after the answer.
+func (s *Server) deliverFired(evs []*EventRecord) {
+	for _, ev := range evs {
+		if ev.Webhooks > 0 {
+			s.dlv.kick()
+			return
+		}
+	}
 }
 
 // webhooksOfLocked returns an account's webhooks by id.

@@ -94,3 +94,14 @@ func itemsOf(ev chatwoot.MessageEvent) []chatwoot.ContentItem {
 	a, _ := ev.Items()
 	return a.Items
 }
+
+// eventsNamed keeps the events of one name, in firing order.
+func eventsNamed(all []EventRecord, name string) []EventRecord {
+	var out []EventRecord
+	for _, ev := range all {
+		if ev.Event == name {
+			out = append(out, ev)
+		}
+	}
+	return out
+}

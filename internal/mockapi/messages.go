@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,9 +33,15 @@ type message struct {
 	private       bool
 	echoID        string
 	sourceID      *string
+	status        string // sent, delivered, read, failed
 	createdAt     time.Time
-	senderUser    *user    // outgoing through the API
-	senderContact *contact // everything else
+	updatedAt     time.Time
+	senderUser    *user     // outgoing through the API by a user
+	senderBot     *agentBot // outgoing through the API by a bot
+	senderContact *contact  // everything else
+	uploads       []*upload // attachments[] files, stored by addMessageLocked
+	attachments   []chatwoot.Attachment
+	baseURL       string // where the attachments' urls point
 }
 
 func (m *message) chat() bool { return m.messageType != chatwoot.MessageTypeActivity && !m.private }
@@ -45,59 +52,106 @@ func (m *message) fires() bool { return m.messageType != chatwoot.MessageTypeAct
 
 // handleCreateMessage is upstream's MessagesController#create through
 // Messages::MessageBuilder: any member of the account who can see the
-// conversation may post; builder errors answer 422 {"error": ...}.
+// conversation, or its bot, may post; builder errors answer 422 {"error": ...}.
 func (s *Server) handleCreateMessage(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.accountCall(w, r, false)
+	c, ok := s.accountCall(w, r, membersOrBots)
 	if !ok {
 		return
 	}
-	display, err := strconv.ParseInt(r.PathValue("conversation_id"), 10, 64)
+	conv, ok := s.conversationOf(w, r, c)
+	if !ok {
+		return
+	}
 	s.mu.Lock()
-	conv := s.conversations[convKey{c.account.id, display}]
-	s.mu.Unlock()
-	if err != nil || conv == nil {
-		writeError(w, http.StatusNotFound, chatwoot.MsgNotFound)
-		return
-	}
 	in := s.inboxes[conv.seed.InboxID]
-	if c.role != chatwoot.RoleAdministrator && in.members != nil && !in.members[c.user.ID] {
-		// ConversationPolicy#show?: agents see the conversations of their inboxes.
-		writeError(w, http.StatusUnauthorized, chatwoot.MsgNotAuthorizedAction)
-		return
-	}
-	msg, errText := s.buildMessage(c, conv, in)
+	ct := s.contacts[conv.seed.ContactID]
+	s.mu.Unlock()
+	msg, errText := buildMessage(c, conv, in, ct)
 	if errText != "" {
 		writeError(w, http.StatusUnprocessableEntity, errText)
 		return
 	}
 
 	s.mu.Lock()
-	msg.id = s.nextMessageID
-	s.nextMessageID++
-	conv.messages = append(conv.messages, msg)
-	conv.lastActivityAt, conv.updatedAt = msg.createdAt, msg.createdAt
-	if msg.messageType == chatwoot.MessageTypeIncoming && (conv.status == "resolved" || conv.status == "snoozed") {
-		conv.status = "open" // Message#reopen_conversation
-	}
+	side := s.addMessageLocked(msg)
 	answer := s.renderMessageLocked(msg)
-	var ev *EventRecord
+	var evs []*EventRecord
 	if msg.fires() {
-		ev = s.recordEventLocked(msg)
+		evs = s.fireMessageLocked(msg, side)
 	}
 	s.mu.Unlock()
 
 	s.log.Info("message created", "account_id", msg.accountID, "conversation_id", conv.seed.DisplayID,
 		"message_id", msg.id, "message_type", msg.messageType, "content_type", msg.contentType, "private", msg.private)
 	writeJSON(w, http.StatusOK, answer)
-	// Like upstream's after-commit job: the event leaves after the answer.
-	if ev != nil && ev.Webhooks > 0 {
-		s.dlv.kick()
+	s.deliverFired(evs)
+}
+
+// sideEffects are the events a new message owes besides message_created.
+type sideEffects struct {
+	contact []chatwoot.AttributeChange // contact_updated, when the contact wrote
+	conv    []convFire
+}
+
+// addMessageLocked stores m and applies upstream's after-create callbacks:
+// an incoming message stamps the contact's last_activity_at, reopens a
+// resolved or snoozed conversation and starts waiting_since; the first
+// public reply of an agent sets first_reply_created_at, and any public
+// agent or bot reply clears waiting_since.
+func (s *Server) addMessageLocked(m *message) sideEffects {
+	m.id = s.nextMessageID
+	s.nextMessageID++
+	if m.status == "" {
+		m.status = "sent"
 	}
+	m.updatedAt = m.createdAt
+	for _, up := range m.uploads {
+		s.ids.attachment++
+		m.attachments = append(m.attachments, attachmentOf(s.ids.attachment, m, up))
+	}
+	m.uploads = nil
+	conv := m.conv
+	conv.messages = append(conv.messages, m)
+	var side sideEffects
+	at := m.createdAt
+	switch {
+	case m.messageType == chatwoot.MessageTypeIncoming:
+		ct := m.senderContact
+		side.contact = saveContact(ct, at, func() { ct.lastActivityAt = at })
+		if conv.status == "resolved" || conv.status == "snoozed" {
+			side.conv = saveConversation(conv, at, func() { conv.status, conv.snoozedUntil = "open", time.Time{} })
+		}
+		if conv.waitingSince.IsZero() {
+			side.conv = append(side.conv, saveConversation(conv, at, func() { conv.waitingSince = at })...)
+		}
+	case m.messageType == chatwoot.MessageTypeOutgoing && !m.private && m.senderUser != nil && conv.firstReplyAt.IsZero():
+		side.conv = saveConversation(conv, at, func() { conv.firstReplyAt, conv.waitingSince = at, time.Time{} })
+	case m.messageType == chatwoot.MessageTypeOutgoing && !m.private && (m.senderUser != nil || m.senderBot != nil):
+		side.conv = saveConversation(conv, at, func() { conv.waitingSince = time.Time{} })
+	}
+	// belongs_to touch: true and update_columns(last_activity_at): no callbacks.
+	conv.lastActivityAt, conv.updatedAt = at, at
+	return side
+}
+
+// fireMessageLocked fires message_created and what the message's callbacks owe.
+func (s *Server) fireMessageLocked(m *message, side sideEffects) []*EventRecord {
+	evs := []*EventRecord{s.fireMessageEventLocked(m, chatwoot.EventMessageCreated)}
+	if side.contact != nil {
+		evs = append(evs, s.fireContactLocked(m.senderContact, chatwoot.EventContactUpdated, chatwoot.Changes(side.contact...)))
+	}
+	return append(evs, s.fireConversationLocked(m.conv, side.conv...)...)
+}
+
+func (s *Server) fireMessageEventLocked(m *message, event string) *EventRecord {
+	ev := s.fireLocked(m.accountID, event, s.messageEventLocked(m, event))
+	ev.MessageID = m.id
+	return ev
 }
 
 // buildMessage applies MessageBuilder's params and the Message validations
 // in upstream's order; errText is the 422 "error" text.
-func (s *Server) buildMessage(c *call, conv *conversation, in *inbox) (*message, string) {
+func buildMessage(c *call, conv *conversation, in *inbox, ct *contact) (*message, string) {
 	p := c.params
 	msg := &message{
 		accountID: c.account.id, inboxID: in.ID, conv: conv,
@@ -149,10 +203,13 @@ func (s *Server) buildMessage(c *call, conv *conversation, in *inbox) (*message,
 	default:
 		return nil, fmt.Sprintf("'%s' is not a valid message_type", rubyInspect(raw))
 	}
-	if senderIsUser {
+	switch {
+	case senderIsUser && c.bot != nil:
+		msg.senderBot = c.bot
+	case senderIsUser:
 		msg.senderUser = c.user
-	} else {
-		msg.senderContact = s.contacts[conv.seed.ContactID]
+	default:
+		msg.senderContact = ct
 	}
 
 	// content_type: blank means text (ensure_content_type); the enum also
@@ -186,6 +243,14 @@ func (s *Server) buildMessage(c *call, conv *conversation, in *inbox) (*message,
 	default:
 		msg.content, _ = scalarString(raw)
 	}
+	if files, ok := p["attachments"].([]any); ok {
+		for _, f := range files {
+			if up, isFile := f.(*upload); isFile {
+				msg.uploads = append(msg.uploads, up)
+			}
+		}
+	}
+	msg.baseURL = c.baseURL
 	msg.private = castBool(p["private"])
 	msg.sourceID, _ = scalarString(p["source_id"])
 	if echo, ok := scalarString(p["echo_id"]); ok && echo != nil {
@@ -281,18 +346,22 @@ func (s *Server) renderMessageLocked(m *message) chatwoot.Message {
 		ConversationID:    m.conv.seed.DisplayID,
 		MessageType:       chatwoot.MessageTypeCodes[m.messageType],
 		ContentType:       m.contentType,
-		Status:            "sent",
+		Status:            m.status,
 		ContentAttributes: s.attrsJSON(m),
 		CreatedAt:         m.createdAt.Unix(),
 		Private:           m.private,
 		SourceID:          m.sourceID,
 		Sender:            s.pushSender(m),
+		Attachments:       cloneAttachments(m.attachments),
 	}
 }
 
 func (s *Server) pushSender(m *message) *chatwoot.PushSender {
 	if u := m.senderUser; u != nil {
 		return &chatwoot.PushSender{User: userPush(u)}
+	}
+	if b := m.senderBot; b != nil {
+		return &chatwoot.PushSender{AgentBot: &chatwoot.AgentBotPush{ID: b.ID, Name: b.Name, Type: chatwoot.SenderAgentBot}}
 	}
 	return &chatwoot.PushSender{Contact: contactPush(m.senderContact)}
 }
@@ -333,11 +402,15 @@ func optional(s string) *string {
 // event carries as its last message. Content is normalised as upstream's
 // webhook presenter does.
 func (s *Server) messagePushLocked(m *message) chatwoot.MessagePush {
-	senderType, senderID := "Contact", int64(0)
-	if m.senderUser != nil {
+	var senderType string
+	var senderID int64
+	switch {
+	case m.senderUser != nil:
 		senderType, senderID = "User", m.senderUser.ID
-	} else {
-		senderID = m.senderContact.ID
+	case m.senderBot != nil:
+		senderType, senderID = "AgentBot", m.senderBot.ID
+	default:
+		senderType, senderID = "Contact", m.senderContact.ID
 	}
 	content := chatwoot.NormalizeContent(m.content)
 	out := chatwoot.MessagePush{
@@ -348,9 +421,9 @@ func (s *Server) messagePushLocked(m *message) chatwoot.MessagePush {
 		ConversationID:          m.conv.seed.DisplayID,
 		MessageType:             chatwoot.MessageTypeCodes[m.messageType],
 		CreatedAt:               m.createdAt.Unix(),
-		UpdatedAt:               chatwoot.RailsTime{Time: m.createdAt},
+		UpdatedAt:               chatwoot.RailsTime{Time: m.updatedAt},
 		Private:                 m.private,
-		Status:                  "sent",
+		Status:                  m.status,
 		SourceID:                m.sourceID,
 		ContentType:             m.contentType,
 		ContentAttributes:       cloneMap(m.attrs),
@@ -361,11 +434,15 @@ func (s *Server) messagePushLocked(m *message) chatwoot.MessagePush {
 		ProcessedMessageContent: content,
 		Sentiment:               map[string]any{},
 		EchoID:                  m.echoID,
+		Attachments:             cloneAttachments(m.attachments),
 		Sender:                  s.pushSender(m),
 	}
 	out.Conversation.UnreadCount = m.conv.unreadCount()
 	out.Conversation.LastActivityAt = m.conv.lastActivityAt.Unix()
-	out.Conversation.ContactInbox.SourceID = m.conv.contactSourceID
+	out.Conversation.ContactInbox.SourceID = m.conv.ci.sourceID
+	if a := m.conv.assignee; a != nil {
+		out.Conversation.AssigneeID = &a.ID
+	}
 	return out
 }
 
@@ -381,53 +458,18 @@ func (c *conversation) unreadCount() int {
 	return min(n, 10)
 }
 
-// conversationLocked is Conversation#webhook_data.
-func (s *Server) conversationLocked(conv *conversation) chatwoot.Conversation {
-	acc := s.accounts[conv.seed.AccountID]
-	in := s.inboxes[conv.seed.InboxID]
-	ct := s.contacts[conv.seed.ContactID]
-	out := chatwoot.Conversation{
-		AdditionalAttributes: cloneMap(conv.seed.AdditionalAttributes),
-		CanReply:             true,
-		Channel:              in.ChannelType,
-		ContactInbox: chatwoot.ContactInbox{
-			ID: conv.contactInboxID, ContactID: ct.ID, InboxID: in.ID, SourceID: conv.contactSourceID,
-			CreatedAt: chatwoot.RailsTime{Time: conv.createdAt}, UpdatedAt: chatwoot.RailsTime{Time: conv.createdAt},
-			PubsubToken: conv.pubsubToken,
-		},
-		ID:                  conv.seed.DisplayID,
-		InboxID:             in.ID,
-		Messages:            []chatwoot.MessagePush{},
-		Labels:              append([]string{}, conv.seed.Labels...),
-		Meta:                chatwoot.ConversationMeta{Sender: *contactPush(ct)},
-		Status:              conv.status,
-		CustomAttributes:    cloneMap(conv.seed.CustomAttributes),
-		UnreadCount:         conv.unreadCount(),
-		WaitingSince:        chatwoot.Unix(conv.waitingSince),
-		LastActivityAt:      conv.lastActivityAt.Unix(),
-		Timestamp:           conv.lastActivityAt.Unix(),
-		CreatedAt:           conv.createdAt.Unix(),
-		UpdatedAt:           chatwoot.UnixFloat(conv.updatedAt),
-		Account:             chatwoot.Account{ID: acc.id, Name: acc.name},
-		FirstReplyCreatedAt: chatwoot.NewRailsTime(conv.firstReplyAt),
-	}
-	for i := len(conv.messages) - 1; i >= 0; i-- {
-		if conv.messages[i].chat() {
-			out.Messages = []chatwoot.MessagePush{s.messagePushLocked(conv.messages[i])}
-			break
-		}
-	}
-	return out
-}
-
-// messageEventLocked is Message#webhook_data plus "event" and its JSON.
-func (s *Server) messageEventLocked(m *message, event string) (chatwoot.MessageEvent, []byte) {
+// messageEventLocked is Message#webhook_data plus "event".
+func (s *Server) messageEventLocked(m *message, event string) chatwoot.MessageEvent {
 	acc := s.accounts[m.accountID]
 	in := s.inboxes[m.inboxID]
 	var sender chatwoot.Sender
-	if u := m.senderUser; u != nil {
+	switch {
+	case m.senderUser != nil:
+		u := m.senderUser
 		sender.User = &chatwoot.User{ID: u.ID, Name: u.Name, Email: u.Email, Type: chatwoot.SenderUser}
-	} else {
+	case m.senderBot != nil:
+		sender.AgentBot = &chatwoot.AgentBot{ID: m.senderBot.ID, Name: m.senderBot.Name, Type: chatwoot.SenderAgentBot}
+	default:
 		sender.Contact = s.contactWebhook(m.senderContact)
 	}
 	ev := chatwoot.MessageEvent{
@@ -444,11 +486,153 @@ func (s *Server) messageEventLocked(m *message, event string) (chatwoot.MessageE
 		Private:              m.private,
 		Sender:               &sender,
 		SourceID:             m.sourceID,
+		Attachments:          cloneAttachments(m.attachments),
 		Event:                event,
 	}
-	b, err := json.Marshal(ev)
-	if err != nil {
-		panic(fmt.Sprintf("mockapi: encoding message event: %v", err))
+	return ev
+}
+
+// MessageStatuses are the statuses of upstream's Message enum.
+var MessageStatuses = []string{"sent", "delivered", "read", "failed"}
+
+// messageOf answers 404 unless the path's message is in the conversation.
+func (s *Server) messageOf(w http.ResponseWriter, r *http.Request, conv *conversation) (*message, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	s.mu.Lock()
+	var found *message
+	for _, m := range conv.messages {
+		if err == nil && m.id == id {
+			found = m
+		}
 	}
-	return ev, b
+	s.mu.Unlock()
+	if found == nil {
+		writeError(w, http.StatusNotFound, chatwoot.MsgNotFound)
+		return nil, false
+	}
+	return found, true
+}
+
+// handleUpdateMessage is MessagesController#update: status and
+// external_error of a message in an API inbox (403 elsewhere);
+// message_updated fires when a column changed.
+func (s *Server) handleUpdateMessage(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.accountCall(w, r, membersOrBots)
+	if !ok {
+		return
+	}
+	conv, ok := s.conversationOf(w, r, c)
+	if !ok {
+		return
+	}
+	m, ok := s.messageOf(w, r, conv)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	if s.inboxes[conv.seed.InboxID].ChannelType != channelAPI {
+		s.mu.Unlock()
+		writeError(w, http.StatusForbidden, "Message status update is only allowed for API inboxes")
+		return
+	}
+	status, external := m.status, m.attrs["external_error"]
+	if raw, present := c.params["status"]; present {
+		st, _ := scalarString(raw)
+		if st == nil || !slices.Contains(MessageStatuses, *st) {
+			s.mu.Unlock()
+			writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("'%s' is not a valid status", deref(st)))
+			return
+		}
+		status = *st
+	}
+	if raw, present := c.params["external_error"]; present {
+		external = raw
+	}
+	evs := s.updateMessageLocked(m, func() {
+		m.status = status
+		if external != nil {
+			m.attrs["external_error"] = external
+		}
+	})
+	answer := s.renderMessageLocked(m)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, answer)
+	s.deliverFired(evs)
+}
+
+// handleDeleteMessage is MessagesController#destroy, a soft delete: the
+// content becomes "This message was deleted", content_attributes
+// {"deleted": true}; message_updated fires.
+func (s *Server) handleDeleteMessage(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.accountCall(w, r, membersOrBots)
+	if !ok {
+		return
+	}
+	conv, ok := s.conversationOf(w, r, c)
+	if !ok {
+		return
+	}
+	m, ok := s.messageOf(w, r, conv)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	evs := s.updateMessageLocked(m, func() {
+		m.content, m.contentType, m.attrs = ptr("This message was deleted"), chatwoot.ContentTypeText, map[string]any{"deleted": true}
+		m.attachments = nil
+	})
+	answer := s.renderMessageLocked(m)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, answer)
+	s.deliverFired(evs)
+}
+
+// updateMessageLocked saves m; message_updated fires when the save changed
+// a column of a message that fires webhooks.
+func (s *Server) updateMessageLocked(m *message, mutate func()) []*EventRecord {
+	before, _ := json.Marshal(s.messagePushLocked(m))
+	mutate()
+	after, _ := json.Marshal(s.messagePushLocked(m))
+	if string(before) == string(after) || !m.fires() {
+		return nil
+	}
+	m.updatedAt = time.Now().UTC().Truncate(time.Millisecond)
+	return []*EventRecord{s.fireMessageEventLocked(m, chatwoot.EventMessageUpdated)}
+}
+
+// attachmentOf stores an uploaded file as upstream's Attachment: the file
+// type from its MIME type, ActiveStorage redirect urls on the mock's host,
+// the size and, for images Go decodes, the dimensions.
+func attachmentOf(id int64, m *message, up *upload) chatwoot.Attachment {
+	fileType := "file"
+	for _, t := range []string{"image", "audio", "video"} {
+		if strings.HasPrefix(up.contentType, t+"/") {
+			fileType = t
+		}
+	}
+	var ext *string
+	if dot := strings.LastIndexByte(up.filename, '.'); dot >= 0 && dot < len(up.filename)-1 {
+		ext = ptr(up.filename[dot+1:])
+	}
+	key := randomToken(28)
+	a := chatwoot.Attachment{
+		ID: id, MessageID: m.id, FileType: fileType, AccountID: m.accountID, Extension: ext,
+		ContentType: up.contentType, FileSize: int64(len(up.data)),
+		DataURL: fmt.Sprintf("%s/rails/active_storage/blobs/redirect/%s/%s", m.baseURL, key, url.PathEscape(up.filename)),
+	}
+	switch fileType {
+	case "image":
+		a.ThumbURL = fmt.Sprintf("%s/rails/active_storage/representations/redirect/%s/%s", m.baseURL, key, url.PathEscape(up.filename))
+		a.Width, a.Height = imageSize(up.data)
+	case "audio":
+		a.TranscribedText = ptr("")
+	}
+	return a
+}
+
+func cloneAttachments(in []chatwoot.Attachment) []chatwoot.Attachment {
+	if len(in) == 0 {
+		return nil
+	}
+	return append([]chatwoot.Attachment{}, in...)
 }

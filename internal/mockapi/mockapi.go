@@ -1,14 +1,10 @@
 package mockapi
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -35,6 +31,9 @@ type Options struct {
 	// DeliveryWorkers is how many deliveries are in flight at once;
 	// default 4 (upstream: Sidekiq's concurrency).
 	DeliveryWorkers int
+	// InboxEvents fires inbox_created and inbox_updated, as upstream does
+	// only with ENABLE_INBOX_EVENTS set.
+	InboxEvents bool
 }
 
 // RequestRecord is one request to a Chatwoot path and the status it got.
@@ -63,17 +62,20 @@ type Server struct {
 
 	// Immutable after New.
 	accounts map[int64]*account
-	users    map[string]*user // by token
-	inboxes  map[int64]*inbox // global ids, like upstream's
-	contacts map[int64]*contact
+	users    map[string]*user     // by token
+	bots     map[string]*agentBot // by token
 
 	mu            sync.Mutex
 	requests      []RequestRecord
 	faults        []Fault
 	webhooks      map[int64]*webhook
 	nextWebhookID int64
+	inboxes       map[int64]*inbox // global ids, like upstream's
+	contacts      map[int64]*contact
+	contactInbox  []*contactInbox
 	conversations map[convKey]*conversation
 	nextMessageID int64
+	ids           idSequences
 	events        []*EventRecord
 	deliveries    []*DeliveryRecord
 	pending       []outgoing    // deliveries not picked by a deliverer yet
@@ -86,6 +88,7 @@ type account struct {
 	id             int64
 	name           string
 	onboardingStep *string // null once onboarding is done, as for seeded accounts upstream
+	suspended      bool
 }
 
 type user struct {
@@ -94,27 +97,45 @@ type user struct {
 	pubsubToken string
 }
 
-type inbox struct {
-	SeedInbox
-	members map[int64]bool // nil: every agent of the account
+type contact struct {
+	SeedContact
+	createdAt, updatedAt time.Time
+	lastActivityAt       time.Time // zero until the contact first writes
+	contactType          string    // visitor, lead or customer
+	location             string    // additional_attributes.city, copied on save
+	countryCode          string    // additional_attributes.country, copied on save
 }
 
-type contact struct{ SeedContact }
+// contactInbox is a contact_inboxes row: a contact as known to one inbox.
+type contactInbox struct {
+	id, contactID, inboxID int64
+	sourceID               string
+	pubsubToken            string
+	createdAt              time.Time
+}
+
+// idSequences are the next ids of the tables the API can insert into.
+type idSequences struct {
+	contact, contactInbox, inbox, channel, attachment int64
+	display                                           map[int64]int64 // per account
+}
 
 type convKey struct{ account, display int64 }
 
 type conversation struct {
-	seed            SeedConversation
-	status          string
-	createdAt       time.Time
-	updatedAt       time.Time
-	lastActivityAt  time.Time
-	contactSourceID string // contact_inbox.source_id
-	contactInboxID  int64
-	pubsubToken     string
-	waitingSince    time.Time // zero: not waiting
-	firstReplyAt    time.Time
-	messages        []*message
+	seed           SeedConversation // ids and the attributes the API does not change
+	uuid           string
+	ci             *contactInbox
+	status         string
+	snoozedUntil   time.Time
+	assignee       *user
+	customAttrs    map[string]any
+	createdAt      time.Time
+	updatedAt      time.Time
+	lastActivityAt time.Time
+	waitingSince   time.Time // zero: not waiting
+	firstReplyAt   time.Time
+	messages       []*message
 }
 
 type webhook struct {
@@ -148,6 +169,7 @@ func New(opts Options) *Server {
 		started:       now,
 		accounts:      map[int64]*account{},
 		users:         map[string]*user{},
+		bots:          map[string]*agentBot{},
 		inboxes:       map[int64]*inbox{},
 		contacts:      map[int64]*contact{},
 		webhooks:      map[int64]*webhook{},
@@ -158,7 +180,10 @@ func New(opts Options) *Server {
 	}
 	seed := opts.Seed
 	for _, a := range seed.Accounts {
-		s.accounts[a.ID] = &account{id: a.ID, name: a.Name, onboardingStep: a.OnboardingStep}
+		s.accounts[a.ID] = &account{id: a.ID, name: a.Name, onboardingStep: a.OnboardingStep, suspended: a.Suspended}
+	}
+	for _, b := range seed.AgentBots {
+		s.bots[b.AccessToken] = &agentBot{SeedAgentBot: b}
 	}
 	for _, u := range seed.Users {
 		nu := &user{SeedUser: u, roles: map[int64]string{}, pubsubToken: randomToken(24)}
@@ -167,20 +192,19 @@ func New(opts Options) *Server {
 		}
 		s.users[u.AccessToken] = nu
 	}
+	s.ids = idSequences{display: map[int64]int64{}}
 	for _, in := range seed.Inboxes {
-		ni := &inbox{SeedInbox: in}
-		if in.Members != nil {
-			ni.members = map[int64]bool{}
-			for _, id := range in.Members {
-				ni.members[id] = true
-			}
-		}
-		s.inboxes[in.ID] = ni
+		s.inboxes[in.ID] = newInbox(in, now)
+		s.ids.inbox = max(s.ids.inbox, in.ID)
 	}
+	s.ids.channel = s.ids.inbox
 	for _, c := range seed.Contacts {
-		s.contacts[c.ID] = &contact{SeedContact: c}
+		ct := &contact{SeedContact: c, createdAt: now, updatedAt: now}
+		ct.prepare()
+		s.contacts[c.ID] = ct
+		s.ids.contact = max(s.ids.contact, c.ID)
 	}
-	for i, c := range seed.Conversations {
+	for _, c := range seed.Conversations {
 		created := now
 		if c.CreatedAt > 0 {
 			created = time.Unix(c.CreatedAt, 0).UTC()
@@ -189,11 +213,16 @@ func New(opts Options) *Server {
 		if status == "" {
 			status = "open"
 		}
-		s.conversations[convKey{c.AccountID, c.DisplayID}] = &conversation{
-			seed: c, status: status, createdAt: created, updatedAt: created, lastActivityAt: created,
-			contactSourceID: uuid.NewString(), contactInboxID: int64(i + 1), pubsubToken: randomToken(24),
-			waitingSince: created,
+		conv := &conversation{
+			seed: c, uuid: uuid.NewString(), ci: s.contactInboxLocked(c.ContactID, c.InboxID, "", created),
+			status: status, customAttrs: cloneMap(c.CustomAttributes),
+			createdAt: created, updatedAt: created, lastActivityAt: created, waitingSince: created,
 		}
+		if c.Replied {
+			conv.waitingSince, conv.firstReplyAt = time.Time{}, created
+		}
+		s.conversations[convKey{c.AccountID, c.DisplayID}] = conv
+		s.ids.display[c.AccountID] = max(s.ids.display[c.AccountID], c.DisplayID)
 	}
 	for _, w := range seed.Webhooks {
 		nw := &webhook{id: w.ID, accountID: w.AccountID, url: ptr(w.URL), inboxID: w.InboxID, secret: w.Secret}
@@ -226,7 +255,19 @@ func (s *Server) routes() {
 	s.api.HandleFunc("PATCH /api/v1/accounts/{account_id}/webhooks/{id}", s.handleUpdateWebhook)
 	s.api.HandleFunc("PUT /api/v1/accounts/{account_id}/webhooks/{id}", s.handleUpdateWebhook)
 	s.api.HandleFunc("DELETE /api/v1/accounts/{account_id}/webhooks/{id}", s.handleDeleteWebhook)
+	s.api.HandleFunc("POST /api/v1/accounts/{account_id}/conversations", s.handleCreateConversation)
+	s.api.HandleFunc("POST /api/v1/accounts/{account_id}/conversations/{conversation_id}/toggle_status", s.handleToggleStatus)
+	s.api.HandleFunc("POST /api/v1/accounts/{account_id}/conversations/{conversation_id}/toggle_typing_status", s.handleToggleTyping)
 	s.api.HandleFunc("POST /api/v1/accounts/{account_id}/conversations/{conversation_id}/messages", s.handleCreateMessage)
+	s.api.HandleFunc("PATCH /api/v1/accounts/{account_id}/conversations/{conversation_id}/messages/{id}", s.handleUpdateMessage)
+	s.api.HandleFunc("PUT /api/v1/accounts/{account_id}/conversations/{conversation_id}/messages/{id}", s.handleUpdateMessage)
+	s.api.HandleFunc("DELETE /api/v1/accounts/{account_id}/conversations/{conversation_id}/messages/{id}", s.handleDeleteMessage)
+	s.api.HandleFunc("POST /api/v1/accounts/{account_id}/contacts", s.handleCreateContact)
+	s.api.HandleFunc("PATCH /api/v1/accounts/{account_id}/contacts/{id}", s.handleUpdateContact)
+	s.api.HandleFunc("PUT /api/v1/accounts/{account_id}/contacts/{id}", s.handleUpdateContact)
+	s.api.HandleFunc("POST /api/v1/accounts/{account_id}/inboxes", s.handleCreateInbox)
+	s.api.HandleFunc("PATCH /api/v1/accounts/{account_id}/inboxes/{id}", s.handleUpdateInbox)
+	s.api.HandleFunc("PUT /api/v1/accounts/{account_id}/inboxes/{id}", s.handleUpdateInbox)
 	// Rails answers 404 for any route it does not have, whatever the method.
 	s.api.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeRailsStatus(w, http.StatusNotFound) })
 
@@ -240,9 +281,10 @@ func (s *Server) routes() {
 	s.support.HandleFunc("DELETE /_mock/events", s.handleResetEvents)
 	s.support.HandleFunc("GET /_mock/deliveries", s.handleGetDeliveries)
 	s.support.HandleFunc("DELETE /_mock/deliveries", s.handleResetDeliveries)
+	s.support.HandleFunc("POST /_mock/webwidget_triggered", s.handleWebwidgetTriggered)
 	s.support.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{
-			"error": fmt.Sprintf("no test-support route %s %s; use GET|DELETE /_mock/requests, GET|POST|DELETE /_mock/faults, GET|DELETE /_mock/events, GET|DELETE /_mock/deliveries", r.Method, r.URL.Path),
+			"error": fmt.Sprintf("no test-support route %s %s; use GET|DELETE /_mock/requests, GET|POST|DELETE /_mock/faults, GET|DELETE /_mock/events, GET|DELETE /_mock/deliveries, POST /_mock/webwidget_triggered", r.Method, r.URL.Path),
 		})
 	})
 }
@@ -363,45 +405,69 @@ func (s *Server) Close() error {
 
 // --- request pipeline: authentication, parameters, account ---
 
-// call is an authenticated account-scoped request.
+// call is an authenticated account-scoped request, by a user or, on the
+// routes that allow them, an agent bot.
 type call struct {
-	user    *user
+	user    *user     // nil for a bot
+	bot     *agentBot // nil for a user
 	account *account
-	role    string
-	params  map[string]any
+	role    string // the user's role; "" for a bot
+	params  params
+	// jsonBody: the params came from a JSON body, which wrap_parameters wraps.
+	jsonBody bool
+	baseURL  string // scheme://host the client called
 }
+
+// access is who may call a route.
+type access int
+
+const (
+	members        access = iota // any user of the account
+	administrators               // the account's administrators
+	membersOrBots                // users and the account's agent bots
+)
+
+type agentBot struct{ SeedAgentBot }
 
 // authenticate answers 401 as upstream does when the token is missing or
 // unknown. Upstream reads HTTP_API_ACCESS_TOKEN, which Rack fills from both
 // api_access_token and Api-Access-Token (what n8n's Chatwoot node sends).
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) *user {
+// A bot token passes only where botsAllowed, as validate_bot_access_token!.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, botsAllowed bool) (*user, *agentBot) {
 	token := r.Header.Get("api_access_token")
 	if token == "" {
 		token = r.Header.Get("Api-Access-Token")
 	}
 	if token == "" {
 		writeJSON(w, http.StatusUnauthorized, chatwoot.ErrorBody{Errors: []string{chatwoot.MsgSignIn}})
-		return nil
+		return nil, nil
+	}
+	if b := s.bots[token]; b != nil {
+		if !botsAllowed {
+			writeError(w, http.StatusUnauthorized, chatwoot.MsgBotsNotAuthorized)
+			return nil, nil
+		}
+		return nil, b
 	}
 	u := s.users[token]
 	if u == nil {
 		writeError(w, http.StatusUnauthorized, chatwoot.MsgInvalidToken)
-		return nil
 	}
-	return u
+	return u, nil
 }
 
 // accountCall runs upstream's before-actions in their order: body parse
 // (400: the auth before-action reads params first, so malformed JSON is a
-// 400 even without a token), token (401), account exists (404),
-// membership (401) and, when adminOnly, the administrator policy (401).
-func (s *Server) accountCall(w http.ResponseWriter, r *http.Request, adminOnly bool) (*call, bool) {
-	params, ok := readParams(w, r)
+// 400 even without a token), token (401), bot token on a user route (401),
+// account exists (404), account suspended (401), membership (401) and the
+// administrator policy (401).
+func (s *Server) accountCall(w http.ResponseWriter, r *http.Request, who access) (*call, bool) {
+	params, jsonBody, ok := readParams(w, r)
 	if !ok {
 		return nil, false
 	}
-	u := s.authenticate(w, r)
-	if u == nil {
+	u, bot := s.authenticate(w, r, who == membersOrBots)
+	if u == nil && bot == nil {
 		return nil, false
 	}
 	id, err := strconv.ParseInt(r.PathValue("account_id"), 10, 64)
@@ -410,66 +476,44 @@ func (s *Server) accountCall(w http.ResponseWriter, r *http.Request, adminOnly b
 		writeError(w, http.StatusNotFound, chatwoot.MsgNotFound)
 		return nil, false
 	}
+	if acc.suspended {
+		writeError(w, http.StatusUnauthorized, chatwoot.MsgAccountSuspended)
+		return nil, false
+	}
+	if bot != nil {
+		if bot.AccountID != acc.id {
+			writeError(w, http.StatusUnauthorized, chatwoot.MsgNotInAccount)
+			return nil, false
+		}
+		return &call{bot: bot, account: acc, params: params, jsonBody: jsonBody, baseURL: baseURL(r)}, true
+	}
 	role := u.roles[acc.id]
 	if role == "" {
 		writeError(w, http.StatusUnauthorized, chatwoot.MsgNotInAccount)
 		return nil, false
 	}
-	if adminOnly && role != chatwoot.RoleAdministrator {
+	if who == administrators && role != chatwoot.RoleAdministrator {
 		writeError(w, http.StatusUnauthorized, chatwoot.MsgNotAuthorizedAction)
 		return nil, false
 	}
-	return &call{user: u, account: acc, role: role, params: params}, true
+	return &call{user: u, account: acc, role: role, params: params, jsonBody: jsonBody, baseURL: baseURL(r)}, true
 }
 
-// readParams parses a JSON body the way Rails does: only with a JSON
-// Content-Type, a parse error is 400, a non-object body gives no params.
-func readParams(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			hint(w, fmt.Sprintf("request body over %d bytes; send a smaller body", maxBody))
-			writeRailsStatus(w, http.StatusRequestEntityTooLarge)
-		} else {
-			writeRailsStatus(w, http.StatusBadRequest)
-		}
-		return nil, false
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
 	}
-	params := map[string]any{}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return params, true
-	}
-	if ct := r.Header.Get("Content-Type"); !isJSONMedia(ct) {
-		hint(w, fmt.Sprintf("request body ignored because Content-Type is %q; send Content-Type: application/json", ct))
-		return params, true
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		hint(w, fmt.Sprintf("request body is not valid JSON (%v); fix the body", err))
-		writeRailsStatus(w, http.StatusBadRequest)
-		return nil, false
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		hint(w, "request body has data after the JSON value; send exactly one JSON object")
-		writeRailsStatus(w, http.StatusBadRequest)
-		return nil, false
-	}
-	if obj, ok := v.(map[string]any); ok {
-		return obj, true
-	}
-	return params, true
-}
-
-func isJSONMedia(ct string) bool {
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+	return scheme + "://" + r.Host
 }
 
 // hint explains a 4xx in a header, leaving the body exactly upstream's.
-func hint(w http.ResponseWriter, msg string) { w.Header().Set("X-Mock-Hint", msg) }
+// The first hint of a request stays: it names the first cause.
+func hint(w http.ResponseWriter, msg string) {
+	if w.Header().Get("X-Mock-Hint") == "" {
+		w.Header().Set("X-Mock-Hint", msg)
+	}
+}
 
 // --- profile ---
 
@@ -487,18 +531,18 @@ type profileAccount struct {
 }
 
 func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) {
-	u := s.authenticate(w, r)
-	if u == nil {
+	if _, _, ok := readParams(w, r); !ok {
 		return
 	}
-	if _, ok := readParams(w, r); !ok {
+	u, _ := s.authenticate(w, r, false)
+	if u == nil {
 		return
 	}
 	accounts := make([]profileAccount, 0, len(u.Accounts))
 	for _, m := range u.Accounts {
 		perms := []string{m.Role}
 		accounts = append(accounts, profileAccount{
-			ID: m.AccountID, Name: s.accounts[m.AccountID].name, Status: "active", Role: m.Role,
+			ID: m.AccountID, Name: s.accounts[m.AccountID].name, Status: accountStatus(s.accounts[m.AccountID]), Role: m.Role,
 			Permissions: perms, Availability: "online", AvailabilityStatus: "online", AutoOffline: true,
 			OnboardingStep: s.accounts[m.AccountID].onboardingStep,
 		})
@@ -525,6 +569,13 @@ func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) {
 		"type":              nil,
 		"accounts":          accounts,
 	})
+}
+
+func accountStatus(a *account) string {
+	if a.suspended {
+		return "suspended"
+	}
+	return "active"
 }
 
 // --- responses ---

@@ -17,6 +17,7 @@ import (
 const (
 	AdminToken = "mock-admin-token" // administrator of accounts 1 and 2
 	AgentToken = "mock-agent-token" // agent of account 1 only
+	BotToken   = "mock-bot-token"   // agent bot 1 of account 1
 )
 
 // Seed is the mock's starting data: accounts, users with their tokens and
@@ -29,6 +30,7 @@ type Seed struct {
 	Contacts      []SeedContact      `json:"contacts,omitempty"`
 	Conversations []SeedConversation `json:"conversations,omitempty"`
 	Webhooks      []SeedWebhook      `json:"webhooks,omitempty"`
+	AgentBots     []SeedAgentBot     `json:"agent_bots,omitempty"`
 }
 
 // SeedAccount is one Chatwoot account.
@@ -38,6 +40,19 @@ type SeedAccount struct {
 	// OnboardingStep is what the profile shows for the account
 	// (accounts[].onboarding_step); omitted, it is null.
 	OnboardingStep *string `json:"onboarding_step,omitempty"`
+	// Suspended accounts answer 401 "Account is suspended" to every token,
+	// before membership is checked, as upstream's.
+	Suspended bool `json:"suspended,omitempty"`
+}
+
+// SeedAgentBot is an account's agent bot and its access token. Upstream lets
+// bot tokens reach only the conversation, message and typing routes; the
+// others answer 401 "Access to this endpoint is not authorized for bots".
+type SeedAgentBot struct {
+	ID          int64  `json:"id"`
+	AccountID   int64  `json:"account_id"`
+	Name        string `json:"name"`
+	AccessToken string `json:"access_token"`
 }
 
 // SeedUser is a user and its api_access_token.
@@ -95,6 +110,10 @@ type SeedConversation struct {
 	CustomAttributes     map[string]any `json:"custom_attributes,omitempty"`
 	Labels               []string       `json:"labels,omitempty"`
 	CreatedAt            int64          `json:"created_at,omitempty"`
+	// Replied starts the conversation answered: first_reply_created_at set,
+	// waiting_since null, so an agent's reply changes neither and fires no
+	// conversation_updated.
+	Replied bool `json:"replied,omitempty"`
 }
 
 // SeedWebhook is a webhook that exists from the start. Subscriptions
@@ -172,6 +191,7 @@ func DefaultSeed() *Seed {
 			{AccountID: 1, DisplayID: 2, InboxID: 2, ContactID: 1},
 			{AccountID: 2, DisplayID: 1, InboxID: 3, ContactID: 2},
 		},
+		AgentBots: []SeedAgentBot{{ID: 1, AccountID: 1, Name: "Triage Bot", AccessToken: BotToken}},
 	}
 }
 
@@ -324,6 +344,34 @@ func (s *Seed) Validate() error {
 			}
 			roles[key] = m.Role
 		}
+	}
+
+	bots, botTokens := map[int64]int{}, map[string]int{}
+	for i, b := range s.AgentBots {
+		at := fmt.Sprintf("agent_bots[%d]", i)
+		if b.ID <= 0 {
+			return fmt.Errorf("%s.id is %d; use a positive integer", at, b.ID)
+		}
+		if j, dup := bots[b.ID]; dup {
+			return fmt.Errorf("%s.id %d is already used by agent_bots[%d]; give each bot its own id", at, b.ID, j)
+		}
+		bots[b.ID] = i
+		if _, ok := accounts[b.AccountID]; !ok {
+			return fmt.Errorf("%s.account_id %d is not in accounts; use one of %s", at, b.AccountID, idList(s.accountIDs()))
+		}
+		if strings.TrimSpace(b.Name) == "" {
+			return fmt.Errorf("%s.name is empty; name the bot", at)
+		}
+		if strings.TrimSpace(b.AccessToken) == "" || strings.ContainsAny(b.AccessToken, " \t\r\n") {
+			return fmt.Errorf("%s.access_token is empty or has spaces; set a token without whitespace, e.g. \"mock-bot-token\"", at)
+		}
+		if j, dup := tokens[b.AccessToken]; dup {
+			return fmt.Errorf("%s.access_token is the same as users[%d]'s; tokens identify their owner, make each one unique", at, j)
+		}
+		if j, dup := botTokens[b.AccessToken]; dup {
+			return fmt.Errorf("%s.access_token is the same as agent_bots[%d]'s; tokens identify their owner, make each one unique", at, j)
+		}
+		botTokens[b.AccessToken] = i
 	}
 
 	inboxes := map[int64]int{}

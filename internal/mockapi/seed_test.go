@@ -75,6 +75,13 @@ func TestLoadSeedReplacesDefault(t *testing.T) {
 	if w := list.Payload.Webhooks; len(w) != 1 || w[0].ID != 100 || len(w[0].Subscriptions) != 8 || !validSecret(w[0].Secret) {
 		t.Fatalf("%+v", w)
 	}
+	// Seeded agent bots and suspended accounts.
+	a = send(t, ts, "POST", messagesPath("7", "42"), "initech-bot", `{"content":"beep"}`)
+	wantStatus(t, a, http.StatusOK)
+	a = send(t, ts, "GET", "/api/v1/accounts/8/webhooks", "initech-agent", "")
+	if a.status != http.StatusUnauthorized || a.errorBody(t).Error != chatwoot.MsgAccountSuspended {
+		t.Fatalf("suspended account: %d %s", a.status, a.body)
+	}
 }
 
 func TestLoadSeedErrors(t *testing.T) {
@@ -120,6 +127,12 @@ func TestLoadSeedErrors(t *testing.T) {
 			[]string{`webhooks[0].url "example.com" is not an absolute http(s) URL`}},
 		{"seed webhook with a bad event", `{"accounts":[{"id":1,"name":"A"}],` + users + `,"webhooks":[{"id":1,"account_id":1,"url":"https://x","subscriptions":["message_deleted"]}]}`,
 			[]string{`webhooks[0].subscriptions[0] is "message_deleted"`}},
+		{"bot token a user's", `{"accounts":[{"id":1,"name":"A"}],` + users + `,"agent_bots":[{"id":1,"account_id":1,"name":"B","access_token":"t"}]}`,
+			[]string{"agent_bots[0].access_token is the same as users[0]'s"}},
+		{"bot of a missing account", `{"accounts":[{"id":1,"name":"A"}],` + users + `,"agent_bots":[{"id":1,"account_id":4,"name":"B","access_token":"b"}]}`,
+			[]string{"agent_bots[0].account_id 4 is not in accounts"}},
+		{"bot tokens shared", `{"accounts":[{"id":1,"name":"A"}],` + users + `,"agent_bots":[{"id":1,"account_id":1,"name":"B","access_token":"b"},{"id":2,"account_id":1,"name":"C","access_token":"b"}]}`,
+			[]string{"agent_bots[1].access_token is the same as agent_bots[0]'s"}},
 		{"seed webhooks sharing a url", `{"accounts":[{"id":1,"name":"A"}],` + users + `,"webhooks":[{"id":1,"account_id":1,"url":"https://x"},{"id":2,"account_id":1,"url":"https://x"}]}`,
 			[]string{"urls are unique per account"}},
 	}

@@ -16,7 +16,7 @@ import (
 var webhookKeys = []string{"url", "subscriptions", "name", "inbox_id"}
 
 func (s *Server) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.accountCall(w, r, true)
+	c, ok := s.accountCall(w, r, administrators)
 	if !ok {
 		return
 	}
@@ -38,12 +38,15 @@ func (s *Server) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.accountCall(w, r, true)
+	c, ok := s.accountCall(w, r, administrators)
 	if !ok {
 		return
 	}
-	in, ok := webhookParams(c.params)
+	in, ok := webhookParams(c.params, c.jsonBody)
 	if !ok {
+		if !c.jsonBody {
+			hint(w, formNotWrapped)
+		}
 		writeError(w, http.StatusUnprocessableEntity, chatwoot.MsgParamMissing)
 		return
 	}
@@ -73,7 +76,7 @@ func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleUpdateWebhook(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.accountCall(w, r, true)
+	c, ok := s.accountCall(w, r, administrators)
 	if !ok {
 		return
 	}
@@ -90,7 +93,7 @@ func (s *Server) updateWebhook(c *call, rawID string) (int, any) {
 	if cur == nil {
 		return http.StatusNotFound, chatwoot.ErrorBody{Error: chatwoot.MsgNotFound}
 	}
-	in, ok := webhookParams(c.params)
+	in, ok := webhookParams(c.params, c.jsonBody)
 	if !ok {
 		return http.StatusUnprocessableEntity, chatwoot.ErrorBody{Error: chatwoot.MsgParamMissing}
 	}
@@ -107,7 +110,7 @@ func (s *Server) updateWebhook(c *call, rawID string) (int, any) {
 }
 
 func (s *Server) handleDeleteWebhook(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.accountCall(w, r, true)
+	c, ok := s.accountCall(w, r, administrators)
 	if !ok {
 		return
 	}
@@ -153,9 +156,11 @@ func (s *Server) findWebhookLocked(accountID int64, rawID string) *webhook {
 	return wh
 }
 
+const formNotWrapped = "Rails wraps only JSON bodies under webhook; a form or multipart body needs webhook[url]=..., webhook[subscriptions][]=..."
+
 // webhookAttributes are the Webhook model's columns: Rails'
-// wrap_parameters moves these top-level JSON keys under "webhook" (unless
-// the body already has a "webhook" key).
+// wrap_parameters moves these top-level keys of a JSON body (only JSON:
+// its format is [:json]) under "webhook", unless the body has that key.
 var webhookAttributes = []string{"id", "account_id", "inbox_id", "url", "created_at", "updated_at", "webhook_type", "subscriptions", "name", "secret"}
 
 // webhookParams is params.require(:webhook).permit(...): the wrapped (or
@@ -163,9 +168,9 @@ var webhookAttributes = []string{"id", "account_id", "inbox_id", "url", "created
 // the param-missing 422; then only the permitted keys are kept, so
 // {"webhook":{"foo":1}} passes require and permits nothing (create: "Url is
 // invalid"; update: 200, unchanged).
-func webhookParams(params map[string]any) (map[string]any, bool) {
+func webhookParams(params map[string]any, wrap bool) (map[string]any, bool) {
 	src, present := params["webhook"]
-	if !present {
+	if !present && wrap {
 		wrapped := map[string]any{}
 		for _, k := range webhookAttributes {
 			if v, ok := params[k]; ok {

@@ -199,11 +199,15 @@ func TestCreateWebhookValidation(t *testing.T) {
 			t.Fatalf("%d webhooks stored by failed creates", n)
 		}
 	})
-	t.Run("a body without a JSON Content-Type is ignored, as Rails ignores it", func(t *testing.T) {
-		a := sendCT(t, ts, "POST", "/api/v1/accounts/1/webhooks", AdminToken, `{"url":"https://x.example"}`, "application/x-www-form-urlencoded")
+	t.Run("form bodies are parsed but not wrapped (wrap_parameters format: json)", func(t *testing.T) {
+		a := sendCT(t, ts, "POST", "/api/v1/accounts/1/webhooks", AdminToken, `url=https%3A%2F%2Fx.example`, "application/x-www-form-urlencoded")
 		wantStatus(t, a, http.StatusUnprocessableEntity)
-		if a.errorBody(t).Error != chatwoot.MsgParamMissing || !strings.Contains(a.header.Get("X-Mock-Hint"), "Content-Type") {
+		if a.errorBody(t).Error != chatwoot.MsgParamMissing || !strings.Contains(a.header.Get("X-Mock-Hint"), "webhook[url]") {
 			t.Fatalf("body %s hint %q", a.body, a.header.Get("X-Mock-Hint"))
+		}
+		a = sendCT(t, ts, "POST", "/api/v1/accounts/1/webhooks", AdminToken, `{"url":"https://x.example"}`, "text/plain")
+		if a.status != http.StatusUnprocessableEntity || !strings.Contains(a.header.Get("X-Mock-Hint"), "Content-Type") {
+			t.Fatalf("another media type is ignored: %d %s hint %q", a.status, a.body, a.header.Get("X-Mock-Hint"))
 		}
 	})
 }
