@@ -1,7 +1,9 @@
 // Package mockapi is a Chatwoot-faithful mock of the account API: its one
-// job is to answer the webhook, profile and message routes exactly as
-// upstream Chatwoot does (bodies, statuses, error texts), so the provider and
-// the delivery daemon can be tested offline. It is an http.Handler, run
+// job is to answer the webhook, profile, conversation, message, contact and
+// inbox routes exactly as upstream Chatwoot does (bodies, statuses, error
+// texts) and to fire and deliver the 12 webhook events as upstream does, so
+// the provider and the delivery daemon can be tested offline. The guide
+// (docs/guides/mock-api.md) lists every route and what it fires. It is an http.Handler, run
 // in-process under httptest (NewTestServer) or as the `mock-api` subcommand
 // (Command).
 //
@@ -15,7 +17,26 @@
 //	POST   /api/v1/accounts/{account_id}/webhooks            administrators only
 //	PATCH  /api/v1/accounts/{account_id}/webhooks/{id}       (PUT too) administrators only
 //	DELETE /api/v1/accounts/{account_id}/webhooks/{id}       200 with an empty body
-//	POST   /api/v1/accounts/{account_id}/conversations/{display_id}/messages
+//	POST   /api/v1/accounts/{account_id}/conversations        conversation_created
+//	POST   .../conversations/{display_id}/toggle_status       conversation_status_changed, _updated
+//	POST   .../conversations/{display_id}/toggle_typing_status conversation_typing_on/off
+//	POST   .../conversations/{display_id}/messages            message_created and side events
+//	PATCH  .../conversations/{display_id}/messages/{id}       (PUT, DELETE too) message_updated
+//	POST   /api/v1/accounts/{account_id}/contacts             contact_created
+//	PATCH  /api/v1/accounts/{account_id}/contacts/{id}        (PUT too) contact_updated
+//	POST   /api/v1/accounts/{account_id}/inboxes              inbox_created (Options.InboxEvents)
+//	PATCH  /api/v1/accounts/{account_id}/inboxes/{id}         (PUT too) inbox_updated (Options.InboxEvents)
+//
+// Params are the query string merged with a JSON, form-urlencoded or
+// multipart body, nested by Rack's bracket rules; wrap_parameters wraps
+// only JSON bodies. Agent-bot tokens (Seed.AgentBots) pass only the
+// conversation and message routes; a suspended account answers every
+// token 401 "Account is suspended" before membership is checked.
+//
+// Events are built once per request after every save is applied, so each
+// payload shows the final state (upstream's jobs run after the commit);
+// changed_attributes lists the changed columns in table order, updated_at
+// always among them.
 //
 // Checks run in upstream's order: malformed JSON body → 400
 // {"status":400,"error":"Bad Request"} (params are parsed before the token
@@ -32,8 +53,8 @@
 // subscriptions, name and inbox_id are permitted: {"webhook":{"foo":1}} →
 // create 422 "Url is invalid", update 200 with nothing changed.
 // Validation failures → 422 {"message":"Url is invalid, Subscriptions Invalid
-// events","attributes":["url","subscriptions"]}. A body sent without a JSON
-// Content-Type is ignored, as Rails ignores it. Where the body must stay
+// events","attributes":["url","subscriptions"]}. A body of another media
+// type is ignored, as Rails ignores it. Where the body must stay
 // upstream's, an X-Mock-Hint response header explains the 4xx. Routes upstream
 // does not have answer 404 {"status":404,"error":"Not Found"}.
 //
@@ -75,8 +96,9 @@
 //     Options.AllowPrivateNetwork (--allow-private-network, upstream's
 //     SAFE_FETCH_ALLOW_PRIVATE_NETWORK).
 //
-// Not simulated: upstream's rate limit (use a 429 fault), attachments,
-// other routes and events.
+// Not simulated: upstream's rate limit (use a 429 fault), deliveries to an
+// API inbox's channel webhook_url, automatic template messages,
+// auto-assignment, and other routes.
 //
 // # Seed format
 //
@@ -112,11 +134,14 @@
 //	  "webhooks": [
 //	    {"id": 1, "account_id": 1, "url": "https://example.com/hook", "name": "existing",
 //	     "subscriptions": ["message_created"], "inbox_id": 1, "secret": "optional-fixed-secret"}
-//	  ]
+//	  ],
+//	  "agent_bots": [{"id": 1, "account_id": 1, "name": "Triage Bot", "access_token": "mock-bot-token"}]
 //	}
 //
 // An account's onboarding_step is what the profile's accounts[] shows (null
-// when omitted). Ids of accounts, users, inboxes, contacts and webhooks are global; a
+// when omitted); "suspended": true suspends it. A conversation with
+// "replied": true starts answered (first_reply_created_at set, waiting_since
+// null). Ids of accounts, users, inboxes, contacts and webhooks are global; a
 // conversation's display_id is unique within its account. channel_type is one
 // of ChannelTypes. An inbox's members are the agents assigned to it (omit for
 // every agent of the account). Conversation status is open (default),
@@ -126,7 +151,8 @@
 //
 // The default seed (DefaultSeed): account 1 "Acme Inc" and account 2
 // "Globex"; AdminToken ("mock-admin-token", user 1) administers both,
-// AgentToken ("mock-agent-token", user 2) is an agent of account 1. Account 1
+// AgentToken ("mock-agent-token", user 2) is an agent of account 1, BotToken
+// ("mock-bot-token") is agent bot 1 "Triage Bot" of account 1. Account 1
 // has inbox 1 "Website" (Channel::WebWidget) with conversation 1 of contact 1
 // "Jane Doe" (additional_attributes with the widget's browser block), and
 // inbox 2 "API" (Channel::Api) with conversation 2 of the same contact.
@@ -144,8 +170,8 @@
 //	POST   /_mock/faults     add a fault (201; 400 naming the bad field)
 //	GET    /_mock/faults     pending faults with their remaining count
 //	DELETE /_mock/faults     drop all faults (204)
-//	GET    /_mock/events     message_created events fired so far: {"id","event",
-//	                         "account_id","message_id","fired_at","payload",
+//	GET    /_mock/events     events fired so far: {"id","event","account_id",
+//	                         "message_id" (message events),"fired_at","payload",
 //	                         "webhooks"} (how many webhooks it went to)
 //	DELETE /_mock/events     reset (204)
 //	GET    /_mock/deliveries every delivery to a webhook: {"webhook_id",
@@ -153,6 +179,8 @@
 //	                         "state","status","error","duration_ms","queued_at"},
 //	                         state being pending, delivered or failed
 //	DELETE /_mock/deliveries reset (204)
+//	POST   /_mock/webwidget_triggered {"inbox_id","contact_id","event_info","locale"}:
+//	                         fire webwidget_triggered as the widget's events route (204)
 //
 // In Go the same is Server.Requests, ResetRequests, InjectFault, ClearFaults,
 // Faults, Events, ResetEvents, WaitForEvents, Deliveries, ResetDeliveries
