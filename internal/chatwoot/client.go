@@ -239,13 +239,6 @@ func webhookPath(accountID, webhookID int64) string {
 // wrap sends the body in the {"webhook": {...}} form Chatwoot's own UI uses.
 func wrap(in WebhookInput) any { return map[string]WebhookInput{"webhook": in} }
 
-// Do sends one request to path (below base_url) and decodes a JSON answer
-// into out; out may be nil. It is exported for routes this package does not
-// model yet.
-func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
-	return c.do(ctx, method, 0, path, body, out)
-}
-
 func (c *Client) do(ctx context.Context, method string, accountID int64, path string, body, out any) error {
 	var payload []byte
 	if body != nil {
