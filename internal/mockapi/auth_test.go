@@ -48,7 +48,7 @@ func TestAuthAndNotFoundBodies(t *testing.T) {
 		{"other account's webhook delete", "DELETE", "/api/v1/accounts/1/webhooks/1", AdminToken, "", 404, notFound, ""},
 		{"non-numeric webhook id", "PATCH", "/api/v1/accounts/2/webhooks/abc", AdminToken, `{"name":"x"}`, 404, notFound, ""},
 		{"unknown conversation", "POST", "/api/v1/accounts/1/conversations/999/messages", AdminToken, `{"content":"hi"}`, 404, notFound, ""},
-		{"unknown route", "GET", "/api/v1/accounts/1/contacts", AdminToken, "", 404, chatwoot.ErrorBody{}, routing},
+		{"unknown route", "GET", "/api/v1/accounts/1/campaigns", AdminToken, "", 404, chatwoot.ErrorBody{}, routing},
 		{"no GET of one webhook upstream", "GET", "/api/v1/accounts/2/webhooks/1", AdminToken, "", 404, chatwoot.ErrorBody{}, routing},
 		{"wrong method is a 404 like Rails, not a 405", "DELETE", "/api/v1/accounts/1/webhooks", AdminToken, "", 404, chatwoot.ErrorBody{}, routing},
 		{"unknown route needs no token", "GET", "/nothing/here", "", "", 404, chatwoot.ErrorBody{}, routing},

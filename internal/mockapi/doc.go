@@ -26,6 +26,8 @@
 //	PATCH  /api/v1/accounts/{account_id}/contacts/{id}        (PUT too) contact_updated
 //	POST   /api/v1/accounts/{account_id}/inboxes              inbox_created (Options.InboxEvents)
 //	PATCH  /api/v1/accounts/{account_id}/inboxes/{id}         (PUT too) inbox_updated (Options.InboxEvents)
+//	GET    conversations, conversations/{id}, conversations/{id}/messages,
+//	       contacts, contacts/{id}, inboxes, inboxes/{id}  (under the account; fire nothing)
 //
 // Params are the query string merged with a JSON, form-urlencoded or
 // multipart body, nested by Rack's bracket rules; wrap_parameters wraps

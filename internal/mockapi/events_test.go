@@ -568,3 +568,53 @@ func TestEveryEventDelivered(t *testing.T) {
 		t.Fatalf("%d events, %d deliveries arrived", n, len(stub.got()))
 	}
 }
+
+// The read routes answer upstream's index and show views and fire nothing.
+func TestReadRoutes(t *testing.T) {
+	s, ts := NewTestServer(t, Options{})
+	wantStatus(t, send(t, ts, "POST", messagesPath("1", "2"), AdminToken, `{"content":"hi","message_type":"incoming"}`), http.StatusOK)
+	s.ResetEvents()
+
+	var inboxes struct {
+		Payload []map[string]any `json:"payload"`
+	}
+	send(t, ts, "GET", "/api/v1/accounts/1/inboxes", AdminToken, "").decode(t, &inboxes)
+	if len(inboxes.Payload) != 2 || inboxes.Payload[1]["channel_type"] != "Channel::Api" {
+		t.Fatalf("inboxes %+v", inboxes)
+	}
+	var contacts struct {
+		Meta    struct{ Count int } `json:"meta"`
+		Payload []chatwoot.RESTContact
+	}
+	send(t, ts, "GET", "/api/v1/accounts/1/contacts", AgentToken, "").decode(t, &contacts)
+	if contacts.Meta.Count != 1 || contacts.Payload[0].LastActivityAt == nil || len(contacts.Payload[0].ContactInboxes) != 2 {
+		t.Fatalf("contacts %+v", contacts)
+	}
+	var convs struct {
+		Data struct {
+			Meta    map[string]int              `json:"meta"`
+			Payload []chatwoot.RESTConversation `json:"payload"`
+		} `json:"data"`
+	}
+	send(t, ts, "GET", "/api/v1/accounts/1/conversations", AdminToken, "").decode(t, &convs)
+	if len(convs.Data.Payload) != 2 || convs.Data.Payload[0].ID != 2 || convs.Data.Meta["all_count"] != 2 || convs.Data.Meta["unassigned_count"] != 2 {
+		t.Fatalf("conversations %+v", convs.Data)
+	}
+	var msgs struct {
+		Payload []chatwoot.Message `json:"payload"`
+	}
+	send(t, ts, "GET", "/api/v1/accounts/1/conversations/2/messages", BotToken, "").decode(t, &msgs)
+	if len(msgs.Payload) != 1 || *msgs.Payload[0].Content != "hi" {
+		t.Fatalf("messages %+v", msgs)
+	}
+	var conv chatwoot.RESTConversation
+	send(t, ts, "GET", "/api/v1/accounts/1/conversations/2", AdminToken, "").decode(t, &conv)
+	if conv.ID != 2 || conv.UnreadCount != 1 {
+		t.Fatalf("conversation %+v", conv)
+	}
+	wantStatus(t, send(t, ts, "GET", "/api/v1/accounts/1/contacts/2", AdminToken, ""), http.StatusNotFound)
+	wantStatus(t, send(t, ts, "GET", "/api/v1/accounts/1/inboxes/3", AdminToken, ""), http.StatusNotFound)
+	if evs := s.Events(); len(evs) != 0 {
+		t.Fatalf("reads fired %v", names(evs))
+	}
+}
