@@ -146,14 +146,22 @@ const (
 
 // Sender is who sent a message or is typing, in webhook form: exactly one
 // of Contact, User and AgentBot is set.
-type Sender struct {
-	Contact  *Contact
-	User     *User
-	AgentBot *AgentBot
+type Sender = union[Contact, User, AgentBot]
+
+// PushSender is a sender or assignee in push form: exactly one of Contact,
+// User and AgentBot is set.
+type PushSender = union[ContactPush, UserPush, AgentBotPush]
+
+// union is a person in one of upstream's forms, told apart in JSON by
+// "type" (a webhook-form contact has none).
+type union[C, U, B any] struct {
+	Contact  *C
+	User     *U
+	AgentBot *B
 }
 
 // Type is SenderContact, SenderUser or SenderAgentBot.
-func (s Sender) Type() string {
+func (s union[C, U, B]) Type() string {
 	switch {
 	case s.User != nil:
 		return SenderUser
@@ -163,73 +171,57 @@ func (s Sender) Type() string {
 	return SenderContact
 }
 
-// ID is the sender's id.
-func (s Sender) ID() int64 {
+// ID is the person's id.
+func (s union[C, U, B]) ID() int64 {
+	var v any
 	switch {
 	case s.User != nil:
-		return s.User.ID
+		v = s.User
 	case s.AgentBot != nil:
-		return s.AgentBot.ID
+		v = s.AgentBot
 	case s.Contact != nil:
-		return s.Contact.ID
+		v = s.Contact
+	}
+	if p, ok := v.(interface{ personID() int64 }); ok {
+		return p.personID()
 	}
 	return 0
 }
 
 // MarshalJSON writes the one form that is set.
-func (s Sender) MarshalJSON() ([]byte, error) { return marshalOne(s.Contact, s.User, s.AgentBot) }
-
-// UnmarshalJSON picks the form by "type": a contact has none.
-func (s *Sender) UnmarshalJSON(b []byte) error {
-	*s = Sender{}
-	switch senderType(b) {
-	case SenderUser:
-		s.User = new(User)
-		return json.Unmarshal(b, s.User)
-	case SenderAgentBot:
-		s.AgentBot = new(AgentBot)
-		return json.Unmarshal(b, s.AgentBot)
-	}
-	s.Contact = new(Contact)
-	return json.Unmarshal(b, s.Contact)
-}
-
-// PushSender is a sender or assignee in push form: exactly one of Contact,
-// User and AgentBot is set.
-type PushSender struct {
-	Contact  *ContactPush
-	User     *UserPush
-	AgentBot *AgentBotPush
-}
-
-// Type is SenderContact, SenderUser or SenderAgentBot.
-func (s PushSender) Type() string {
+func (s union[C, U, B]) MarshalJSON() ([]byte, error) {
 	switch {
+	case s.Contact != nil:
+		return json.Marshal(s.Contact)
 	case s.User != nil:
-		return SenderUser
+		return json.Marshal(s.User)
 	case s.AgentBot != nil:
-		return SenderAgentBot
+		return json.Marshal(s.AgentBot)
 	}
-	return SenderContact
+	return nil, errors.New("chatwoot: sender with no form set")
 }
-
-// MarshalJSON writes the one form that is set.
-func (s PushSender) MarshalJSON() ([]byte, error) { return marshalOne(s.Contact, s.User, s.AgentBot) }
 
 // UnmarshalJSON picks the form by "type".
-func (s *PushSender) UnmarshalJSON(b []byte) error {
-	*s = PushSender{}
+func (s *union[C, U, B]) UnmarshalJSON(b []byte) error {
+	*s = union[C, U, B]{}
 	switch senderType(b) {
 	case SenderUser:
-		s.User = new(UserPush)
+		s.User = new(U)
 		return json.Unmarshal(b, s.User)
 	case SenderAgentBot:
-		s.AgentBot = new(AgentBotPush)
+		s.AgentBot = new(B)
 		return json.Unmarshal(b, s.AgentBot)
 	}
-	s.Contact = new(ContactPush)
+	s.Contact = new(C)
 	return json.Unmarshal(b, s.Contact)
 }
+
+func (c *Contact) personID() int64      { return c.ID }
+func (c *ContactPush) personID() int64  { return c.ID }
+func (u *User) personID() int64         { return u.ID }
+func (u *UserPush) personID() int64     { return u.ID }
+func (b *AgentBot) personID() int64     { return b.ID }
+func (b *AgentBotPush) personID() int64 { return b.ID }
 
 func senderType(b []byte) string {
 	var t struct {
@@ -237,18 +229,6 @@ func senderType(b []byte) string {
 	}
 	_ = json.Unmarshal(b, &t)
 	return t.Type
-}
-
-func marshalOne[A, B, C any](a *A, b *B, c *C) ([]byte, error) {
-	switch {
-	case a != nil:
-		return json.Marshal(a)
-	case b != nil:
-		return json.Marshal(b)
-	case c != nil:
-		return json.Marshal(c)
-	}
-	return nil, errors.New("chatwoot: sender with no form set")
 }
 
 // ContactInbox is a whole contact_inboxes row, as the conversation payload
