@@ -158,11 +158,7 @@ func (s *Server) handleListConversations(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleShowConversation(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.accountCall(w, r, membersOrBots)
-	if !ok {
-		return
-	}
-	conv, ok := s.conversationOf(w, r, c)
+	_, conv, ok := s.conversationCall(w, r)
 	if !ok {
 		return
 	}
@@ -175,11 +171,7 @@ func (s *Server) handleShowConversation(w http.ResponseWriter, r *http.Request) 
 // handleListMessages is MessagesController#index: the conversation's
 // messages, oldest first, with the contact and assignee in meta.
 func (s *Server) handleListMessages(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.accountCall(w, r, membersOrBots)
-	if !ok {
-		return
-	}
-	conv, ok := s.conversationOf(w, r, c)
+	_, conv, ok := s.conversationCall(w, r)
 	if !ok {
 		return
 	}
