@@ -100,3 +100,28 @@ func TestDemo(t *testing.T) {
 		t.Errorf("demo showed %d verified deliveries, want at least 5", n)
 	}
 }
+
+func TestQuietSDKLogs(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		off  bool
+	}{
+		{"nobody logs", map[string]string{"PATH": "/bin"}, true},
+		{"empty TF_LOG is unset", map[string]string{"TF_LOG": ""}, true},
+		{"TF_LOG", map[string]string{"TF_LOG": "TRACE"}, false},
+		{"provider logs only", map[string]string{"TF_LOG_PROVIDER": "DEBUG"}, false},
+		{"acceptance log file", map[string]string{"TF_ACC_LOG_PATH": "/tmp/x.log"}, false},
+		{"an SDK level chosen", map[string]string{"TF_LOG_SDK_PROTO": "trace"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set := map[string]string{}
+			quietSDKLogs(func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok },
+				func(k, v string) error { set[k] = v; return nil })
+			if tt.off != (len(set) == 3 && set["TF_LOG_SDK"] == "off" && set["TF_LOG_SDK_PROTO"] == "off" && set["TF_LOG_SDK_FRAMEWORK"] == "off") || (!tt.off && len(set) != 0) {
+				t.Fatalf("set %v, want SDK logs off: %v", set, tt.off)
+			}
+		})
+	}
+}
