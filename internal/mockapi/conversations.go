@@ -141,12 +141,12 @@ func (s *Server) contactInboxBySourceLocked(accountID int64, sourceID string) *c
 	return nil
 }
 
-// conversationCall is accountCall for the routes of one conversation, which
-// users and bots may call: 404 unless the path's conversation exists, 401
-// unless the caller may see it (ConversationPolicy#show?: agents see the
-// conversations of their inboxes; bots those of their account).
-func (s *Server) conversationCall(w http.ResponseWriter, r *http.Request) (*call, *conversation, bool) {
-	c, ok := s.accountCall(w, r, membersOrBots)
+// conversationCall is accountCall for the routes of one conversation: 404
+// unless the path's conversation exists, 401 unless the caller may see it
+// (ConversationPolicy#show?: agents see the conversations of their inboxes;
+// bots those of their account).
+func (s *Server) conversationCall(w http.ResponseWriter, r *http.Request, who access) (*call, *conversation, bool) {
+	c, ok := s.accountCall(w, r, who)
 	if !ok {
 		return nil, nil, false
 	}
@@ -276,7 +276,7 @@ func (s *Server) handleCreateConversation(w http.ResponseWriter, r *http.Request
 // toggles open↔resolved; any status but snoozed clears snoozed_until. An
 // agent who opens a conversation assigned to someone else takes it.
 func (s *Server) handleToggleStatus(w http.ResponseWriter, r *http.Request) {
-	c, conv, ok := s.conversationCall(w, r)
+	c, conv, ok := s.conversationCall(w, r, membersOrBots)
 	if !ok {
 		return
 	}
@@ -328,7 +328,7 @@ func (s *Server) handleToggleStatus(w http.ResponseWriter, r *http.Request) {
 // and "off" fire conversation_typing_on/off, anything else nothing; the
 // answer is always 200 with an empty body.
 func (s *Server) handleToggleTyping(w http.ResponseWriter, r *http.Request) {
-	c, conv, ok := s.conversationCall(w, r)
+	c, conv, ok := s.conversationCall(w, r, membersOrBots)
 	if !ok {
 		return
 	}

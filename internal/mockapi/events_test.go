@@ -160,6 +160,15 @@ func TestAgentBotToken(t *testing.T) {
 	if a.status != http.StatusUnauthorized || a.errorBody(t).Error != chatwoot.MsgBotsNotAuthorized {
 		t.Fatalf("contacts with a bot token: %d %s", a.status, a.body)
 	}
+	// Bots reach only upstream's bot routes: not the conversation list, the
+	// message list, or message updates.
+	for _, rt := range [][2]string{{"GET", "/api/v1/accounts/1/conversations"}, {"GET", messagesPath("1", "2")}, {"PATCH", messagesPath("1", "2") + "/1"}} {
+		a := send(t, ts, rt[0], rt[1], BotToken, `{"status":"read"}`)
+		if a.status != http.StatusUnauthorized || a.errorBody(t).Error != chatwoot.MsgBotsNotAuthorized {
+			t.Fatalf("%s %s with a bot token: %d %s", rt[0], rt[1], a.status, a.body)
+		}
+	}
+	wantStatus(t, send(t, ts, "GET", "/api/v1/accounts/1/conversations/2", BotToken, ""), http.StatusOK)
 	a = send(t, ts, "POST", messagesPath("2", "1"), BotToken, `{"content":"beep"}`)
 	if a.status != http.StatusUnauthorized || a.errorBody(t).Error != chatwoot.MsgNotInAccount {
 		t.Fatalf("another account's conversation: %d %s", a.status, a.body)
@@ -603,7 +612,7 @@ func TestReadRoutes(t *testing.T) {
 	var msgs struct {
 		Payload []chatwoot.Message `json:"payload"`
 	}
-	send(t, ts, "GET", "/api/v1/accounts/1/conversations/2/messages", BotToken, "").decode(t, &msgs)
+	send(t, ts, "GET", "/api/v1/accounts/1/conversations/2/messages", AgentToken, "").decode(t, &msgs)
 	if len(msgs.Payload) != 1 || *msgs.Payload[0].Content != "hi" {
 		t.Fatalf("messages %+v", msgs)
 	}

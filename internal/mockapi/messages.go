@@ -54,7 +54,7 @@ func (m *message) fires() bool { return m.messageType != chatwoot.MessageTypeAct
 // Messages::MessageBuilder: any member of the account who can see the
 // conversation, or its bot, may post; builder errors answer 422 {"error": ...}.
 func (s *Server) handleCreateMessage(w http.ResponseWriter, r *http.Request) {
-	c, conv, ok := s.conversationCall(w, r)
+	c, conv, ok := s.conversationCall(w, r, membersOrBots)
 	if !ok {
 		return
 	}
@@ -513,7 +513,7 @@ func (s *Server) messageOf(w http.ResponseWriter, r *http.Request, conv *convers
 // external_error of a message in an API inbox (403 elsewhere);
 // message_updated fires when a column changed.
 func (s *Server) handleUpdateMessage(w http.ResponseWriter, r *http.Request) {
-	c, conv, ok := s.conversationCall(w, r)
+	c, conv, ok := s.conversationCall(w, r, members)
 	if !ok {
 		return
 	}
@@ -556,7 +556,7 @@ func (s *Server) handleUpdateMessage(w http.ResponseWriter, r *http.Request) {
 // content becomes "This message was deleted", content_attributes
 // {"deleted": true}; message_updated fires.
 func (s *Server) handleDeleteMessage(w http.ResponseWriter, r *http.Request) {
-	_, conv, ok := s.conversationCall(w, r)
+	_, conv, ok := s.conversationCall(w, r, members)
 	if !ok {
 		return
 	}

@@ -110,7 +110,7 @@ func (s *Server) handleShowContact(w http.ResponseWriter, r *http.Request) {
 // handleListConversations is ConversationsController#index: status "open"
 // by default ("all" for every one), counts in meta.
 func (s *Server) handleListConversations(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.accountCall(w, r, membersOrBots)
+	c, ok := s.accountCall(w, r, members)
 	if !ok {
 		return
 	}
@@ -158,7 +158,7 @@ func (s *Server) handleListConversations(w http.ResponseWriter, r *http.Request)
 }
 
 func (s *Server) handleShowConversation(w http.ResponseWriter, r *http.Request) {
-	_, conv, ok := s.conversationCall(w, r)
+	_, conv, ok := s.conversationCall(w, r, membersOrBots)
 	if !ok {
 		return
 	}
@@ -171,7 +171,7 @@ func (s *Server) handleShowConversation(w http.ResponseWriter, r *http.Request) 
 // handleListMessages is MessagesController#index: the conversation's
 // messages, oldest first, with the contact and assignee in meta.
 func (s *Server) handleListMessages(w http.ResponseWriter, r *http.Request) {
-	_, conv, ok := s.conversationCall(w, r)
+	_, conv, ok := s.conversationCall(w, r, members)
 	if !ok {
 		return
 	}
