@@ -63,7 +63,7 @@ func saveContact(ct *contact, at time.Time, mutate func()) []chatwoot.AttributeC
 }
 
 func (s *Server) fireContactLocked(ct *contact, event string, changes chatwoot.ChangedAttributes) *EventRecord {
-	return s.fireLocked(ct.AccountID, event, chatwoot.ContactEvent{Contact: *s.contactWebhook(ct), Event: event, ChangedAttributes: changes})
+	return s.fireLocked(ct.AccountID, 0, event, chatwoot.ContactEvent{Contact: *s.contactWebhook(ct), Event: event, ChangedAttributes: changes})
 }
 
 // handleCreateContact is ContactsController#create: every field optional,

@@ -107,7 +107,7 @@ func saveConversation(conv *conversation, at time.Time, mutate func()) []convFir
 func (s *Server) fireConversationLocked(conv *conversation, fires ...convFire) []*EventRecord {
 	var evs []*EventRecord
 	for _, f := range fires {
-		evs = append(evs, s.fireLocked(conv.seed.AccountID, f.event, chatwoot.ConversationEvent{
+		evs = append(evs, s.fireLocked(conv.seed.AccountID, conv.seed.InboxID, f.event, chatwoot.ConversationEvent{
 			Conversation: s.conversationLocked(conv), Event: f.event, ChangedAttributes: f.changes,
 		}))
 	}
@@ -346,7 +346,7 @@ func (s *Server) handleToggleTyping(w http.ResponseWriter, r *http.Request) {
 			who.User = &chatwoot.User{ID: c.user.ID, Name: c.user.Name, Email: c.user.Email, Type: chatwoot.SenderUser}
 		}
 		s.mu.Lock()
-		evs = append(evs, s.fireLocked(c.account.id, event, chatwoot.TypingEvent{
+		evs = append(evs, s.fireLocked(c.account.id, conv.seed.InboxID, event, chatwoot.TypingEvent{
 			Event: event, User: who, Conversation: s.conversationLocked(conv), IsPrivate: isPrivate,
 		}))
 		s.mu.Unlock()

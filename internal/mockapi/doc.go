@@ -98,9 +98,12 @@
 //     Options.AllowPrivateNetwork (--allow-private-network, upstream's
 //     SAFE_FETCH_ALLOW_PRIVATE_NETWORK).
 //
-// Not simulated: upstream's rate limit (use a 429 fault), deliveries to an
-// API inbox's channel webhook_url, automatic template messages,
-// auto-assignment, and other routes.
+// An API inbox's channel webhook_url (SeedInbox.WebhookURL, or
+// channel.webhook_url on create) also gets its conversations' events,
+// unfiltered, signed with the channel's secret.
+//
+// Not simulated: upstream's rate limit (use a 429 fault), automatic
+// template messages, auto-assignment, and other routes.
 //
 // # Seed format
 //

@@ -28,7 +28,8 @@ type EventRecord struct {
 	MessageID int64           `json:"message_id,omitempty"` // message events only
 	FiredAt   time.Time       `json:"fired_at"`
 	Payload   json.RawMessage `json:"payload"` // the exact bytes delivered
-	// Webhooks is how many webhooks the event was delivered to.
+	// Webhooks is how many webhooks the event was delivered to, an API
+	// inbox's channel webhook_url included.
 	Webhooks int `json:"webhooks"`
 }
 
@@ -42,7 +43,8 @@ const (
 // DeliveryRecord is one POST the mock made to a webhook, as upstream's
 // WebhookJob makes it: once, never retried.
 type DeliveryRecord struct {
-	WebhookID  int64     `json:"webhook_id"`
+	WebhookID  int64     `json:"webhook_id"`         // 0 for an API inbox's channel webhook_url
+	InboxID    int64     `json:"inbox_id,omitempty"` // the API inbox, for its channel webhook_url
 	AccountID  int64     `json:"account_id"`
 	URL        string    `json:"url"`
 	Event      string    `json:"event"`
@@ -57,8 +59,12 @@ type DeliveryRecord struct {
 
 // fireLocked records one event of an account and queues one delivery per
 // webhook of the account subscribed to it, as upstream's WebhookListener
-// does. The caller kicks the deliverer once it has unlocked s.mu.
-func (s *Server) fireLocked(accountID int64, event string, payload any) *EventRecord {
+// does, and, when the event is about a conversation of an API inbox with a
+// channel webhook_url, one more there, unfiltered and signed with the
+// channel's secret. inboxID is 0 for contact and inbox events, which go to
+// account webhooks only. The caller kicks the deliverer once it has
+// unlocked s.mu.
+func (s *Server) fireLocked(accountID, inboxID int64, event string, payload any) *EventRecord {
 	body, err := json.Marshal(payload)
 	if err != nil {
 		panic(fmt.Sprintf("mockapi: encoding %s: %v", event, err)) // our own types only
@@ -81,6 +87,14 @@ func (s *Server) fireLocked(accountID int64, event string, payload any) *EventRe
 			DeliveryID: uuid.NewString(), State: DeliveryPending, QueuedAt: ev.FiredAt,
 		})
 		s.pending = append(s.pending, outgoing{rec: s.deliveries[len(s.deliveries)-1], secret: w.secret, body: body})
+	}
+	if in := s.inboxes[inboxID]; in != nil && in.ChannelType == channelAPI && deref(in.channel.webhookURL) != "" {
+		ev.Webhooks++
+		s.deliveries = append(s.deliveries, &DeliveryRecord{
+			InboxID: in.ID, AccountID: accountID, URL: *in.channel.webhookURL, Event: event, EventID: ev.ID,
+			DeliveryID: uuid.NewString(), State: DeliveryPending, QueuedAt: ev.FiredAt,
+		})
+		s.pending = append(s.pending, outgoing{rec: s.deliveries[len(s.deliveries)-1], secret: in.channel.secret, body: body})
 	}
 	s.notifyEventsLocked()
 	return ev

@@ -627,3 +627,48 @@ func TestReadRoutes(t *testing.T) {
 		t.Fatalf("reads fired %v", names(evs))
 	}
 }
+
+// An API inbox's channel webhook_url gets its conversations' events too,
+// unfiltered and signed with the channel's secret; contact and inbox
+// events go to account webhooks only.
+func TestAPIInboxChannelWebhook(t *testing.T) {
+	stub, sts := newHookStub(t, http.StatusOK)
+	s, ts := NewTestServer(t, Options{AllowPrivateNetwork: true, InboxEvents: true})
+	body, _ := json.Marshal(map[string]any{"name": "Bridge", "channel": map[string]any{"type": "api", "webhook_url": sts.URL + "/bridge"}})
+	a := send(t, ts, "POST", "/api/v1/accounts/1/inboxes", AdminToken, string(body))
+	wantStatus(t, a, http.StatusOK)
+	var in map[string]any
+	a.decode(t, &in)
+	secret, _ := in["secret"].(string)
+	a = send(t, ts, "POST", "/api/v1/accounts/1/conversations", AdminToken, `{"inbox_id":4,"contact_id":1}`)
+	var conv chatwoot.RESTConversation
+	a.decode(t, &conv)
+	wantStatus(t, send(t, ts, "POST", messagesPath("1", jsonInt(conv.ID)), AdminToken, `{"content":"hi","message_type":"incoming"}`), http.StatusOK)
+	wantStatus(t, send(t, ts, "POST", "/api/v1/accounts/1/conversations/"+jsonInt(conv.ID)+"/toggle_typing_status", AdminToken, `{"typing_status":"on"}`), http.StatusOK)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	want := []string{chatwoot.EventConversationCreated, chatwoot.EventMessageCreated, chatwoot.EventConversationTypingOn}
+	recs, err := s.WaitForDeliveries(ctx, len(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range recs {
+		if r.InboxID != 4 || r.WebhookID != 0 || r.State != DeliveryDelivered {
+			t.Fatalf("delivery %+v", r)
+		}
+		got = append(got, r.Event)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("channel webhook got %v, want %v (no inbox_created, no contact_updated)", got, want)
+	}
+	for _, d := range stub.got() {
+		if d.path != "/bridge" {
+			t.Fatalf("path %s", d.path)
+		}
+		if err := chatwoot.Verify(secret, d.header, d.body, time.Minute, time.Now()); err != nil {
+			t.Fatalf("not signed with the channel's secret: %v", err)
+		}
+	}
+}

@@ -77,6 +77,9 @@ func newInbox(seed SeedInbox, now time.Time) *inbox {
 		identifier: randomToken(24), hmacToken: randomToken(24), secret: randomToken(24),
 		websiteToken: randomToken(24), widgetColor: "#1f93ff", createdAt: now, updatedAt: now,
 	}
+	if seed.WebhookURL != "" {
+		in.channel.webhookURL = ptr(seed.WebhookURL)
+	}
 	for day := range 7 {
 		wh := chatwoot.WorkingHours{
 			ID: seed.ID*7 + int64(day) - 6, InboxID: seed.ID, AccountID: seed.AccountID, DayOfWeek: day,
@@ -216,7 +219,7 @@ func applyChannelParams(ch *channelRow, p map[string]any) {
 func (s *Server) fireInboxLocked(in *inbox, event string, changes chatwoot.ChangedAttributes) *EventRecord {
 	acc := s.accounts[in.AccountID]
 	st := in.settings
-	return s.fireLocked(in.AccountID, event, chatwoot.InboxEvent{
+	return s.fireLocked(in.AccountID, 0, event, chatwoot.InboxEvent{
 		AllowMessagesAfterResolved: st.AllowMessagesAfterResolved, LockToSingleConversation: st.LockToSingleConversation,
 		AutoAssignmentConfig: map[string]any{}, EnableAutoAssignment: st.EnableAutoAssignment,
 		EnableEmailCollect: st.EnableEmailCollect, GreetingEnabled: st.GreetingEnabled, GreetingMessage: st.GreetingMessage,

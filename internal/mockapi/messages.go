@@ -140,7 +140,7 @@ func (s *Server) fireMessageLocked(m *message, side sideEffects) []*EventRecord 
 }
 
 func (s *Server) fireMessageEventLocked(m *message, event string) *EventRecord {
-	ev := s.fireLocked(m.accountID, event, s.messageEventLocked(m, event))
+	ev := s.fireLocked(m.accountID, m.inboxID, event, s.messageEventLocked(m, event))
 	ev.MessageID = m.id
 	return ev
 }

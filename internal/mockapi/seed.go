@@ -82,6 +82,10 @@ type SeedInbox struct {
 	Name        string  `json:"name"`
 	ChannelType string  `json:"channel_type"`
 	Members     []int64 `json:"members,omitempty"`
+	// WebhookURL is a Channel::Api inbox's channel webhook_url: its
+	// conversations' conversation, message and typing events are delivered
+	// there too, unfiltered, signed with the channel's secret.
+	WebhookURL string `json:"webhook_url,omitempty"`
 }
 
 // SeedContact is a contact (the customer side of conversations).
@@ -392,6 +396,9 @@ func (s *Seed) Validate() error {
 		}
 		if !slices.Contains(ChannelTypes, in.ChannelType) {
 			return fmt.Errorf("%s.channel_type is %q; use one of %s (Channel::Api accepts incoming messages through the API)", at, in.ChannelType, strings.Join(ChannelTypes, ", "))
+		}
+		if in.WebhookURL != "" && (in.ChannelType != channelAPI || !chatwoot.ValidWebhookURL(in.WebhookURL)) {
+			return fmt.Errorf("%s.webhook_url %q: only a Channel::Api inbox has one, and it must be an absolute http(s) URL", at, in.WebhookURL)
 		}
 		for k, uid := range in.Members {
 			if roles[[2]int64{uid, in.AccountID}] == "" {

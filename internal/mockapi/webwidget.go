@@ -74,7 +74,7 @@ func (s *Server) handleWebwidgetTriggered(w http.ResponseWriter, r *http.Request
 		cw := s.conversationLocked(latest)
 		ev.CurrentConversation = &cw
 	}
-	fired := s.fireLocked(in.AccountID, chatwoot.EventWebwidgetTriggered, ev)
+	fired := s.fireLocked(in.AccountID, in.ID, chatwoot.EventWebwidgetTriggered, ev)
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 	s.deliverFired([]*EventRecord{fired})
