@@ -2,8 +2,8 @@
 # Plan of 300 webhooks against the mock, next to hashicorp/time's
 # time_static × 300 on the same machine and CLI: the median of ROUNDS plans
 # each (refresh included), their ratio, and the requests each plan made
-# (one profile, one list). `make bench-plan`; figures go to
-# docs/guides/provider-performance.md.
+# (one profile, one list). `make bench-plan` (TF_BIN=path for another CLI,
+# e.g. OpenTofu); figures go to docs/guides/provider-performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .ci/env.sh
@@ -23,6 +23,8 @@ provider_installation {
   dev_overrides {
     "registry.terraform.io/chatwoot-tf/chatwoot" = "$work/bin"
     "registry.terraform.io/hashicorp/time" = "$work/time-bin"
+    "registry.opentofu.org/chatwoot-tf/chatwoot" = "$work/bin"
+    "registry.opentofu.org/hashicorp/time" = "$work/time-bin"
   }
   direct {}
 }

@@ -85,6 +85,12 @@ type webhookResourceModel struct {
 	ChatwootURL   types.String `tfsdk:"chatwoot_url"`
 }
 
+func (m webhookResourceModel) equal(o webhookResourceModel) bool {
+	return m.ID.Equal(o.ID) && m.WebhookID.Equal(o.WebhookID) && m.AccountID.Equal(o.AccountID) &&
+		m.URL.Equal(o.URL) && m.Name.Equal(o.Name) && m.Subscriptions.Equal(o.Subscriptions) &&
+		m.InboxID.Equal(o.InboxID) && m.Secret.Equal(o.Secret) && m.Relay.Equal(o.Relay) && m.ChatwootURL.Equal(o.ChatwootURL)
+}
+
 func (r *webhookResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_webhook"
 }
@@ -361,8 +367,13 @@ func (r *webhookResource) Read(ctx context.Context, req resource.ReadRequest, re
 		resp.State.RemoveResource(ctx)
 		return
 	}
+	prior := state
 	resp.Diagnostics.Append(state.fill(ctx, r.data, accountID, hook)...)
-	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	// resp.State starts as the prior state: unchanged, a refresh writes
+	// nothing (a Set converts the whole model, for every webhook).
+	if !state.equal(prior) {
+		resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	}
 	resp.Diagnostics.Append(setIdentity(ctx, resp.Identity, state)...)
 }
 
