@@ -35,10 +35,18 @@ type Endpoints interface {
 	Enable(k endpoints.Key) (found, wasDisabled bool)
 }
 
+// Marks is where disabled marks are kept for every replica (the store).
+type Marks interface {
+	ClearDisabled(ctx context.Context, accountID, webhookID int64) error
+}
+
 // Options configures a Handler.
 type Options struct {
 	Jobs      Jobs
 	Endpoints Endpoints
+	// Marks, when set, is cleared before an enable takes effect here, so
+	// every replica and the next run see it; nil enables in memory only.
+	Marks Marks
 	// Timeout bounds one store query; default 10s.
 	Timeout time.Duration
 	Logger  hclog.Logger
@@ -152,6 +160,16 @@ func (h *Handler) enableEndpoint(w http.ResponseWriter, r *http.Request) {
 	if len(keys) > 1 {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("account: webhook %d exists in accounts %s; add ?account=N", keys[0].ID, accountList(keys)))
 		return
+	}
+	if h.opts.Marks != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
+		err := h.opts.Marks.ClearDisabled(ctx, keys[0].AccountID, keys[0].ID)
+		cancel()
+		if err != nil {
+			h.log.Error("enabling an endpoint: the store did not record it", "account", keys[0].AccountID, "webhook", keys[0].ID, "error", err)
+			writeError(w, http.StatusServiceUnavailable, "the store did not record the enable, so nothing changed: "+err.Error()+"; check the store and try again")
+			return
+		}
 	}
 	found, was := h.opts.Endpoints.Enable(keys[0])
 	if !found { // removed between Find and Enable

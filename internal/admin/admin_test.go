@@ -477,3 +477,37 @@ func TestPage(t *testing.T) {
 		})
 	}
 }
+
+type fakeMarks struct {
+	err     error
+	cleared []endpoints.Key
+}
+
+func (m *fakeMarks) ClearDisabled(_ context.Context, accountID, webhookID int64) error {
+	if m.err != nil {
+		return m.err
+	}
+	m.cleared = append(m.cleared, endpoints.Key{AccountID: accountID, ID: webhookID})
+	return nil
+}
+
+// An enable is stored before it takes effect: when the store fails, nothing
+// changes and the answer says so.
+func TestAdminEnableIsStoredFirst(t *testing.T) {
+	_, jobs, reg := fixture(t)
+	marks := &fakeMarks{err: errors.New("connection refused")}
+	h := New(Options{Jobs: jobs, Endpoints: reg, Marks: marks})
+	if w := do(h, "POST", "/v1/endpoints/8/enable"); w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "nothing changed") {
+		t.Fatalf("store down: %d %s", w.Code, w.Body)
+	}
+	if _, st := reg.Lookup(endpoints.Key{AccountID: 1, ID: 8}); st != endpoints.Disabled {
+		t.Fatal("enabled in memory although the store did not record it")
+	}
+	marks.err = nil
+	if w := do(h, "POST", "/v1/endpoints/8/enable"); w.Code != 200 {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	if len(marks.cleared) != 1 || marks.cleared[0] != (endpoints.Key{AccountID: 1, ID: 8}) {
+		t.Fatalf("cleared %v", marks.cleared)
+	}
+}

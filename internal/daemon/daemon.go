@@ -118,12 +118,21 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 	// exist before any attempt runs (the client starts later).
 	var mets *metrics.Metrics
 	worker := delivery.NewWorker(delivery.WorkerOptions{
-		Endpoints:  registry,
-		Sender:     sender,
-		Limiter:    limiter,
-		Timeout:    cfg.Timeout,
-		Schedule:   cfg.Schedule,
-		OnDisabled: func(ep endpoints.Endpoint) { cancelPending([]endpoints.Endpoint{ep}, delivery.CancelGone) },
+		Endpoints: registry,
+		Sender:    sender,
+		Limiter:   limiter,
+		Timeout:   cfg.Timeout,
+		Schedule:  cfg.Schedule,
+		OnDisabled: func(ep endpoints.Endpoint) {
+			// In the store first: every replica and the next run keep it.
+			saveCtx, cancel := context.WithTimeout(bg, 10*time.Second)
+			err := st.SaveDisabled(saveCtx, store.DisabledMark{AccountID: ep.AccountID, WebhookID: ep.ID, Fingerprint: ep.Fingerprint(), At: time.Now(), Reason: endpoints.DisabledGone})
+			cancel()
+			if err != nil && bg.Err() == nil {
+				log.Error("the 410 disable of an endpoint is this process's only: the store did not record it; other replicas and the next run still deliver to it", "endpoint", ep.String(), "error", err)
+			}
+			cancelPending([]endpoints.Endpoint{ep}, delivery.CancelGone)
+		},
 		OnResult: func(r delivery.Result) {
 			if r.Attempt == 1 {
 				backlog.Release(r.Endpoint)
@@ -220,6 +229,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 			cancelPending(eps, delivery.CancelRemoved)
 		},
 		OnPass: mets.ReconcilePass,
+		Marks:  storedMarks(st),
 		Logger: log,
 	})
 	ingestHandler := ingest.New(ingest.Options{
@@ -238,7 +248,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		},
 		Logger: log,
 	})
-	handler := routes(cfg, self, ingestHandler, admin.New(admin.Options{Jobs: client, Endpoints: registry, Logger: log}), mets.Handler(), ui)
+	handler := routes(cfg, self, ingestHandler, admin.New(admin.Options{Jobs: client, Endpoints: registry, Marks: st, Logger: log}), mets.Handler(), ui)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -368,4 +378,16 @@ func access(cfg Config, self *self) string {
 	}
 	return "relay route and health: every client (relay posts need Chatwoot's signature); ingest, admin API, metrics, River UI: " + local +
 		", Host one of " + strings.Join(append(self.hosts(), "localhost", "IP addresses"), ", ") + ", no cross-origin browser requests, POSTs as application/json"
+}
+
+// storedMarks reads the store's disabled marks for the reconciler.
+func storedMarks(st *store.Store) func(context.Context) ([]endpoints.Mark, error) {
+	return func(ctx context.Context) ([]endpoints.Mark, error) {
+		ms, err := st.DisabledMarks(ctx)
+		out := make([]endpoints.Mark, len(ms))
+		for i, m := range ms {
+			out[i] = endpoints.Mark{Key: endpoints.Key{AccountID: m.AccountID, ID: m.WebhookID}, Fingerprint: m.Fingerprint, At: m.At, Reason: m.Reason}
+		}
+		return out, err
+	}
 }

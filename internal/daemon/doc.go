@@ -50,16 +50,20 @@
 // through the database). What must happen once — cancelling the pending
 // deliveries of a removed or 410 endpoint — is a River job
 // (delivery.CancelArgs), unique per endpoint and reason, inserted by
-// whichever replicas notice. The per-endpoint limit, the backlog count and
-// a 410's disable mark are each replica's own. A replica killed
+// whichever replicas notice. A 410's disable mark is in the store
+// (chatwoot_endpoint_state): saved by the replica that met the 410, applied
+// by every replica at its reconcile passes, and cleared by an enable before
+// it takes effect. The per-endpoint limit and the backlog count are each
+// replica's own. A replica killed
 // mid-attempt leaves its deliveries running; River's rescuer on the leader
 // retries them RescueStuckJobsAfter after they started, so those attempts
 // may be repeated: receivers dedupe on X-Chatwoot-Delivery.
 //
 // # Readiness
 //
-// Deliveries start only once the first reconcile completed: before that a
-// delivery could not tell a removed webhook from one not listed yet. Until
+// Deliveries start only once the first reconcile completed and the stored
+// disabled marks were applied: before that a delivery could not tell a
+// removed or disabled webhook from one not listed yet. Until
 // then ingest and /readyz answer 503. On SIGTERM, attempts in flight get
 // --timeout + 1s; the rest go back to the store uncounted.
 //

@@ -599,3 +599,65 @@ func waitDelivered(t *testing.T, rcv *receiver, ids []string, within time.Durati
 		return true
 	})
 }
+
+// postEventTo posts an event to one daemon's ingest.
+func postEventTo(base string, account int64, body []byte) (int, []string) {
+	resp, err := http.Post(fmt.Sprintf("%s/v1/accounts/%d/events", base, account), "application/json", bytes.NewReader(body))
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	var out struct {
+		DeliveryIDs []string `json:"delivery_ids"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out.DeliveryIDs
+}
+
+// TestE2EGoneMarkSurvivesRestart: the 410 disable is in the store, so a
+// restarted daemon still delivers nothing to the endpoint, from its very
+// first accepted event; an enable through the admin API is stored too.
+func TestE2EGoneMarkSurvivesRestart(t *testing.T) {
+	s := startStack(t)
+	rcv := newReceiver(t, "")
+	rcv.setAnswer(func(n int) int { return map[bool]int{true: 410, false: 200}[n == 1] })
+	w := s.webhook(1, rcv)
+	s.startDaemon()
+	if status, _, _ := s.postEvent(1, []byte(`{"event":"message_created","n":1}`)); status != 202 {
+		t.Fatal(status)
+	}
+	testproc.WaitFor(t, 10*time.Second, "the endpoint disabled", func() bool {
+		status, ids := postEventTo(s.daemonURL, 1, []byte(`{"event":"message_created","n":2}`))
+		return status == 202 && len(ids) == 0
+	})
+	restart := func() {
+		t.Helper()
+		if !s.daemon.Stop(syscall.SIGTERM, 15*time.Second) {
+			t.Fatal("daemon did not stop")
+		}
+		s.startDaemon() // returns once /readyz answers 200
+	}
+	restart()
+	if status, ids := postEventTo(s.daemonURL, 1, []byte(`{"event":"message_created","n":3}`)); status != 202 || len(ids) != 0 {
+		t.Fatalf("after the restart: %d with deliveries %v; the endpoint must still be disabled", status, ids)
+	}
+	var list struct {
+		Endpoints []struct {
+			ID     int64  `json:"id"`
+			Status string `json:"status"`
+		} `json:"endpoints"`
+	}
+	call(t, "GET", s.daemonURL+"/v1/endpoints", "", &list)
+	if len(list.Endpoints) != 1 || list.Endpoints[0].ID != w.ID || list.Endpoints[0].Status != "disabled" {
+		t.Fatalf("endpoints after the restart: %+v", list.Endpoints)
+	}
+	if code, body := call(t, "POST", fmt.Sprintf("%s/v1/endpoints/%d/enable", s.daemonURL, w.ID), "", nil); code != 200 {
+		t.Fatalf("enable: %d %s", code, body)
+	}
+	restart()
+	status, ids := postEventTo(s.daemonURL, 1, []byte(`{"event":"message_created","n":4}`))
+	if status != 202 || len(ids) != 1 {
+		t.Fatalf("after enable and restart: %d %v; the enable must be stored", status, ids)
+	}
+	testproc.WaitFor(t, 10*time.Second, "the delivery after enabling", func() bool { return rcv.has(ids[0]) })
+}

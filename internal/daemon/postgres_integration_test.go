@@ -177,3 +177,34 @@ func TestPostgresE2EReplicasStartAtOnce(t *testing.T) {
 	}
 	testproc.WaitFor(t, 15*time.Second, "both deliveries", func() bool { return rcv.has(ids[0]) && rcv.has(ids[1]) })
 }
+
+// TestPostgresE2EGoneMarkSeenByEveryReplica: a 410 met by one replica
+// disables the endpoint on the other too, and an enable through either is
+// seen by both: the mark is in the shared store.
+func TestPostgresE2EGoneMarkSeenByEveryReplica(t *testing.T) {
+	dsn := storetest.NewDatabase(t)
+	s := startStack(t)
+	rcv := newReceiver(t, "")
+	rcv.setAnswer(func(n int) int { return map[bool]int{true: 410, false: 200}[n == 1] })
+	w := s.webhook(1, rcv)
+	_, a := s.startReplica("replica-a", dsn)
+	_, b := s.startReplica("replica-b", dsn)
+
+	if status, ids := postEventTo(a, 1, []byte(`{"event":"message_created","n":1}`)); status != 202 || len(ids) != 1 {
+		t.Fatalf("first event: %d %v", status, ids)
+	}
+	testproc.WaitFor(t, 10*time.Second, "the 410", func() bool { h, _, _ := rcv.stats(); return h == 1 })
+	for name, base := range map[string]string{"a": a, "b": b} {
+		testproc.WaitFor(t, 10*time.Second, "replica "+name+" to see the endpoint disabled", func() bool {
+			status, ids := postEventTo(base, 1, []byte(`{"event":"message_created","n":2}`))
+			return status == 202 && len(ids) == 0
+		})
+	}
+	if code, body := call(t, "POST", fmt.Sprintf("%s/v1/endpoints/%d/enable", b, w.ID), "", nil); code != 200 {
+		t.Fatalf("enable on b: %d %s", code, body)
+	}
+	testproc.WaitFor(t, 15*time.Second, "replica a to see the enable", func() bool {
+		status, ids := postEventTo(a, 1, []byte(`{"event":"message_created","n":3}`))
+		return status == 202 && len(ids) == 1
+	})
+}

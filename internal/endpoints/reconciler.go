@@ -3,6 +3,7 @@ package endpoints
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -48,6 +49,11 @@ type ReconcilerOptions struct {
 	// RefreshEvery is the least time between two lists of one account by
 	// Refresh; default 1s.
 	RefreshEvery time.Duration
+
+	// Marks reads the disabled marks the store keeps for every replica;
+	// each pass applies them after listing the accounts, and the registry
+	// turns ready only once they were read. nil keeps the marks in memory.
+	Marks func(ctx context.Context) ([]Mark, error)
 
 	Logger hclog.Logger
 }
@@ -192,6 +198,21 @@ func (r *Reconciler) ReconcileOnce(ctx context.Context) error {
 			errs = append(errs, err)
 			if !definitive(err) {
 				complete = false
+			}
+		}
+	}
+	if r.opts.Marks != nil {
+		readAt := time.Now()
+		marks, err := r.opts.Marks(ctx)
+		if err != nil {
+			errs, complete = append(errs, fmt.Errorf("reading the disabled marks from the store: %w", err)), false
+		} else {
+			disabled, enabled := reg.ApplyMarks(marks, readAt)
+			for _, e := range disabled {
+				r.log.Info("endpoint disabled: another replica, or an earlier run, got 410 Gone from it", "endpoint", e.String())
+			}
+			for _, e := range enabled {
+				r.log.Info("endpoint enabled: its disabled mark left the store (enabled through the admin API)", "endpoint", e.String())
 			}
 		}
 	}

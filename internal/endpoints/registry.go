@@ -60,7 +60,10 @@ func (e Endpoint) GoString() string { return e.String() }
 
 // fingerprint changes whenever anything that decides a delivery changes
 // upstream; a 410 disables the endpoint until it does.
-func (e Endpoint) fingerprint() string {
+// Fingerprint identifies what the endpoint is now: a hash of its
+// destination, subscriptions and secret. A disabled mark holds it, so a
+// webhook changed upstream since is not disabled any more.
+func (e Endpoint) Fingerprint() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s", e.URL, strings.Join(e.Subscriptions, ","), e.Secret)
 	return hex.EncodeToString(h.Sum(nil))
@@ -105,7 +108,7 @@ type entry struct {
 	disabledReason string
 }
 
-func (e *entry) disabled() bool { return e.disabledFP != "" && e.disabledFP == e.fingerprint() }
+func (e *entry) disabled() bool { return e.disabledFP != "" && e.disabledFP == e.Fingerprint() }
 
 // Registry is safe for concurrent use. Readers (ingest, workers) never
 // block on the network: the reconciler swaps in whole accounts.
@@ -206,7 +209,7 @@ func (r *Registry) replace(accountID int64, next map[int64]*entry) Change {
 		switch {
 		case !ok:
 			ch.Added = append(ch.Added, e.Endpoint)
-		case old.fingerprint() != e.fingerprint():
+		case old.Fingerprint() != e.Fingerprint():
 			ch.Updated = append(ch.Updated, e.Endpoint)
 			if old.disabledFP != "" {
 				ch.Reenabled = append(ch.Reenabled, e.Endpoint)
@@ -333,11 +336,56 @@ func (r *Registry) Disable(ep Endpoint) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e, ok := r.accounts[ep.AccountID][ep.ID]
-	if !ok || e.fingerprint() != ep.fingerprint() || e.disabled() {
+	if !ok || e.Fingerprint() != ep.Fingerprint() || e.disabled() {
 		return false
 	}
-	e.disabledFP, e.disabledAt, e.disabledReason = e.fingerprint(), time.Now(), DisabledGone
+	e.disabledFP, e.disabledAt, e.disabledReason = e.Fingerprint(), time.Now(), DisabledGone
 	return true
+}
+
+// Mark is a disabled mark as the store keeps it, for every replica and
+// across restarts.
+type Mark struct {
+	Key
+	Fingerprint string
+	At          time.Time
+	Reason      string
+}
+
+// markGrace is how long a mark this process just set may be missing from
+// the store's list: the list may have been read before the mark's write
+// committed.
+const markGrace = 10 * time.Second
+
+// ApplyMarks makes the registry's disabled marks the store's, read at
+// readAt: an endpoint with a mark of its current fingerprint is disabled;
+// one disabled here with no such mark is enabled (another replica, or the
+// admin API, enabled it), unless its mark is younger than markGrace. It
+// returns the endpoints it disabled and enabled.
+func (r *Registry) ApplyMarks(marks []Mark, readAt time.Time) (disabled, enabled []Endpoint) {
+	byKey := make(map[Key]Mark, len(marks))
+	for _, m := range marks {
+		byKey[m.Key] = m
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, acct := range r.accounts {
+		for _, e := range acct {
+			m, ok := byKey[e.Key()]
+			switch {
+			case ok && m.Fingerprint == e.Fingerprint():
+				if !e.disabled() {
+					e.disabledFP, e.disabledAt, e.disabledReason = m.Fingerprint, m.At, m.Reason
+					disabled = append(disabled, e.Endpoint)
+				}
+			case e.disabled() && e.disabledAt.Before(readAt.Add(-markGrace)):
+				e.disabledFP, e.disabledAt, e.disabledReason = "", time.Time{}, ""
+				enabled = append(enabled, e.Endpoint)
+			}
+		}
+	}
+	sortByID(disabled, enabled)
+	return disabled, enabled
 }
 
 // MarkReady records that the first complete reconcile happened.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
 )
@@ -113,5 +114,48 @@ func TestRegistryReady(t *testing.T) {
 	case <-r.ReadyC():
 	default:
 		t.Fatal("ReadyC not closed")
+	}
+}
+
+// The store's marks are every replica's: applied, they disable and enable;
+// a mark this replica set moments ago survives a list read before it was
+// written.
+func TestRegistryApplyMarks(t *testing.T) {
+	r := NewRegistry()
+	r.Replace(1, []chatwoot.Webhook{hook(1, "https://a.example/h", "message_created"), hook(2, "https://b.example/h", "message_created")})
+	ep1, _ := r.Lookup(Key{1, 1})
+	ep2, _ := r.Lookup(Key{1, 2})
+	now := time.Now()
+
+	disabled, enabled := r.ApplyMarks([]Mark{
+		{Key: ep1.Key(), Fingerprint: ep1.Fingerprint(), At: now.Add(-time.Hour), Reason: DisabledGone},
+		{Key: ep2.Key(), Fingerprint: "an older version of the webhook", At: now.Add(-time.Hour), Reason: DisabledGone},
+	}, now)
+	if len(disabled) != 1 || disabled[0].ID != 1 || len(enabled) != 0 {
+		t.Fatalf("disabled %v enabled %v", disabled, enabled)
+	}
+	if _, st := r.Lookup(ep1.Key()); st != Disabled {
+		t.Fatal("a mark of the current fingerprint did not disable")
+	}
+	if _, st := r.Lookup(ep2.Key()); st != Active {
+		t.Fatal("a mark of another fingerprint disabled")
+	}
+	if d, e := r.ApplyMarks([]Mark{{Key: ep1.Key(), Fingerprint: ep1.Fingerprint(), At: now}}, now); len(d)+len(e) != 0 {
+		t.Fatal("applying the same marks again changed something")
+	}
+
+	// This replica disables 2 just now; a list read a moment before keeps it.
+	if !r.Disable(ep2) {
+		t.Fatal("Disable")
+	}
+	if _, e := r.ApplyMarks(nil, time.Now()); len(e) != 1 || e[0].ID != 1 {
+		t.Fatalf("enabled %v, want only 1 (2's mark is younger than the grace)", e)
+	}
+	if _, st := r.Lookup(ep2.Key()); st != Disabled {
+		t.Fatal("a fresh local mark was cleared by a list that could not hold it yet")
+	}
+	// Later, absent from the store, it is enabled.
+	if _, e := r.ApplyMarks(nil, time.Now().Add(markGrace+time.Second)); len(e) != 1 || e[0].ID != 2 {
+		t.Fatalf("enabled %v", e)
 	}
 }

@@ -86,20 +86,28 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 		pool.Close()
 		return nil, err
 	}
-	res, err := migrateLocked(ctx, cfg.ConnConfig, log, func(ctx context.Context) (*rivermigrate.MigrateResult, error) {
-		return migrator.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	var recs []int
+	res, err := migrateLocked(ctx, cfg.ConnConfig, log, func(ctx context.Context, conn *pgx.Conn) (*rivermigrate.MigrateResult, error) {
+		res, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		if err != nil {
+			return nil, fmt.Errorf("the River tables: %w", err)
+		}
+		recs, err = migrateRecords(ctx, pgConnDB{conn})
+		return res, err
 	})
 	if err != nil {
 		pool.Close()
-		return nil, fail("migrating River's tables: %v", err)
+		return nil, fail("migrating: %v", err)
 	}
 	st := &Store{
 		Description: fmt.Sprintf("postgres %s (pool %d)", redacted, cfg.MaxConns),
 		// LISTEN/NOTIFY wakes the fetch loop when a delivery is inserted,
 		// by any replica; polling only catches what no notification
 		// announces (retries and snoozes coming due), so it can be slower.
-		Tuning: Tuning{FetchCooldown: time.Millisecond, FetchPollInterval: 200 * time.Millisecond},
-		Shared: true,
+		Tuning:          Tuning{FetchCooldown: time.Millisecond, FetchPollInterval: 200 * time.Millisecond},
+		Shared:          true,
+		RecordsMigrated: recs,
+		records:         pgDB{pool},
 		ping: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
 				return &redactedError{err: err, secrets: dsnSecrets(dsn)}
@@ -121,7 +129,7 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 // migrateLocked runs migrate while holding the migration advisory lock in a
 // session of its own: closing it releases the lock whatever happened, and a
 // replica killed mid-way releases it with its connection.
-func migrateLocked(ctx context.Context, cc *pgx.ConnConfig, log *slog.Logger, migrate func(context.Context) (*rivermigrate.MigrateResult, error)) (*rivermigrate.MigrateResult, error) {
+func migrateLocked(ctx context.Context, cc *pgx.ConnConfig, log *slog.Logger, migrate func(context.Context, *pgx.Conn) (*rivermigrate.MigrateResult, error)) (*rivermigrate.MigrateResult, error) {
 	conn, err := pgx.ConnectConfig(ctx, cc.Copy())
 	if err != nil {
 		return nil, err
@@ -137,7 +145,7 @@ func migrateLocked(ctx context.Context, cc *pgx.ConnConfig, log *slog.Logger, mi
 			return nil, fmt.Errorf("waiting for the migration lock: %w", err)
 		}
 	}
-	return migrate(ctx)
+	return migrate(ctx, conn)
 }
 
 // RedactDSN returns dsn with its password (in the userinfo or a password

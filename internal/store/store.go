@@ -3,7 +3,8 @@
 // from --store sqlite:PATH, the embedded default for one daemon, or over
 // PostgreSQL (riverpgxv5, pgx) from --store postgres://..., which several
 // daemon replicas share. It is the one place that knows which database is
-// underneath; everything else talks to River through the Client interface.
+// underneath; everything else talks to River through the Client interface,
+// and to the daemon's own tables (records.go) through Store's methods.
 //
 // # PostgreSQL
 //
@@ -119,8 +120,12 @@ type Store struct {
 	// Version is the schema version after it.
 	Migrated []int
 	Version  int
+	// RecordsMigrated lists the migrations of the daemon's own tables this
+	// Open applied (see records.go).
+	RecordsMigrated []int
 
 	db        *sql.DB // SQLite only
+	records   db
 	ping      func(context.Context) error
 	close     func() error
 	newClient func(*river.Config) (Client, error)
@@ -215,13 +220,20 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 		db.Close()
 		return nil, fmt.Errorf("migrating %s: %w", abs, err)
 	}
+	recs, err := migrateRecords(ctx, sqlDB{db})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrating %s: %w", abs, err)
+	}
 	st := &Store{
 		Description: fmt.Sprintf("sqlite %s (synchronous=%s)", abs, sync),
 		// SQLite has no LISTEN: the poll interval is the pickup latency of
 		// a new delivery. River's defaults (100ms, 1s) cap SQLite near
 		// 1,000 jobs/s with p99 in seconds.
-		Tuning: Tuning{FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 25 * time.Millisecond},
-		db:     db,
+		Tuning:          Tuning{FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 25 * time.Millisecond},
+		RecordsMigrated: recs,
+		db:              db,
+		records:         sqlDB{db},
 		ping: func(ctx context.Context) error {
 			var one int
 			return db.QueryRowContext(ctx, "SELECT 1").Scan(&one)

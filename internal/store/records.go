@@ -1,0 +1,187 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// The daemon's own tables, next to River's: what the daemon knows about an
+// endpoint lives here, shared by every replica of a PostgreSQL store and
+// kept across restarts, not in River's job rows. They are created by the
+// migrations below, run on every Open after River's (on PostgreSQL inside
+// the same advisory lock), each once, recorded in chatwoot_schema_version.
+// The SQL is the subset SQLite and PostgreSQL share; times are unix
+// microseconds.
+
+// recordMigrations are applied in order; append only.
+var recordMigrations = []string{
+	1: `CREATE TABLE chatwoot_endpoint_state (
+		account_id           BIGINT NOT NULL,
+		webhook_id           BIGINT NOT NULL,
+		disabled_fingerprint TEXT   NOT NULL,
+		disabled_at_us       BIGINT NOT NULL,
+		disabled_reason      TEXT   NOT NULL,
+		PRIMARY KEY (account_id, webhook_id)
+	)`,
+}
+
+// db is the little SQL the records need, over database/sql (SQLite) or a
+// pgx pool (PostgreSQL). Placeholders are $1, $2, ... on both.
+type db interface {
+	exec(ctx context.Context, q string, args ...any) error
+	query(ctx context.Context, q string, each func(scan func(dest ...any) error) error, args ...any) error
+}
+
+type sqlDB struct{ db *sql.DB }
+
+func (d sqlDB) exec(ctx context.Context, q string, args ...any) error {
+	_, err := d.db.ExecContext(ctx, q, args...)
+	return err
+}
+
+func (d sqlDB) query(ctx context.Context, q string, each func(scan func(dest ...any) error) error, args ...any) error {
+	rows, err := d.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+type pgDB struct{ pool *pgxpool.Pool }
+
+func (d pgDB) exec(ctx context.Context, q string, args ...any) error {
+	_, err := d.pool.Exec(ctx, q, args...)
+	return err
+}
+
+func (d pgDB) query(ctx context.Context, q string, each func(scan func(dest ...any) error) error, args ...any) error {
+	rows, err := d.pool.Query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// migrateRecords applies the record migrations not applied yet.
+func migrateRecords(ctx context.Context, d db) ([]int, error) {
+	if err := d.exec(ctx, `CREATE TABLE IF NOT EXISTS chatwoot_schema_version (version BIGINT PRIMARY KEY)`); err != nil {
+		return nil, fmt.Errorf("creating chatwoot_schema_version: %w", err)
+	}
+	applied := map[int]bool{}
+	if err := d.query(ctx, `SELECT version FROM chatwoot_schema_version`, func(scan func(...any) error) error {
+		var v int
+		err := scan(&v)
+		applied[v] = true
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("reading chatwoot_schema_version: %w", err)
+	}
+	var done []int
+	for v := 1; v < len(recordMigrations); v++ {
+		if applied[v] {
+			continue
+		}
+		if err := d.exec(ctx, recordMigrations[v]); err != nil {
+			return done, fmt.Errorf("record migration %d: %w", v, err)
+		}
+		if err := d.exec(ctx, `INSERT INTO chatwoot_schema_version (version) VALUES ($1)`, v); err != nil {
+			return done, fmt.Errorf("recording migration %d: %w", v, err)
+		}
+		done = append(done, v)
+	}
+	return done, nil
+}
+
+type pgConnDB struct{ conn *pgx.Conn }
+
+func (d pgConnDB) exec(ctx context.Context, q string, args ...any) error {
+	_, err := d.conn.Exec(ctx, q, args...)
+	return err
+}
+
+func (d pgConnDB) query(ctx context.Context, q string, each func(scan func(dest ...any) error) error, args ...any) error {
+	rows, err := d.conn.Query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// DisabledMark is an endpoint the daemon stopped delivering to, and why:
+// Fingerprint is the endpoint's (a hash of its destination, subscriptions
+// and secret) when it was disabled, so a webhook changed upstream since
+// is not disabled any more.
+type DisabledMark struct {
+	AccountID, WebhookID int64
+	Fingerprint          string
+	At                   time.Time
+	Reason               string
+}
+
+// SaveDisabled stores a disabled mark, replacing the endpoint's earlier one.
+func (s *Store) SaveDisabled(ctx context.Context, m DisabledMark) error {
+	if m.Fingerprint == "" {
+		return errors.New("store: a disabled mark needs the endpoint's fingerprint")
+	}
+	err := s.records.exec(ctx, `INSERT INTO chatwoot_endpoint_state (account_id, webhook_id, disabled_fingerprint, disabled_at_us, disabled_reason)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (account_id, webhook_id) DO UPDATE SET
+			disabled_fingerprint = excluded.disabled_fingerprint, disabled_at_us = excluded.disabled_at_us, disabled_reason = excluded.disabled_reason`,
+		m.AccountID, m.WebhookID, m.Fingerprint, m.At.UnixMicro(), m.Reason)
+	if err != nil {
+		return fmt.Errorf("saving the disabled mark of webhook %d of account %d: %w", m.WebhookID, m.AccountID, err)
+	}
+	return nil
+}
+
+// ClearDisabled removes an endpoint's disabled mark, if any.
+func (s *Store) ClearDisabled(ctx context.Context, accountID, webhookID int64) error {
+	if err := s.records.exec(ctx, `DELETE FROM chatwoot_endpoint_state WHERE account_id = $1 AND webhook_id = $2`, accountID, webhookID); err != nil {
+		return fmt.Errorf("clearing the disabled mark of webhook %d of account %d: %w", webhookID, accountID, err)
+	}
+	return nil
+}
+
+// DisabledMarks returns every stored disabled mark.
+func (s *Store) DisabledMarks(ctx context.Context) ([]DisabledMark, error) {
+	var out []DisabledMark
+	err := s.records.query(ctx, `SELECT account_id, webhook_id, disabled_fingerprint, disabled_at_us, disabled_reason FROM chatwoot_endpoint_state ORDER BY account_id, webhook_id`,
+		func(scan func(...any) error) error {
+			var m DisabledMark
+			var us int64
+			if err := scan(&m.AccountID, &m.WebhookID, &m.Fingerprint, &us, &m.Reason); err != nil {
+				return err
+			}
+			m.At = time.UnixMicro(us).UTC()
+			out = append(out, m)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("reading the disabled marks: %w", err)
+	}
+	return out, nil
+}
