@@ -77,6 +77,7 @@ func New(opts Options) *Handler {
 	h := &Handler{opts: opts, log: log.Named("admin"), mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /v1/endpoints", h.listEndpoints)
 	h.mux.HandleFunc("POST /v1/endpoints/{id}/enable", h.enableEndpoint)
+	h.mux.HandleFunc("POST /v1/endpoints/{id}/recover", h.recoverEndpoint)
 	h.mux.HandleFunc("GET /v1/deliveries", h.listDeliveries)
 	h.mux.HandleFunc("GET /v1/deliveries/{id}", h.getDelivery)
 	h.mux.HandleFunc("POST /v1/deliveries/{id}/retry", h.retryDelivery)
@@ -87,6 +88,7 @@ func New(opts Options) *Handler {
 var Patterns = []string{
 	"GET /v1/endpoints",
 	"POST /v1/endpoints/{id}/enable",
+	"POST /v1/endpoints/{id}/recover",
 	"GET /v1/deliveries",
 	"GET /v1/deliveries/{id}",
 	"POST /v1/deliveries/{id}/retry",
@@ -189,7 +191,7 @@ func (h *Handler) enableEndpoint(w http.ResponseWriter, r *http.Request) {
 		WasDisabled bool         `json:"was_disabled"`
 		Endpoint    EndpointJSON `json:"endpoint"`
 		Hint        string       `json:"hint,omitempty"`
-	}{was, state, map[bool]string{true: fmt.Sprintf("deliveries cancelled while it was disabled can be replayed: GET /v1/deliveries?state=cancelled&endpoint=%d, then POST /v1/deliveries/{id}/retry", keys[0].ID)}[was]})
+	}{was, state, map[bool]string{true: fmt.Sprintf("deliveries cancelled while it was disabled are kept: POST /v1/endpoints/%d/recover?since=<RFC 3339 time> re-queues them all, or list them with GET /v1/deliveries?state=cancelled&endpoint=%d and POST /v1/deliveries/{id}/retry", keys[0].ID, keys[0].ID)}[was]})
 }
 
 // endpointKeys resolves a webhook id (and the optional ?account=) to
@@ -220,6 +222,83 @@ func (h *Handler) endpointKeys(w http.ResponseWriter, r *http.Request, raw, para
 		return nil, false
 	}
 	return keys, true
+}
+
+// recoverStates are the deliveries recover re-queues: waiting for a retry
+// (failed), out of attempts (dead), and cancelled (kept while the endpoint
+// was disabled, or cancelled by its 410).
+var recoverStates = []rivertype.JobState{rivertype.JobStateRetryable, rivertype.JobStateDiscarded, rivertype.JobStateCancelled}
+
+// recoverEndpoint is POST /v1/endpoints/{id}/recover?since=RFC3339 (Svix's
+// "recover"): every failed, dead or cancelled delivery of the endpoint
+// created since then is made available again, oldest first, under its own
+// delivery id. The endpoint must be active.
+func (h *Handler) recoverEndpoint(w http.ResponseWriter, r *http.Request) {
+	keys, ok := h.endpointKeys(w, r, r.PathValue("id"), "id")
+	if !ok {
+		return
+	}
+	if len(keys) > 1 {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("account: webhook %d exists in accounts %s; add ?account=N", keys[0].ID, accountList(keys)))
+		return
+	}
+	key := keys[0]
+	raw := r.URL.Query().Get("since")
+	since, err := time.Parse(time.RFC3339, raw)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("since: %q is not an RFC 3339 time; give the time from which to recover, like ?since=2026-12-01T00:00:00Z", raw))
+		return
+	}
+	switch _, status := h.opts.Endpoints.Lookup(key); status {
+	case endpoints.Disabled:
+		writeError(w, http.StatusConflict, fmt.Sprintf("webhook %d of account %d is disabled (it answered 410 Gone); enable it first: POST /v1/endpoints/%d/enable", key.ID, key.AccountID, key.ID))
+		return
+	case endpoints.Refused:
+		writeError(w, http.StatusConflict, fmt.Sprintf("the daemon refuses webhook %d of account %d (GET /v1/endpoints says why); fix its url in Chatwoot first", key.ID, key.AccountID))
+		return
+	}
+	recovered, after := 0, int64(0)
+	for {
+		ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
+		params := river.NewJobListParams().Kinds(delivery.Kinds...).TagsAny(delivery.EndpointTag(key)).States(recoverStates...).
+			OrderBy(river.JobListOrderByID, river.SortOrderAsc).First(MaxLimit).Where("id > @after", river.NamedArgs{"after": after})
+		res, err := h.opts.Jobs.JobList(ctx, params)
+		cancel()
+		if err != nil {
+			h.storeError(w, "listing the deliveries to recover", err)
+			return
+		}
+		for _, j := range res.Jobs {
+			after = j.ID
+			if j.CreatedAt.Before(since) {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
+			_, err := h.opts.Jobs.JobRetry(ctx, j.ID)
+			cancel()
+			if err != nil {
+				h.storeError(w, fmt.Sprintf("re-queuing (after %d re-queued)", recovered), err)
+				return
+			}
+			recovered += deliveriesIn(j)
+		}
+		if len(res.Jobs) < MaxLimit {
+			break
+		}
+	}
+	h.log.Info("endpoint recovered through the admin API", "account", key.AccountID, "webhook", key.ID, "since", since, "deliveries", recovered)
+	writeJSON(w, http.StatusOK, struct {
+		Recovered int       `json:"recovered"` // deliveries re-queued
+		Since     time.Time `json:"since"`
+	}{recovered, since})
+}
+
+// deliveriesIn counts the deliveries a job holds: a batch's still in it.
+func deliveriesIn(j *rivertype.JobRow) int {
+	if j.Kind == delivery.BatchKind {
+		return len(batchJSON(j, -1))
+	}
+	return 1
 }
 
 func accountList(keys []endpoints.Key) string {

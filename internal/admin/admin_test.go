@@ -511,3 +511,27 @@ func TestAdminEnableIsStoredFirst(t *testing.T) {
 		t.Fatalf("cleared %v", marks.cleared)
 	}
 }
+
+// recover's input errors name the fix; the re-queuing itself is proven
+// against a real store in the daemon's end-to-end tests.
+func TestAdminRecoverInput(t *testing.T) {
+	h, jobs, _ := fixture(t)
+	for _, tt := range []struct {
+		target string
+		code   int
+		want   string
+	}{
+		{"/v1/endpoints/7/recover?since=2026-01-01T00:00:00Z", 400, "add ?account=N"},
+		{"/v1/endpoints/7/recover?account=1", 400, "is not an RFC 3339 time"},
+		{"/v1/endpoints/7/recover?account=1&since=yesterday", 400, "?since=2026-12-01T00:00:00Z"},
+		{"/v1/endpoints/8/recover?since=2026-01-01T00:00:00Z", 409, "enable it first: POST /v1/endpoints/8/enable"},
+		{"/v1/endpoints/99/recover?since=2026-01-01T00:00:00Z", 404, "webhook 99"},
+	} {
+		if w := do(h, "POST", tt.target); w.Code != tt.code || !strings.Contains(w.Body.String(), tt.want) {
+			t.Errorf("POST %s: %d %s; want %d with %q", tt.target, w.Code, w.Body, tt.code, tt.want)
+		}
+	}
+	if jobs.lists != 0 || len(jobs.retried) != 0 {
+		t.Fatalf("bad input reached the store: %d lists, %v retried", jobs.lists, jobs.retried)
+	}
+}

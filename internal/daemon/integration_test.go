@@ -473,19 +473,25 @@ func TestE2EGoneDisablesUntilWebhookChanges(t *testing.T) {
 		t.Fatal(status)
 	}
 	testproc.WaitFor(t, 10*time.Second, "the 410", func() bool { h, _, _ := rcv.stats(); return h == 1 })
-	testproc.WaitFor(t, 5*time.Second, "the endpoint disabled", func() bool {
-		status, ids, _ := s.postEvent(1, []byte(`{"event":"message_created","n":2}`))
-		return status == 202 && len(ids) == 0
-	})
+	testproc.WaitFor(t, 5*time.Second, "the endpoint disabled", func() bool { return endpointStatus(t, s.daemonURL, w.ID) == "disabled" })
+	// An event for the disabled endpoint is kept: stored, cancelled at its
+	// turn without an attempt.
+	status, kept, _ := s.postEvent(1, []byte(`{"event":"message_created","n":2}`))
+	if status != 202 || len(kept) != 1 {
+		t.Fatalf("event for the disabled endpoint: %d %v; want it stored", status, kept)
+	}
+	testproc.WaitFor(t, 10*time.Second, "the kept delivery cancelled", func() bool { return deliveryState(t, s.daemonURL, kept[0]) == "cancelled" })
+	if h, _, _ := rcv.stats(); h != 1 {
+		t.Fatalf("the disabled endpoint got %d requests, want 1 (the 410)", h)
+	}
 	if _, err := s.client.UpdateWebhook(context.Background(), 1, w.ID, chatwoot.WebhookInput{URL: s.relayURL(1, rcv.srv.URL+"/v2"), Subscriptions: []string{chatwoot.EventMessageCreated}}); err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
-	testproc.WaitFor(t, 5*time.Second, "the endpoint enabled again", func() bool {
-		var status int
-		status, ids, _ = s.postEvent(1, []byte(`{"event":"message_created","n":3}`))
-		return status == 202 && len(ids) == 1
-	})
+	testproc.WaitFor(t, 5*time.Second, "the endpoint enabled again", func() bool { return endpointStatus(t, s.daemonURL, w.ID) == "active" })
+	status, ids, _ := s.postEvent(1, []byte(`{"event":"message_created","n":3}`))
+	if status != 202 || len(ids) != 1 {
+		t.Fatalf("after re-enabling: %d %v", status, ids)
+	}
 	testproc.WaitFor(t, 10*time.Second, "the delivery after re-enabling", func() bool { return rcv.has(ids[0]) })
 }
 
@@ -600,6 +606,36 @@ func waitDelivered(t *testing.T, rcv *receiver, ids []string, within time.Durati
 	})
 }
 
+// endpointStatus is the admin API's status of webhook id on the daemon at base.
+func endpointStatus(t *testing.T, base string, id int64) string {
+	t.Helper()
+	var list struct {
+		Endpoints []struct {
+			ID     int64  `json:"id"`
+			Status string `json:"status"`
+		} `json:"endpoints"`
+	}
+	call(t, "GET", base+"/v1/endpoints", "", &list)
+	for _, e := range list.Endpoints {
+		if e.ID == id {
+			return e.Status
+		}
+	}
+	return "absent"
+}
+
+// deliveryState is the admin API's state of one delivery.
+func deliveryState(t *testing.T, base, id string) string {
+	t.Helper()
+	var d struct {
+		State string `json:"state"`
+	}
+	if code, body := call(t, "GET", base+"/v1/deliveries/"+id, "", &d); code != 200 {
+		t.Fatalf("GET delivery %s: %d %s", id, code, body)
+	}
+	return d.State
+}
+
 // postEventTo posts an event to one daemon's ingest.
 func postEventTo(base string, account int64, body []byte) (int, []string) {
 	resp, err := http.Post(fmt.Sprintf("%s/v1/accounts/%d/events", base, account), "application/json", bytes.NewReader(body))
@@ -623,13 +659,12 @@ func TestE2EGoneMarkSurvivesRestart(t *testing.T) {
 	rcv.setAnswer(func(n int) int { return map[bool]int{true: 410, false: 200}[n == 1] })
 	w := s.webhook(1, rcv)
 	s.startDaemon()
-	if status, _, _ := s.postEvent(1, []byte(`{"event":"message_created","n":1}`)); status != 202 {
-		t.Fatal(status)
+	since := time.Now().UTC().Add(-time.Second).Format(time.RFC3339)
+	status, gone, _ := s.postEvent(1, []byte(`{"event":"message_created","n":1}`))
+	if status != 202 || len(gone) != 1 {
+		t.Fatal(status, gone)
 	}
-	testproc.WaitFor(t, 10*time.Second, "the endpoint disabled", func() bool {
-		status, ids := postEventTo(s.daemonURL, 1, []byte(`{"event":"message_created","n":2}`))
-		return status == 202 && len(ids) == 0
-	})
+	testproc.WaitFor(t, 10*time.Second, "the endpoint disabled", func() bool { return endpointStatus(t, s.daemonURL, w.ID) == "disabled" })
 	restart := func() {
 		t.Helper()
 		if !s.daemon.Stop(syscall.SIGTERM, 15*time.Second) {
@@ -638,26 +673,41 @@ func TestE2EGoneMarkSurvivesRestart(t *testing.T) {
 		s.startDaemon() // returns once /readyz answers 200
 	}
 	restart()
-	if status, ids := postEventTo(s.daemonURL, 1, []byte(`{"event":"message_created","n":3}`)); status != 202 || len(ids) != 0 {
-		t.Fatalf("after the restart: %d with deliveries %v; the endpoint must still be disabled", status, ids)
+	if st := endpointStatus(t, s.daemonURL, w.ID); st != "disabled" {
+		t.Fatalf("after the restart the endpoint is %s, want disabled", st)
 	}
-	var list struct {
-		Endpoints []struct {
-			ID     int64  `json:"id"`
-			Status string `json:"status"`
-		} `json:"endpoints"`
+	// Kept, from the first event the restarted daemon accepts: not attempted.
+	_, kept := postEventTo(s.daemonURL, 1, []byte(`{"event":"message_created","n":3}`))
+	if len(kept) != 1 {
+		t.Fatalf("kept %v", kept)
 	}
-	call(t, "GET", s.daemonURL+"/v1/endpoints", "", &list)
-	if len(list.Endpoints) != 1 || list.Endpoints[0].ID != w.ID || list.Endpoints[0].Status != "disabled" {
-		t.Fatalf("endpoints after the restart: %+v", list.Endpoints)
+	testproc.WaitFor(t, 10*time.Second, "the kept delivery cancelled", func() bool { return deliveryState(t, s.daemonURL, kept[0]) == "cancelled" })
+	if h, _, _ := rcv.stats(); h != 1 || rcv.has(kept[0]) {
+		t.Fatalf("the disabled endpoint got %d requests after the restart", h-1)
 	}
-	if code, body := call(t, "POST", fmt.Sprintf("%s/v1/endpoints/%d/enable", s.daemonURL, w.ID), "", nil); code != 200 {
+	recoverURL := fmt.Sprintf("%s/v1/endpoints/%d/recover?since=%s", s.daemonURL, w.ID, since)
+	if code, body := call(t, "POST", recoverURL, "", nil); code != 409 || !strings.Contains(body, "enable it first") {
+		t.Fatalf("recover while disabled: %d %s", code, body)
+	}
+	if code, body := call(t, "POST", fmt.Sprintf("%s/v1/endpoints/%d/enable", s.daemonURL, w.ID), "", nil); code != 200 || !strings.Contains(body, "/recover?since=") {
 		t.Fatalf("enable: %d %s", code, body)
 	}
 	restart()
+	if st := endpointStatus(t, s.daemonURL, w.ID); st != "active" {
+		t.Fatalf("after enable and restart the endpoint is %s; the enable must be stored", st)
+	}
+	// Recover re-queues, under their own delivery ids, what failed or was
+	// kept since then: the delivery its 410 cancelled, and the kept one.
+	var rec struct {
+		Recovered int `json:"recovered"`
+	}
+	if code, body := call(t, "POST", recoverURL, "", &rec); code != 200 || rec.Recovered != 2 {
+		t.Fatalf("recover: %d %s; want the 410'd and the kept delivery", code, body)
+	}
+	testproc.WaitFor(t, 10*time.Second, "the recovered deliveries", func() bool { return rcv.has(kept[0]) && rcv.has(gone[0]) })
 	status, ids := postEventTo(s.daemonURL, 1, []byte(`{"event":"message_created","n":4}`))
 	if status != 202 || len(ids) != 1 {
-		t.Fatalf("after enable and restart: %d %v; the enable must be stored", status, ids)
+		t.Fatalf("after enable: %d %v", status, ids)
 	}
 	testproc.WaitFor(t, 10*time.Second, "the delivery after enabling", func() bool { return rcv.has(ids[0]) })
 }

@@ -195,16 +195,15 @@ func TestPostgresE2EGoneMarkSeenByEveryReplica(t *testing.T) {
 	}
 	testproc.WaitFor(t, 10*time.Second, "the 410", func() bool { h, _, _ := rcv.stats(); return h == 1 })
 	for name, base := range map[string]string{"a": a, "b": b} {
-		testproc.WaitFor(t, 10*time.Second, "replica "+name+" to see the endpoint disabled", func() bool {
-			status, ids := postEventTo(base, 1, []byte(`{"event":"message_created","n":2}`))
-			return status == 202 && len(ids) == 0
-		})
+		testproc.WaitFor(t, 10*time.Second, "replica "+name+" to see the endpoint disabled", func() bool { return endpointStatus(t, base, w.ID) == "disabled" })
 	}
 	if code, body := call(t, "POST", fmt.Sprintf("%s/v1/endpoints/%d/enable", b, w.ID), "", nil); code != 200 {
 		t.Fatalf("enable on b: %d %s", code, body)
 	}
-	testproc.WaitFor(t, 15*time.Second, "replica a to see the enable", func() bool {
-		status, ids := postEventTo(a, 1, []byte(`{"event":"message_created","n":3}`))
-		return status == 202 && len(ids) == 1
-	})
+	testproc.WaitFor(t, 15*time.Second, "replica a to see the enable", func() bool { return endpointStatus(t, a, w.ID) == "active" })
+	_, ids := postEventTo(a, 1, []byte(`{"event":"message_created","n":3}`))
+	if len(ids) != 1 {
+		t.Fatalf("after the enable: %v", ids)
+	}
+	testproc.WaitFor(t, 10*time.Second, "the delivery after the enable", func() bool { return rcv.has(ids[0]) })
 }

@@ -179,8 +179,9 @@ func TestWorkerDisabledEndpointGetsNothingUntilItChanges(t *testing.T) {
 	if !errors.Is(err, ErrEndpointDisabled) || len(srv.requests()) != 1 {
 		t.Fatalf("second Work = %v after %d requests; want ErrEndpointDisabled without a request", err, len(srv.requests()))
 	}
-	if eps, _ := f.reg.Subscribers(1, "message_created"); len(eps) != 0 {
-		t.Fatalf("a disabled endpoint is still offered to ingest: %v", eps)
+	// Ingest still stores its deliveries: kept for recover once enabled.
+	if eps, _ := f.reg.Subscribers(1, "message_created"); len(eps) != 1 {
+		t.Fatalf("a disabled endpoint's deliveries are not kept: %v", eps)
 	}
 	// The webhook changes upstream (new url): enabled again.
 	f.reg.Replace(1, []chatwoot.Webhook{{ID: 7, URL: srv.URL + "/v2", Subscriptions: []string{"message_created"}, Secret: "s1"}})

@@ -256,14 +256,17 @@ func (r *Registry) Accounts() []int64 {
 	return ids
 }
 
-// Subscribers returns the active endpoints of an account subscribed to
-// event, sorted by id; known is false when the account is not reconciled.
+// Subscribers returns the endpoints of an account subscribed to event,
+// sorted by id: the active ones and the disabled ones, whose deliveries are
+// kept (stored, cancelled at their turn without an attempt, for recover or
+// replay once enabled), not the refused; known is false when the account
+// is not reconciled.
 func (r *Registry) Subscribers(accountID int64, event string) (eps []Endpoint, known bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	acct, known := r.accounts[accountID]
 	for _, e := range acct {
-		if e.Subscribed(event) && !e.disabled() && e.refused == "" {
+		if e.Subscribed(event) && e.refused == "" {
 			eps = append(eps, e.Endpoint)
 		}
 	}
