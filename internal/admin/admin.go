@@ -33,11 +33,16 @@ type Endpoints interface {
 	Find(id int64) []endpoints.Key
 	Lookup(k endpoints.Key) (endpoints.Endpoint, endpoints.Status)
 	Enable(k endpoints.Key) (found, wasDisabled bool)
+	Pause(k endpoints.Key, at time.Time) (found bool)
+	Resume(k endpoints.Key) (found, wasPaused bool)
 }
 
-// Marks is where disabled marks are kept for every replica (the store).
+// Marks is where disabled marks and pauses are kept for every replica (the
+// store).
 type Marks interface {
 	ClearDisabled(ctx context.Context, accountID, webhookID int64) error
+	SavePaused(ctx context.Context, accountID, webhookID int64, at time.Time) error
+	ClearPaused(ctx context.Context, accountID, webhookID int64) error
 }
 
 // Options configures a Handler.
@@ -78,6 +83,8 @@ func New(opts Options) *Handler {
 	h.mux.HandleFunc("GET /v1/endpoints", h.listEndpoints)
 	h.mux.HandleFunc("POST /v1/endpoints/{id}/enable", h.enableEndpoint)
 	h.mux.HandleFunc("POST /v1/endpoints/{id}/recover", h.recoverEndpoint)
+	h.mux.HandleFunc("POST /v1/endpoints/{id}/pause", h.pauseEndpoint)
+	h.mux.HandleFunc("POST /v1/endpoints/{id}/resume", h.resumeEndpoint)
 	h.mux.HandleFunc("GET /v1/deliveries", h.listDeliveries)
 	h.mux.HandleFunc("GET /v1/deliveries/{id}", h.getDelivery)
 	h.mux.HandleFunc("POST /v1/deliveries/{id}/retry", h.retryDelivery)
@@ -89,6 +96,8 @@ var Patterns = []string{
 	"GET /v1/endpoints",
 	"POST /v1/endpoints/{id}/enable",
 	"POST /v1/endpoints/{id}/recover",
+	"POST /v1/endpoints/{id}/pause",
+	"POST /v1/endpoints/{id}/resume",
 	"GET /v1/deliveries",
 	"GET /v1/deliveries/{id}",
 	"POST /v1/deliveries/{id}/retry",
@@ -114,7 +123,10 @@ type EndpointJSON struct {
 	DisabledAt     *time.Time `json:"disabled_at,omitempty"`
 	DisabledReason string     `json:"disabled_reason,omitempty"`
 	RefusedReason  string     `json:"refused_reason,omitempty"`
-	Health         HealthJSON `json:"health"`
+	// PausedAt is set while the endpoint is paused (POST .../pause): its
+	// deliveries wait until POST .../resume.
+	PausedAt *time.Time `json:"paused_at,omitempty"`
+	Health   HealthJSON `json:"health"`
 }
 
 // HealthJSON is an endpoint's recent attempts, since the daemon started.
@@ -142,7 +154,7 @@ func endpointJSON(s endpoints.State) EndpointJSON {
 		AccountID: s.AccountID, ID: s.ID, Name: s.Name, URL: chatwoot.RedactURL(s.URL), ChatwootURL: chatwoot.RedactURL(s.ChatwootURL),
 		RefusedReason: s.RefusedReason,
 		Subscriptions: s.Subscriptions, HasSecret: s.Secret != "", Status: s.Status.String(),
-		DisabledAt: timePtr(s.DisabledAt), DisabledReason: s.DisabledReason,
+		DisabledAt: timePtr(s.DisabledAt), DisabledReason: s.DisabledReason, PausedAt: timePtr(s.PausedAt),
 		Health: HealthJSON{
 			LastAttemptAt: timePtr(s.Health.LastAttemptAt), LastStatus: s.Health.LastStatus, LastError: s.Health.LastError,
 			ConsecutiveFailures: s.Health.ConsecutiveFailures, LastSuccessAt: timePtr(s.Health.LastSuccessAt),
@@ -163,15 +175,8 @@ func (h *Handler) enableEndpoint(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("account: webhook %d exists in accounts %s; add ?account=N", keys[0].ID, accountList(keys)))
 		return
 	}
-	if h.opts.Marks != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
-		err := h.opts.Marks.ClearDisabled(ctx, keys[0].AccountID, keys[0].ID)
-		cancel()
-		if err != nil {
-			h.log.Error("enabling an endpoint: the store did not record it", "account", keys[0].AccountID, "webhook", keys[0].ID, "error", err)
-			writeError(w, http.StatusServiceUnavailable, "the store did not record the enable, so nothing changed: "+err.Error()+"; check the store and try again")
-			return
-		}
+	if !h.stored(w, r, "enable", func(ctx context.Context) error { return h.opts.Marks.ClearDisabled(ctx, keys[0].AccountID, keys[0].ID) }) {
+		return
 	}
 	found, was := h.opts.Endpoints.Enable(keys[0])
 	if !found { // removed between Find and Enable
@@ -234,15 +239,10 @@ var recoverStates = []rivertype.JobState{rivertype.JobStateRetryable, rivertype.
 // created since then is made available again, oldest first, under its own
 // delivery id. The endpoint must be active.
 func (h *Handler) recoverEndpoint(w http.ResponseWriter, r *http.Request) {
-	keys, ok := h.endpointKeys(w, r, r.PathValue("id"), "id")
+	key, ok := h.oneEndpoint(w, r)
 	if !ok {
 		return
 	}
-	if len(keys) > 1 {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("account: webhook %d exists in accounts %s; add ?account=N", keys[0].ID, accountList(keys)))
-		return
-	}
-	key := keys[0]
 	raw := r.URL.Query().Get("since")
 	since, err := time.Parse(time.RFC3339, raw)
 	if err != nil {
@@ -257,40 +257,137 @@ func (h *Handler) recoverEndpoint(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, fmt.Sprintf("the daemon refuses webhook %d of account %d (GET /v1/endpoints says why); fix its url in Chatwoot first", key.ID, key.AccountID))
 		return
 	}
-	recovered, after := 0, int64(0)
+	n, err := h.requeue(r.Context(), key, recoverStates, since)
+	if err != nil {
+		h.storeError(w, fmt.Sprintf("recovering (after %d re-queued)", n), err)
+		return
+	}
+	h.log.Info("endpoint recovered through the admin API", "account", key.AccountID, "webhook", key.ID, "since", since, "deliveries", n)
+	writeJSON(w, http.StatusOK, struct {
+		Recovered int       `json:"recovered"` // deliveries re-queued
+		Since     time.Time `json:"since"`
+	}{n, since})
+}
+
+// oneEndpoint is the key of the path's endpoint, which must be unique.
+func (h *Handler) oneEndpoint(w http.ResponseWriter, r *http.Request) (endpoints.Key, bool) {
+	keys, ok := h.endpointKeys(w, r, r.PathValue("id"), "id")
+	if !ok {
+		return endpoints.Key{}, false
+	}
+	if len(keys) > 1 {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("account: webhook %d exists in accounts %s; add ?account=N", keys[0].ID, accountList(keys)))
+		return endpoints.Key{}, false
+	}
+	return keys[0], true
+}
+
+// stored runs a store write for an endpoint; false (answered 503) when it
+// failed, so nothing changes.
+func (h *Handler) stored(w http.ResponseWriter, r *http.Request, what string, write func(context.Context) error) bool {
+	if h.opts.Marks == nil {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
+	defer cancel()
+	if err := write(ctx); err != nil {
+		h.log.Error(what+": the store did not record it", "error", err)
+		writeError(w, http.StatusServiceUnavailable, "the store did not record the "+what+", so nothing changed: "+err.Error()+"; check the store and try again")
+		return false
+	}
+	return true
+}
+
+// pauseEndpoint is POST /v1/endpoints/{id}/pause: its deliveries, stored
+// ones and new ones, wait (snoozed) until resumed; stored first, so every
+// replica and the next run keep the pause.
+func (h *Handler) pauseEndpoint(w http.ResponseWriter, r *http.Request) {
+	key, ok := h.oneEndpoint(w, r)
+	if !ok {
+		return
+	}
+	at := time.Now().UTC()
+	if !h.stored(w, r, "pause", func(ctx context.Context) error { return h.opts.Marks.SavePaused(ctx, key.AccountID, key.ID, at) }) {
+		return
+	}
+	if !h.opts.Endpoints.Pause(key, at) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("webhook %d is not in the registry", key.ID))
+		return
+	}
+	h.log.Info("endpoint paused through the admin API", "account", key.AccountID, "webhook", key.ID)
+	writeJSON(w, http.StatusOK, struct {
+		Endpoint EndpointJSON `json:"endpoint"`
+		Hint     string       `json:"hint"`
+	}{h.endpointState(key), fmt.Sprintf("its deliveries wait until POST /v1/endpoints/%d/resume", key.ID)})
+}
+
+// resumeEndpoint is POST /v1/endpoints/{id}/resume: the pause is cleared
+// and every delivery waiting for it is re-queued at once, oldest first.
+func (h *Handler) resumeEndpoint(w http.ResponseWriter, r *http.Request) {
+	key, ok := h.oneEndpoint(w, r)
+	if !ok {
+		return
+	}
+	if !h.stored(w, r, "resume", func(ctx context.Context) error { return h.opts.Marks.ClearPaused(ctx, key.AccountID, key.ID) }) {
+		return
+	}
+	found, was := h.opts.Endpoints.Resume(key)
+	if !found {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("webhook %d is not in the registry", key.ID))
+		return
+	}
+	n, err := h.requeue(r.Context(), key, []rivertype.JobState{rivertype.JobStateScheduled}, time.Time{})
+	if err != nil {
+		h.storeError(w, fmt.Sprintf("re-queuing the waiting deliveries (resumed; %d re-queued; the others flow within %s)", n, delivery.PauseSnooze), err)
+		return
+	}
+	h.log.Info("endpoint resumed through the admin API", "account", key.AccountID, "webhook", key.ID, "was_paused", was, "requeued", n)
+	writeJSON(w, http.StatusOK, struct {
+		WasPaused bool         `json:"was_paused"`
+		Requeued  int          `json:"requeued"`
+		Endpoint  EndpointJSON `json:"endpoint"`
+	}{was, n, h.endpointState(key)})
+}
+
+func (h *Handler) endpointState(k endpoints.Key) EndpointJSON {
+	for _, s := range h.opts.Endpoints.List() {
+		if s.Key() == k {
+			return endpointJSON(s)
+		}
+	}
+	return EndpointJSON{}
+}
+
+// requeue makes every job of the endpoint in states, created since since,
+// available now, oldest first; it returns how many deliveries they hold.
+func (h *Handler) requeue(ctx context.Context, key endpoints.Key, states []rivertype.JobState, since time.Time) (int, error) {
+	n, after := 0, int64(0)
 	for {
-		ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
-		params := river.NewJobListParams().Kinds(delivery.Kinds...).TagsAny(delivery.EndpointTag(key)).States(recoverStates...).
+		lctx, cancel := context.WithTimeout(ctx, h.opts.Timeout)
+		params := river.NewJobListParams().Kinds(delivery.Kinds...).TagsAny(delivery.EndpointTag(key)).States(states...).
 			OrderBy(river.JobListOrderByID, river.SortOrderAsc).First(MaxLimit).Where("id > @after", river.NamedArgs{"after": after})
-		res, err := h.opts.Jobs.JobList(ctx, params)
+		res, err := h.opts.Jobs.JobList(lctx, params)
 		cancel()
 		if err != nil {
-			h.storeError(w, "listing the deliveries to recover", err)
-			return
+			return n, err
 		}
 		for _, j := range res.Jobs {
 			after = j.ID
 			if j.CreatedAt.Before(since) {
 				continue
 			}
-			ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
-			_, err := h.opts.Jobs.JobRetry(ctx, j.ID)
+			rctx, cancel := context.WithTimeout(ctx, h.opts.Timeout)
+			_, err := h.opts.Jobs.JobRetry(rctx, j.ID)
 			cancel()
 			if err != nil {
-				h.storeError(w, fmt.Sprintf("re-queuing (after %d re-queued)", recovered), err)
-				return
+				return n, err
 			}
-			recovered += deliveriesIn(j)
+			n += deliveriesIn(j)
 		}
 		if len(res.Jobs) < MaxLimit {
-			break
+			return n, nil
 		}
 	}
-	h.log.Info("endpoint recovered through the admin API", "account", key.AccountID, "webhook", key.ID, "since", since, "deliveries", recovered)
-	writeJSON(w, http.StatusOK, struct {
-		Recovered int       `json:"recovered"` // deliveries re-queued
-		Since     time.Time `json:"since"`
-	}{recovered, since})
 }
 
 // deliveriesIn counts the deliveries a job holds: a batch's still in it.

@@ -483,6 +483,14 @@ type fakeMarks struct {
 	cleared []endpoints.Key
 }
 
+func (m *fakeMarks) SavePaused(_ context.Context, accountID, webhookID int64, _ time.Time) error {
+	return m.ClearDisabled(context.Background(), accountID, webhookID)
+}
+
+func (m *fakeMarks) ClearPaused(_ context.Context, accountID, webhookID int64) error {
+	return m.ClearDisabled(context.Background(), accountID, webhookID)
+}
+
 func (m *fakeMarks) ClearDisabled(_ context.Context, accountID, webhookID int64) error {
 	if m.err != nil {
 		return m.err

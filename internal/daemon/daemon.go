@@ -229,7 +229,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 			cancelPending(eps, delivery.CancelRemoved)
 		},
 		OnPass: mets.ReconcilePass,
-		Marks:  storedMarks(st),
+		Stored: storedState(st),
 		Logger: log,
 	})
 	ingestHandler := ingest.New(ingest.Options{
@@ -380,13 +380,21 @@ func access(cfg Config, self *self) string {
 		", Host one of " + strings.Join(append(self.hosts(), "localhost", "IP addresses"), ", ") + ", no cross-origin browser requests, POSTs as application/json"
 }
 
-// storedMarks reads the store's disabled marks for the reconciler.
-func storedMarks(st *store.Store) func(context.Context) ([]endpoints.Mark, error) {
-	return func(ctx context.Context) ([]endpoints.Mark, error) {
+// storedState reads the store's disabled marks and pauses for the
+// reconciler.
+func storedState(st *store.Store) func(context.Context) (endpoints.Stored, error) {
+	return func(ctx context.Context) (endpoints.Stored, error) {
+		var out endpoints.Stored
 		ms, err := st.DisabledMarks(ctx)
-		out := make([]endpoints.Mark, len(ms))
-		for i, m := range ms {
-			out[i] = endpoints.Mark{Key: endpoints.Key{AccountID: m.AccountID, ID: m.WebhookID}, Fingerprint: m.Fingerprint, At: m.At, Reason: m.Reason}
+		if err != nil {
+			return out, err
+		}
+		for _, m := range ms {
+			out.Disabled = append(out.Disabled, endpoints.Mark{Key: endpoints.Key{AccountID: m.AccountID, ID: m.WebhookID}, Fingerprint: m.Fingerprint, At: m.At, Reason: m.Reason})
+		}
+		ps, err := st.PauseMarks(ctx)
+		for _, p := range ps {
+			out.Paused = append(out.Paused, endpoints.Pause{Key: endpoints.Key{AccountID: p.AccountID, ID: p.WebhookID}, At: p.At})
 		}
 		return out, err
 	}

@@ -50,10 +50,12 @@
 // through the database). What must happen once — cancelling the pending
 // deliveries of a removed or 410 endpoint — is a River job
 // (delivery.CancelArgs), unique per endpoint and reason, inserted by
-// whichever replicas notice. A 410's disable mark is in the store
-// (chatwoot_endpoint_state): saved by the replica that met the 410, applied
-// by every replica at its reconcile passes, and cleared by an enable before
-// it takes effect. The per-endpoint limit and the backlog count are each
+// whichever replicas notice. A 410's disable mark and an admin pause are
+// in the store (chatwoot_endpoint_state, chatwoot_endpoint_pause): saved by
+// the replica that met the 410 or took the pause, applied by every replica
+// at its reconcile passes, and cleared by an enable or resume before it
+// takes effect. A paused endpoint's deliveries snooze; resume re-queues
+// them. The per-endpoint limit and the backlog count are each
 // replica's own. A replica killed
 // mid-attempt leaves its deliveries running; River's rescuer on the leader
 // retries them RescueStuckJobsAfter after they started, so those attempts

@@ -178,6 +178,9 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 		}
 		return river.JobCancel(err)
 	}
+	if _, paused := w.opts.Endpoints.PausedAt(key); paused {
+		return river.JobSnooze(PauseSnooze)
+	}
 	meta := ParseBatchMetadata(job.JobRow)
 	release, snooze, err := w.opts.Limiter.Acquire(ctx, key, meta.Snoozes)
 	if err != nil {

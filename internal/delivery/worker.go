@@ -19,7 +19,12 @@ import (
 type Endpoints interface {
 	Lookup(k endpoints.Key) (endpoints.Endpoint, endpoints.Status)
 	Disable(ep endpoints.Endpoint) bool
+	PausedAt(k endpoints.Key) (time.Time, bool)
 }
+
+// PauseSnooze is how long a delivery of a paused endpoint waits before it
+// looks again; resuming re-queues the waiting ones at once, in order.
+const PauseSnooze = 5 * time.Minute
 
 // WorkerOptions configures a Worker.
 type WorkerOptions struct {
@@ -115,6 +120,9 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return cancel(ErrEndpointRefused)
 	case !ep.Subscribed(a.Event):
 		return cancel(ErrUnsubscribed)
+	}
+	if _, paused := w.opts.Endpoints.PausedAt(key); paused {
+		return river.JobSnooze(PauseSnooze)
 	}
 
 	release, snooze, err := w.opts.Limiter.Acquire(ctx, key, meta.Snoozes)

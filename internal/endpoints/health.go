@@ -29,6 +29,7 @@ type State struct {
 	DisabledAt     time.Time
 	DisabledReason string
 	RefusedReason  string
+	PausedAt       time.Time // zero unless paused through the admin API
 	Health         Health
 }
 
@@ -73,6 +74,7 @@ func (r *Registry) List() []State {
 			if h := r.health[e.Key()]; h != nil {
 				s.Health = *h
 			}
+			s.PausedAt = r.paused[e.Key()]
 			out = append(out, s)
 		}
 	}

@@ -22,6 +22,12 @@ type Lister interface {
 	Profile(ctx context.Context) (chatwoot.Profile, error)
 }
 
+// Stored is what the store keeps about endpoints for every replica.
+type Stored struct {
+	Disabled []Mark
+	Paused   []Pause
+}
+
 // ReconcilerOptions configures a Reconciler.
 type ReconcilerOptions struct {
 	Client   Lister
@@ -50,10 +56,11 @@ type ReconcilerOptions struct {
 	// Refresh; default 1s.
 	RefreshEvery time.Duration
 
-	// Marks reads the disabled marks the store keeps for every replica;
-	// each pass applies them after listing the accounts, and the registry
-	// turns ready only once they were read. nil keeps the marks in memory.
-	Marks func(ctx context.Context) ([]Mark, error)
+	// Stored reads the disabled marks and pauses the store keeps for every
+	// replica; each pass applies them after listing the accounts, and the
+	// registry turns ready only once they were read. nil keeps them in
+	// memory.
+	Stored func(ctx context.Context) (Stored, error)
 
 	Logger hclog.Logger
 }
@@ -201,13 +208,20 @@ func (r *Reconciler) ReconcileOnce(ctx context.Context) error {
 			}
 		}
 	}
-	if r.opts.Marks != nil {
+	if r.opts.Stored != nil {
 		readAt := time.Now()
-		marks, err := r.opts.Marks(ctx)
+		stored, err := r.opts.Stored(ctx)
 		if err != nil {
-			errs, complete = append(errs, fmt.Errorf("reading the disabled marks from the store: %w", err)), false
+			errs, complete = append(errs, fmt.Errorf("reading the endpoints' state from the store: %w", err)), false
 		} else {
-			disabled, enabled := reg.ApplyMarks(marks, readAt)
+			paused, resumed := reg.ApplyPauses(stored.Paused, readAt)
+			for _, k := range paused {
+				r.log.Info("endpoint paused through another replica's admin API", "account", k.AccountID, "webhook", k.ID)
+			}
+			for _, k := range resumed {
+				r.log.Info("endpoint resumed through another replica's admin API", "account", k.AccountID, "webhook", k.ID)
+			}
+			disabled, enabled := reg.ApplyMarks(stored.Disabled, readAt)
 			for _, e := range disabled {
 				r.log.Info("endpoint disabled: another replica, or an earlier run, got 410 Gone from it", "endpoint", e.String())
 			}

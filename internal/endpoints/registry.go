@@ -116,13 +116,14 @@ type Registry struct {
 	mu        sync.RWMutex
 	accounts  map[int64]map[int64]*entry
 	health    map[Key]*Health
+	paused    map[Key]time.Time // paused through the admin API, by when
 	ready     chan struct{}
 	readyOnce sync.Once
 }
 
 // NewRegistry returns an empty, not yet ready registry.
 func NewRegistry() *Registry {
-	return &Registry{accounts: make(map[int64]map[int64]*entry), health: make(map[Key]*Health), ready: make(chan struct{})}
+	return &Registry{accounts: make(map[int64]map[int64]*entry), health: make(map[Key]*Health), paused: make(map[Key]time.Time), ready: make(chan struct{})}
 }
 
 // Change is what one Replace did to an account's endpoints.
@@ -222,6 +223,7 @@ func (r *Registry) replace(accountID int64, next map[int64]*entry) Change {
 		if _, ok := next[id]; !ok {
 			ch.Removed = append(ch.Removed, old.Endpoint)
 			delete(r.health, old.Key())
+			delete(r.paused, old.Key())
 		}
 	}
 	r.accounts[accountID] = next
@@ -389,6 +391,80 @@ func (r *Registry) ApplyMarks(marks []Mark, readAt time.Time) (disabled, enabled
 	}
 	sortByID(disabled, enabled)
 	return disabled, enabled
+}
+
+// Pause is a pause as the store keeps it.
+type Pause struct {
+	Key
+	At time.Time
+}
+
+// Pause holds the deliveries of k (they wait, snoozed, until Resume).
+// found is false when k is not registered.
+func (r *Registry) Pause(k Key, at time.Time) (found bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.accounts[k.AccountID][k.ID]; !ok {
+		return false
+	}
+	if _, ok := r.paused[k]; !ok {
+		r.paused[k] = at
+	}
+	return true
+}
+
+// Resume lets the deliveries of k flow again.
+func (r *Registry) Resume(k Key) (found, wasPaused bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.accounts[k.AccountID][k.ID]; !ok {
+		return false, false
+	}
+	_, wasPaused = r.paused[k]
+	delete(r.paused, k)
+	return true, wasPaused
+}
+
+// PausedAt reports whether k is paused, and since when.
+func (r *Registry) PausedAt(k Key) (time.Time, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	at, ok := r.paused[k]
+	return at, ok
+}
+
+// ApplyPauses makes the registry's pauses the store's, read at readAt, as
+// ApplyMarks does for disabled marks. It returns the endpoints it paused
+// and resumed.
+func (r *Registry) ApplyPauses(pauses []Pause, readAt time.Time) (paused, resumed []Key) {
+	stored := make(map[Key]time.Time, len(pauses))
+	for _, p := range pauses {
+		stored[p.Key] = p.At
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, at := range stored {
+		if _, registered := r.accounts[k.AccountID][k.ID]; !registered {
+			continue
+		}
+		if _, ok := r.paused[k]; !ok {
+			r.paused[k] = at
+			paused = append(paused, k)
+		}
+	}
+	for k, at := range r.paused {
+		if _, ok := stored[k]; !ok && at.Before(readAt.Add(-markGrace)) {
+			delete(r.paused, k)
+			resumed = append(resumed, k)
+		}
+	}
+	slices.SortFunc(paused, compareKeys)
+	slices.SortFunc(resumed, compareKeys)
+	return paused, resumed
+}
+
+func compareKeys(a, b Key) int {
+	return cmp.Or(cmp.Compare(a.AccountID, b.AccountID), cmp.Compare(a.ID, b.ID))
 }
 
 // MarkReady records that the first complete reconcile happened.

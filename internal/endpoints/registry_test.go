@@ -159,3 +159,40 @@ func TestRegistryApplyMarks(t *testing.T) {
 		t.Fatalf("enabled %v", e)
 	}
 }
+
+func TestRegistryPause(t *testing.T) {
+	r := NewRegistry()
+	r.Replace(1, []chatwoot.Webhook{hook(1, "https://a.example/h", "message_created"), hook(2, "https://b.example/h", "message_created")})
+	k1, k2 := Key{1, 1}, Key{1, 2}
+	now := time.Now()
+	if r.Pause(Key{1, 9}, now) {
+		t.Fatal("paused an unknown endpoint")
+	}
+	if !r.Pause(k1, now) || !r.Pause(k1, now.Add(time.Hour)) {
+		t.Fatal("Pause")
+	}
+	if at, ok := r.PausedAt(k1); !ok || !at.Equal(now) {
+		t.Fatalf("paused at %v %v; a second pause keeps the first time", at, ok)
+	}
+	// Another replica paused 2 and resumed 1 (long ago).
+	old := now.Add(-time.Hour)
+	r.paused[k1] = old
+	paused, resumed := r.ApplyPauses([]Pause{{Key: k2, At: old}, {Key: Key{1, 9}, At: old}}, now)
+	if len(paused) != 1 || paused[0] != k2 || len(resumed) != 1 || resumed[0] != k1 {
+		t.Fatalf("paused %v resumed %v", paused, resumed)
+	}
+	// A fresh local pause survives a list that could not hold it yet.
+	r.Pause(k1, time.Now())
+	if _, resumed := r.ApplyPauses([]Pause{{Key: k2, At: old}}, time.Now()); len(resumed) != 0 {
+		t.Fatalf("resumed %v", resumed)
+	}
+	if found, was := r.Resume(k1); !found || !was {
+		t.Fatal("Resume")
+	}
+	if _, ok := r.PausedAt(k1); ok {
+		t.Fatal("still paused")
+	}
+	if got := r.List(); got[1].PausedAt.IsZero() || !got[0].PausedAt.IsZero() {
+		t.Fatalf("List shows pauses %v / %v", got[0].PausedAt, got[1].PausedAt)
+	}
+}

@@ -29,6 +29,12 @@ var recordMigrations = []string{
 		disabled_reason      TEXT   NOT NULL,
 		PRIMARY KEY (account_id, webhook_id)
 	)`,
+	2: `CREATE TABLE chatwoot_endpoint_pause (
+		account_id   BIGINT NOT NULL,
+		webhook_id   BIGINT NOT NULL,
+		paused_at_us BIGINT NOT NULL,
+		PRIMARY KEY (account_id, webhook_id)
+	)`,
 }
 
 // db is the little SQL the records need, over database/sql (SQLite) or a
@@ -182,6 +188,51 @@ func (s *Store) DisabledMarks(ctx context.Context) ([]DisabledMark, error) {
 		})
 	if err != nil {
 		return nil, fmt.Errorf("reading the disabled marks: %w", err)
+	}
+	return out, nil
+}
+
+// PauseMark is an endpoint paused through the admin API: its deliveries
+// wait until it is resumed.
+type PauseMark struct {
+	AccountID, WebhookID int64
+	At                   time.Time
+}
+
+// SavePaused stores a pause; pausing a paused endpoint keeps the first time.
+func (s *Store) SavePaused(ctx context.Context, accountID, webhookID int64, at time.Time) error {
+	err := s.records.exec(ctx, `INSERT INTO chatwoot_endpoint_pause (account_id, webhook_id, paused_at_us) VALUES ($1, $2, $3)
+		ON CONFLICT (account_id, webhook_id) DO NOTHING`, accountID, webhookID, at.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("saving the pause of webhook %d of account %d: %w", webhookID, accountID, err)
+	}
+	return nil
+}
+
+// ClearPaused removes an endpoint's pause, if any.
+func (s *Store) ClearPaused(ctx context.Context, accountID, webhookID int64) error {
+	if err := s.records.exec(ctx, `DELETE FROM chatwoot_endpoint_pause WHERE account_id = $1 AND webhook_id = $2`, accountID, webhookID); err != nil {
+		return fmt.Errorf("clearing the pause of webhook %d of account %d: %w", webhookID, accountID, err)
+	}
+	return nil
+}
+
+// PauseMarks returns every stored pause.
+func (s *Store) PauseMarks(ctx context.Context) ([]PauseMark, error) {
+	var out []PauseMark
+	err := s.records.query(ctx, `SELECT account_id, webhook_id, paused_at_us FROM chatwoot_endpoint_pause ORDER BY account_id, webhook_id`,
+		func(scan func(...any) error) error {
+			var m PauseMark
+			var us int64
+			if err := scan(&m.AccountID, &m.WebhookID, &us); err != nil {
+				return err
+			}
+			m.At = time.UnixMicro(us).UTC()
+			out = append(out, m)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("reading the pauses: %w", err)
 	}
 	return out, nil
 }

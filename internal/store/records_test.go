@@ -25,8 +25,8 @@ func TestDisabledMarks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(st.RecordsMigrated, []int{1}) {
-				t.Fatalf("first open applied record migrations %v, want [1]", st.RecordsMigrated)
+			if !reflect.DeepEqual(st.RecordsMigrated, []int{1, 2}) {
+				t.Fatalf("first open applied record migrations %v, want [1 2]", st.RecordsMigrated)
 			}
 			at := time.Date(2026, 12, 2, 10, 0, 0, 123456000, time.UTC)
 			a := DisabledMark{AccountID: 1, WebhookID: 7, Fingerprint: "fp-a", At: at, Reason: "410"}
@@ -70,6 +70,26 @@ func TestDisabledMarks(t *testing.T) {
 			got, _ = st2.DisabledMarks(ctx)
 			if !reflect.DeepEqual(got, []DisabledMark{a}) {
 				t.Fatalf("after clear %+v", got)
+			}
+
+			// Pauses: the first pause's time stays; a clear removes it.
+			p := PauseMark{AccountID: 1, WebhookID: 7, At: at}
+			for _, m := range []PauseMark{p, {AccountID: 1, WebhookID: 7, At: at.Add(time.Hour)}} {
+				if err := st2.SavePaused(ctx, m.AccountID, m.WebhookID, m.At); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if ps, err := st2.PauseMarks(ctx); err != nil || !reflect.DeepEqual(ps, []PauseMark{p}) {
+				t.Fatalf("pauses %+v %v", ps, err)
+			}
+			if err := st2.ClearPaused(ctx, 1, 7); err != nil {
+				t.Fatal(err)
+			}
+			if ps, _ := st2.PauseMarks(ctx); len(ps) != 0 {
+				t.Fatalf("after clear %+v", ps)
+			}
+			if got, _ := st2.DisabledMarks(ctx); !reflect.DeepEqual(got, []DisabledMark{a}) {
+				t.Fatal("clearing a pause touched the disabled marks")
 			}
 		})
 	}
