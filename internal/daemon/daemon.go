@@ -228,9 +228,11 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 			}
 			cancelPending(eps, delivery.CancelRemoved)
 		},
-		OnPass: mets.ReconcilePass,
-		Stored: storedState(st),
-		Logger: log,
+		OnPass:    mets.ReconcilePass,
+		Stored:    storedState(st),
+		OnListed:  keepListed(st, log),
+		Snapshots: storedSnapshots(st),
+		Logger:    log,
 	})
 	ingestHandler := ingest.New(ingest.Options{
 		Registry:    registry,
@@ -397,5 +399,52 @@ func storedState(st *store.Store) func(context.Context) (endpoints.Stored, error
 			out.Paused = append(out.Paused, endpoints.Pause{Key: endpoints.Key{AccountID: p.AccountID, ID: p.WebhookID}, At: p.At})
 		}
 		return out, err
+	}
+}
+
+// keepListed stores each account's list when it changed, so a restart
+// while Chatwoot is down can deliver from it (the store then holds the
+// webhooks' secrets, as Chatwoot's database does).
+func keepListed(st *store.Store, log hclog.Logger) func(context.Context, int64, []chatwoot.Webhook) {
+	var mu sync.Mutex
+	last := map[int64]string{}
+	return func(ctx context.Context, accountID int64, hooks []chatwoot.Webhook) {
+		mu.Lock()
+		defer mu.Unlock()
+		if hooks == nil {
+			if err := st.DeleteWebhooks(ctx, accountID); err != nil {
+				log.Warn("forgetting the stored webhooks of an account failed", "account", accountID, "error", err)
+			}
+			delete(last, accountID)
+			return
+		}
+		b, err := json.Marshal(hooks)
+		if err != nil || last[accountID] == string(b) {
+			return
+		}
+		if err := st.SaveWebhooks(ctx, store.AccountWebhooks{AccountID: accountID, Webhooks: b, ListedAt: time.Now()}); err != nil {
+			log.Warn("storing the account's webhooks failed; a restart while Chatwoot is down waits for it", "account", accountID, "error", err)
+			return
+		}
+		last[accountID] = string(b)
+	}
+}
+
+// storedSnapshots reads the stored lists for the reconciler.
+func storedSnapshots(st *store.Store) func(context.Context) ([]endpoints.Snapshot, error) {
+	return func(ctx context.Context) ([]endpoints.Snapshot, error) {
+		lists, err := st.StoredWebhooks(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]endpoints.Snapshot, 0, len(lists))
+		for _, l := range lists {
+			var hooks []chatwoot.Webhook
+			if err := json.Unmarshal(l.Webhooks, &hooks); err != nil {
+				return nil, fmt.Errorf("the stored webhooks of account %d: %w", l.AccountID, err)
+			}
+			out = append(out, endpoints.Snapshot{AccountID: l.AccountID, Webhooks: hooks, ListedAt: l.ListedAt})
+		}
+		return out, nil
 	}
 }

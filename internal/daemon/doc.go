@@ -18,8 +18,10 @@
 // to directly are never endpoints: the daemon never sends to them, so no
 // receiver gets an event twice. A worker makes one attempt per job,
 // looking the endpoint's destination and secret up in the registry at that
-// moment (secrets are never written to the store), signing as Chatwoot
-// signs.
+// moment (never in the job), signing as Chatwoot signs. The store keeps
+// each account's last good list of webhooks, secrets included, so a
+// daemon restarted while Chatwoot is down fills its registry from it and
+// turns ready.
 //
 // No webhook can make the daemon deliver to itself: a relayed webhook
 // whose destination is its --public-url or its listener is listed as

@@ -770,3 +770,42 @@ func TestE2EPauseResume(t *testing.T) {
 		t.Fatalf("delivered in order %v, created %v", order, ids)
 	}
 }
+
+// TestE2EStoredEndpointsWhileChatwootIsDown: the last good list of
+// webhooks is in the store, so a daemon restarted while Chatwoot is down
+// turns ready from it and delivers its stored backlog instead of answering
+// 503 until Chatwoot is back.
+func TestE2EStoredEndpointsWhileChatwootIsDown(t *testing.T) {
+	s := startStack(t, "--retry-schedule", "2s")
+	rcv := newReceiver(t, "")
+	var up atomic.Bool
+	rcv.setAnswer(func(int) int { return map[bool]int{true: 200, false: 503}[up.Load()] })
+	s.webhook(1, rcv)
+	s.startDaemon()
+	var ids []string
+	for i := range 3 {
+		status, got, _ := s.postEvent(1, fmt.Appendf(nil, `{"event":"message_created","n":%d}`, i))
+		if status != 202 || len(got) != 1 {
+			t.Fatalf("event %d: %d %v", i, status, got)
+		}
+		ids = append(ids, got...)
+	}
+	testproc.WaitFor(t, 10*time.Second, "the first attempts (503)", func() bool { h, _, _ := rcv.stats(); return h >= 3 })
+	if !s.daemon.Stop(syscall.SIGTERM, 15*time.Second) {
+		t.Fatal("daemon did not stop")
+	}
+	s.mockURL = "http://" + testproc.FreeAddr(t) // Chatwoot is down
+	up.Store(true)
+	s.startDaemon() // returns once /readyz answers 200
+	testproc.WaitFor(t, 15*time.Second, "the stored backlog delivered while Chatwoot is down", func() bool {
+		for _, id := range ids {
+			if !rcv.has(id) {
+				return false
+			}
+		}
+		return true
+	})
+	if !strings.Contains(s.daemon.Output(), "delivering with the endpoints stored") {
+		t.Fatal("the daemon did not say it delivers from the stored endpoints")
+	}
+}

@@ -22,6 +22,13 @@ type Lister interface {
 	Profile(ctx context.Context) (chatwoot.Profile, error)
 }
 
+// Snapshot is an account's last good list of webhooks, as stored.
+type Snapshot struct {
+	AccountID int64
+	Webhooks  []chatwoot.Webhook
+	ListedAt  time.Time
+}
+
 // Stored is what the store keeps about endpoints for every replica.
 type Stored struct {
 	Disabled []Mark
@@ -61,6 +68,15 @@ type ReconcilerOptions struct {
 	// registry turns ready only once they were read. nil keeps them in
 	// memory.
 	Stored func(ctx context.Context) (Stored, error)
+
+	// OnListed is called with each account's list after Chatwoot answered
+	// it (hooks nil: the account is no longer administered), to keep it.
+	OnListed func(ctx context.Context, accountID int64, hooks []chatwoot.Webhook)
+
+	// Snapshots reads the lists OnListed kept. When the first pass cannot
+	// reach Chatwoot, the registry is filled from them and turns ready, so
+	// a daemon restarted while Chatwoot is down delivers its stored backlog.
+	Snapshots func(ctx context.Context) ([]Snapshot, error)
 
 	Logger hclog.Logger
 }
@@ -135,9 +151,51 @@ func (r *Reconciler) reconcileAccount(ctx context.Context, id int64) error {
 	}
 	ch := r.opts.Registry.ReplaceRelayed(id, hooks, r.opts.Refuse)
 	r.listMu.Unlock()
+	if r.opts.OnListed != nil {
+		r.opts.OnListed(ctx, id, hooks)
+	}
 	r.logChange(id, len(hooks), ch)
 	r.removed(ctx, ch.Removed)
 	return nil
+}
+
+// restore fills a registry that never became ready from the stored lists
+// and the stored marks, and marks it ready; false when nothing is stored.
+func (r *Reconciler) restore(ctx context.Context) bool {
+	if r.opts.Snapshots == nil {
+		return false
+	}
+	snaps, err := r.opts.Snapshots(ctx)
+	if err != nil || len(snaps) == 0 {
+		if err != nil {
+			r.log.Warn("reading the stored endpoints failed", "error", err)
+		}
+		return false
+	}
+	var stored Stored
+	if r.opts.Stored != nil {
+		if stored, err = r.opts.Stored(ctx); err != nil {
+			r.log.Warn("reading the endpoints' state from the store failed; not delivering from the stored endpoints", "error", err)
+			return false
+		}
+	}
+	reg := r.opts.Registry
+	readAt := time.Now()
+	oldest := snaps[0].ListedAt
+	r.listMu.Lock()
+	for _, sn := range snaps {
+		reg.ReplaceRelayed(sn.AccountID, sn.Webhooks, r.opts.Refuse)
+		if sn.ListedAt.Before(oldest) {
+			oldest = sn.ListedAt
+		}
+	}
+	r.listMu.Unlock()
+	reg.ApplyPauses(stored.Paused, readAt)
+	reg.ApplyMarks(stored.Disabled, readAt)
+	reg.MarkReady()
+	r.log.Warn("Chatwoot is not reachable: delivering with the endpoints stored at the last good reconcile until it answers",
+		"accounts", reg.Accounts(), "listed_at", oldest)
+	return true
 }
 
 // Run reconciles at once and then every Interval until ctx ends. Until the
@@ -152,6 +210,9 @@ func (r *Reconciler) Run(ctx context.Context) {
 		}
 		if err != nil {
 			r.log.Warn("reconcile incomplete; keeping the last good endpoints", "error", err)
+			if !r.opts.Registry.Ready() {
+				r.restore(ctx)
+			}
 		}
 		if r.opts.OnPass != nil {
 			r.opts.OnPass(err)
@@ -191,6 +252,9 @@ func (r *Reconciler) ReconcileOnce(ctx context.Context) error {
 		for _, id := range reg.Accounts() {
 			if !slices.Contains(accounts, id) {
 				removed := reg.RemoveAccount(id)
+				if r.opts.OnListed != nil {
+					r.opts.OnListed(ctx, id, nil)
+				}
 				r.log.Warn("account no longer administered by the token; its endpoints stop receiving", "account", id, "endpoints", len(removed))
 				r.removed(ctx, removed)
 			}

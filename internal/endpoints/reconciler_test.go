@@ -302,3 +302,69 @@ func (c *countingLister) ListWebhooks(ctx context.Context, id int64) ([]chatwoot
 	time.Sleep(10 * time.Millisecond) // long enough for the callers to overlap
 	return c.fakeLister.ListWebhooks(ctx, id)
 }
+
+// A pass that cannot reach Chatwoot before the registry was ever ready
+// fills it from the kept lists (with the stored marks) and turns it ready;
+// OnListed keeps every list Chatwoot gives, and nil for a dropped account.
+func TestReconcilerRestoresKeptListsWhenChatwootIsDown(t *testing.T) {
+	kept := map[int64][]chatwoot.Webhook{}
+	f := &fakeLister{
+		hooks: map[int64][]chatwoot.Webhook{1: {hook(1, relayed(1, "https://a.example/h"), "message_created")}},
+		roles: map[int64]string{1: chatwoot.RoleAdministrator},
+	}
+	opts := ReconcilerOptions{
+		Client: f, Interval: 10 * time.Millisecond,
+		OnListed: func(_ context.Context, id int64, hooks []chatwoot.Webhook) { kept[id] = hooks },
+	}
+	opts.Registry = NewRegistry()
+	if err := NewReconciler(opts).ReconcileOnce(context.Background()); err != nil || len(kept[1]) != 1 {
+		t.Fatalf("first run: %v, kept %v", err, kept)
+	}
+
+	// A restart while Chatwoot is down.
+	f.set(func(f *fakeLister) { f.profileErr = errUnavailable })
+	reg := NewRegistry()
+	opts.Registry = reg
+	opts.Snapshots = func(context.Context) ([]Snapshot, error) {
+		return []Snapshot{{AccountID: 1, Webhooks: kept[1], ListedAt: time.Now()}}, nil
+	}
+	opts.Stored = func(context.Context) (Stored, error) {
+		return Stored{Paused: []Pause{{Key: Key{1, 1}, At: time.Now()}}}, nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { NewReconciler(opts).Run(ctx); close(done) }()
+	select {
+	case <-reg.ReadyC():
+	case <-time.After(5 * time.Second):
+		t.Fatal("not ready from the kept lists")
+	}
+	cancel()
+	<-done
+	if eps, _ := reg.Subscribers(1, "message_created"); len(eps) != 1 {
+		t.Fatalf("restored endpoints %v", eps)
+	}
+	if _, paused := reg.PausedAt(Key{1, 1}); !paused {
+		t.Fatal("the stored pause was not applied with the kept lists")
+	}
+
+	// Nothing kept: not ready.
+	reg2 := NewRegistry()
+	opts.Registry, opts.Snapshots = reg2, func(context.Context) ([]Snapshot, error) { return nil, nil }
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel2()
+	NewReconciler(opts).Run(ctx2)
+	if reg2.Ready() {
+		t.Fatal("ready with nothing kept and Chatwoot down")
+	}
+
+	// An account the token no longer administers is forgotten.
+	f.set(func(f *fakeLister) { f.profileErr, f.roles = nil, map[int64]string{} })
+	opts.Registry = reg
+	if err := NewReconciler(opts).ReconcileOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if hooks, ok := kept[1]; !ok || hooks != nil {
+		t.Fatalf("a dropped account's list was not forgotten: %v %v", hooks, ok)
+	}
+}

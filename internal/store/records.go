@@ -35,6 +35,11 @@ var recordMigrations = []string{
 		paused_at_us BIGINT NOT NULL,
 		PRIMARY KEY (account_id, webhook_id)
 	)`,
+	3: `CREATE TABLE chatwoot_account_webhooks (
+		account_id   BIGINT NOT NULL PRIMARY KEY,
+		webhooks     TEXT   NOT NULL,
+		listed_at_us BIGINT NOT NULL
+	)`,
 }
 
 // db is the little SQL the records need, over database/sql (SQLite) or a
@@ -233,6 +238,56 @@ func (s *Store) PauseMarks(ctx context.Context) ([]PauseMark, error) {
 		})
 	if err != nil {
 		return nil, fmt.Errorf("reading the pauses: %w", err)
+	}
+	return out, nil
+}
+
+// AccountWebhooks is the last list of an account's webhooks Chatwoot gave
+// (secrets included, as Chatwoot's own database holds them), so a daemon
+// restarted while Chatwoot is down can deliver its stored backlog.
+type AccountWebhooks struct {
+	AccountID int64
+	Webhooks  []byte // the list as JSON
+	ListedAt  time.Time
+}
+
+// SaveWebhooks stores an account's last good list of webhooks.
+func (s *Store) SaveWebhooks(ctx context.Context, a AccountWebhooks) error {
+	err := s.records.exec(ctx, `INSERT INTO chatwoot_account_webhooks (account_id, webhooks, listed_at_us) VALUES ($1, $2, $3)
+		ON CONFLICT (account_id) DO UPDATE SET webhooks = excluded.webhooks, listed_at_us = excluded.listed_at_us`,
+		a.AccountID, string(a.Webhooks), a.ListedAt.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("saving the webhooks of account %d: %w", a.AccountID, err)
+	}
+	return nil
+}
+
+// DeleteWebhooks forgets an account's list (the token no longer
+// administers it).
+func (s *Store) DeleteWebhooks(ctx context.Context, accountID int64) error {
+	if err := s.records.exec(ctx, `DELETE FROM chatwoot_account_webhooks WHERE account_id = $1`, accountID); err != nil {
+		return fmt.Errorf("deleting the webhooks of account %d: %w", accountID, err)
+	}
+	return nil
+}
+
+// StoredWebhooks returns every account's last good list.
+func (s *Store) StoredWebhooks(ctx context.Context) ([]AccountWebhooks, error) {
+	var out []AccountWebhooks
+	err := s.records.query(ctx, `SELECT account_id, webhooks, listed_at_us FROM chatwoot_account_webhooks ORDER BY account_id`,
+		func(scan func(...any) error) error {
+			var a AccountWebhooks
+			var body string
+			var us int64
+			if err := scan(&a.AccountID, &body, &us); err != nil {
+				return err
+			}
+			a.Webhooks, a.ListedAt = []byte(body), time.UnixMicro(us).UTC()
+			out = append(out, a)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("reading the stored webhooks: %w", err)
 	}
 	return out, nil
 }

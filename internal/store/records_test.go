@@ -25,8 +25,8 @@ func TestDisabledMarks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(st.RecordsMigrated, []int{1, 2}) {
-				t.Fatalf("first open applied record migrations %v, want [1 2]", st.RecordsMigrated)
+			if !reflect.DeepEqual(st.RecordsMigrated, []int{1, 2, 3}) {
+				t.Fatalf("first open applied record migrations %v, want [1 2 3]", st.RecordsMigrated)
 			}
 			at := time.Date(2026, 12, 2, 10, 0, 0, 123456000, time.UTC)
 			a := DisabledMark{AccountID: 1, WebhookID: 7, Fingerprint: "fp-a", At: at, Reason: "410"}
@@ -90,6 +90,24 @@ func TestDisabledMarks(t *testing.T) {
 			}
 			if got, _ := st2.DisabledMarks(ctx); !reflect.DeepEqual(got, []DisabledMark{a}) {
 				t.Fatal("clearing a pause touched the disabled marks")
+			}
+
+			// The last good lists of webhooks, one row per account.
+			l1 := AccountWebhooks{AccountID: 1, Webhooks: []byte(`[{"id":7}]`), ListedAt: at}
+			l2 := AccountWebhooks{AccountID: 2, Webhooks: []byte(`[]`), ListedAt: at}
+			for _, l := range []AccountWebhooks{l2, {AccountID: 1, Webhooks: []byte(`[{"id":6}]`), ListedAt: at}, l1} {
+				if err := st2.SaveWebhooks(ctx, l); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got, err := st2.StoredWebhooks(ctx); err != nil || !reflect.DeepEqual(got, []AccountWebhooks{l1, l2}) {
+				t.Fatalf("stored webhooks %+v %v", got, err)
+			}
+			if err := st2.DeleteWebhooks(ctx, 2); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := st2.StoredWebhooks(ctx); !reflect.DeepEqual(got, []AccountWebhooks{l1}) {
+				t.Fatalf("after delete %+v", got)
 			}
 		})
 	}
