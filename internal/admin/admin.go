@@ -167,36 +167,26 @@ func endpointJSON(s endpoints.State) EndpointJSON {
 }
 
 func (h *Handler) enableEndpoint(w http.ResponseWriter, r *http.Request) {
-	keys, ok := h.endpointKeys(w, r, r.PathValue("id"), "id")
+	key, ok := h.oneEndpoint(w, r)
 	if !ok {
 		return
 	}
-	if len(keys) > 1 {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("account: webhook %d exists in accounts %s; add ?account=N", keys[0].ID, accountList(keys)))
+	if !h.stored(w, r, "enable", func(ctx context.Context) error { return h.opts.Marks.ClearDisabled(ctx, key.AccountID, key.ID) }) {
 		return
 	}
-	if !h.stored(w, r, "enable", func(ctx context.Context) error { return h.opts.Marks.ClearDisabled(ctx, keys[0].AccountID, keys[0].ID) }) {
-		return
-	}
-	found, was := h.opts.Endpoints.Enable(keys[0])
+	found, was := h.opts.Endpoints.Enable(key)
 	if !found { // removed between Find and Enable
-		writeError(w, http.StatusNotFound, fmt.Sprintf("webhook %d is not in the registry", keys[0].ID))
+		writeError(w, http.StatusNotFound, fmt.Sprintf("webhook %d is not in the registry", key.ID))
 		return
 	}
 	if was {
-		h.log.Info("endpoint enabled through the admin API", "account", keys[0].AccountID, "webhook", keys[0].ID)
-	}
-	var state EndpointJSON
-	for _, s := range h.opts.Endpoints.List() {
-		if s.Key() == keys[0] {
-			state = endpointJSON(s)
-		}
+		h.log.Info("endpoint enabled through the admin API", "account", key.AccountID, "webhook", key.ID)
 	}
 	writeJSON(w, http.StatusOK, struct {
 		WasDisabled bool         `json:"was_disabled"`
 		Endpoint    EndpointJSON `json:"endpoint"`
 		Hint        string       `json:"hint,omitempty"`
-	}{was, state, map[bool]string{true: fmt.Sprintf("deliveries cancelled while it was disabled are kept: POST /v1/endpoints/%d/recover?since=<RFC 3339 time> re-queues them all, or list them with GET /v1/deliveries?state=cancelled&endpoint=%d and POST /v1/deliveries/{id}/retry", keys[0].ID, keys[0].ID)}[was]})
+	}{was, h.endpointState(key), map[bool]string{true: fmt.Sprintf("deliveries cancelled while it was disabled are kept: POST /v1/endpoints/%d/recover?since=<RFC 3339 time> re-queues them all, or list them with GET /v1/deliveries?state=cancelled&endpoint=%d and POST /v1/deliveries/{id}/retry", key.ID, key.ID)}[was]})
 }
 
 // endpointKeys resolves a webhook id (and the optional ?account=) to

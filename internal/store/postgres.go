@@ -92,7 +92,7 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 		if err != nil {
 			return nil, fmt.Errorf("the River tables: %w", err)
 		}
-		recs, err = migrateRecords(ctx, pgConnDB{conn})
+		recs, err = migrateRecords(ctx, pgDB{conn})
 		return res, err
 	})
 	if err != nil {

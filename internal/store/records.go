@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The daemon's own tables, next to River's: what the daemon knows about an
@@ -62,27 +62,36 @@ func (d sqlDB) query(ctx context.Context, q string, each func(scan func(dest ...
 		return err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		if err := each(rows.Scan); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return eachRow(rows, each)
 }
 
-type pgDB struct{ pool *pgxpool.Pool }
+// pgQuerier is a pgx pool or one connection (the migration lock's).
+type pgQuerier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+type pgDB struct{ q pgQuerier }
 
 func (d pgDB) exec(ctx context.Context, q string, args ...any) error {
-	_, err := d.pool.Exec(ctx, q, args...)
+	_, err := d.q.Exec(ctx, q, args...)
 	return err
 }
 
 func (d pgDB) query(ctx context.Context, q string, each func(scan func(dest ...any) error) error, args ...any) error {
-	rows, err := d.pool.Query(ctx, q, args...)
+	rows, err := d.q.Query(ctx, q, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	return eachRow(rows, each)
+}
+
+func eachRow(rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}, each func(scan func(dest ...any) error) error) error {
 	for rows.Next() {
 		if err := each(rows.Scan); err != nil {
 			return err
@@ -119,27 +128,6 @@ func migrateRecords(ctx context.Context, d db) ([]int, error) {
 		done = append(done, v)
 	}
 	return done, nil
-}
-
-type pgConnDB struct{ conn *pgx.Conn }
-
-func (d pgConnDB) exec(ctx context.Context, q string, args ...any) error {
-	_, err := d.conn.Exec(ctx, q, args...)
-	return err
-}
-
-func (d pgConnDB) query(ctx context.Context, q string, each func(scan func(dest ...any) error) error, args ...any) error {
-	rows, err := d.conn.Query(ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := each(rows.Scan); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }
 
 // DisabledMark is an endpoint the daemon stopped delivering to, and why:
