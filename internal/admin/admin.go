@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
 )
 
 // Jobs is the part of a River client the admin API uses.
@@ -45,8 +47,17 @@ type Marks interface {
 	ClearPaused(ctx context.Context, accountID, webhookID int64) error
 }
 
+// Attempts is the store's attempt log: every attempt, a 2xx included, with
+// its duration.
+type Attempts interface {
+	Attempts(ctx context.Context, deliveryID string) ([]store.Attempt, error)
+}
+
 // Options configures a Handler.
 type Options struct {
+	// Attempts, when set, completes a delivery's attempts from the attempt
+	// log (GET /v1/deliveries/{id}).
+	Attempts  Attempts
 	Jobs      Jobs
 	Endpoints Endpoints
 	// Marks, when set, is cleared before an enable takes effect here, so
@@ -518,9 +529,42 @@ func page(jobs []*rivertype.JobRow, limit int) ([]DeliveryJSON, string) {
 
 func (h *Handler) getDelivery(w http.ResponseWriter, r *http.Request) {
 	ref, ok := h.findDelivery(w, r)
-	if ok {
-		writeJSON(w, http.StatusOK, ref.json())
+	if !ok {
+		return
 	}
+	d := ref.json()
+	if h.opts.Attempts != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
+		logged, err := h.opts.Attempts.Attempts(ctx, d.DeliveryID)
+		cancel()
+		if err != nil {
+			h.storeError(w, "reading the attempt log", err)
+			return
+		}
+		d.Attempts = withLogged(d.Attempts, logged)
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// withLogged completes attempts from the attempt log: a logged attempt
+// replaces the job's record of the same number (it has the duration, a
+// 200's too); the job's records not logged (still in the log's window, or
+// older than the log) stay.
+func withLogged(fromJob []AttemptJSON, logged []store.Attempt) []AttemptJSON {
+	byN := map[int]AttemptJSON{}
+	for _, a := range fromJob {
+		byN[a.Attempt] = a
+	}
+	for _, l := range logged {
+		ms := float64(l.Duration.Microseconds()) / 1000
+		byN[l.Attempt] = AttemptJSON{Attempt: l.Attempt, At: l.At.UTC(), Status: l.Status, DurationMS: &ms, Error: l.Error}
+	}
+	out := make([]AttemptJSON, 0, len(byN))
+	for _, a := range byN {
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(a, b AttemptJSON) int { return a.Attempt - b.Attempt })
+	return out
 }
 
 func (h *Handler) retryDelivery(w http.ResponseWriter, r *http.Request) {

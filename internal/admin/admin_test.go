@@ -20,6 +20,7 @@ import (
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
 )
 
 // fakeJobs is an in-memory Jobs: JobList returns every job (filters are
@@ -541,5 +542,17 @@ func TestAdminRecoverInput(t *testing.T) {
 	}
 	if jobs.lists != 0 || len(jobs.retried) != 0 {
 		t.Fatalf("bad input reached the store: %d lists, %v retried", jobs.lists, jobs.retried)
+	}
+}
+
+// The attempt log's records replace the job's of the same number and add
+// the 200's duration; the job's records the log lacks stay.
+func TestWithLogged(t *testing.T) {
+	at := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	five := 5.0
+	fromJob := []AttemptJSON{{Attempt: 1, At: at, Status: 503, DurationMS: &five, Error: "503"}, {Attempt: 2, At: at, Status: 200}}
+	got := withLogged(fromJob, []store.Attempt{{DeliveryID: "d", Attempt: 2, At: at, Status: 200, Duration: 1500 * time.Microsecond}})
+	if len(got) != 2 || got[0].Error != "503" || *got[0].DurationMS != 5 || got[1].DurationMS == nil || *got[1].DurationMS != 1.5 {
+		t.Fatalf("%+v", got)
 	}
 }

@@ -46,8 +46,8 @@ type AttemptJSON struct {
 	// Status is the endpoint's HTTP status; absent when no answer came.
 	Status int `json:"status,omitempty"`
 	// DurationMS is how long the attempt took; absent when no record of
-	// it exists: an attempt lost with its daemon, or one answered 200
-	// (not recorded, for throughput: see delivery.MetadataAttempts).
+	// it exists: an attempt lost with its daemon, or, in the list (the
+	// attempt log completes GET /v1/deliveries/{id} only), one answered 200.
 	DurationMS *float64 `json:"duration_ms,omitempty"`
 	// Error is why the attempt failed; absent for a 2xx.
 	Error string `json:"error,omitempty"`

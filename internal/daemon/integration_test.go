@@ -809,3 +809,34 @@ func TestE2EStoredEndpointsWhileChatwootIsDown(t *testing.T) {
 		t.Fatal("the daemon did not say it delivers from the stored endpoints")
 	}
 }
+
+// TestE2EAttemptLogShowsEveryAttempt: the delivery log shows every attempt
+// with its duration, the 2xx included, from the store's attempt log.
+func TestE2EAttemptLogShowsEveryAttempt(t *testing.T) {
+	s := startStack(t)
+	rcv := newReceiver(t, "")
+	rcv.setAnswer(func(n int) int { return map[bool]int{true: 503, false: 200}[n == 1] })
+	s.webhook(1, rcv)
+	s.startDaemon()
+	_, ids, _ := s.postEvent(1, []byte(`{"event":"message_created","n":1}`))
+	if len(ids) != 1 {
+		t.Fatal(ids)
+	}
+	testproc.WaitFor(t, 10*time.Second, "the delivery", func() bool { return rcv.has(ids[0]) })
+	var d struct {
+		State    string `json:"state"`
+		Attempts []struct {
+			Attempt    int      `json:"attempt"`
+			Status     int      `json:"status"`
+			DurationMS *float64 `json:"duration_ms"`
+			Error      string   `json:"error"`
+		} `json:"attempts"`
+	}
+	testproc.WaitFor(t, 5*time.Second, "both attempts in the log, with durations", func() bool {
+		call(t, "GET", s.daemonURL+"/v1/deliveries/"+ids[0], "", &d)
+		return d.State == "succeeded" && len(d.Attempts) == 2 && d.Attempts[0].DurationMS != nil && d.Attempts[1].DurationMS != nil
+	})
+	if d.State != "succeeded" || d.Attempts[0].Status != 503 || d.Attempts[0].Error == "" || d.Attempts[1].Status != 200 || d.Attempts[1].Error != "" || *d.Attempts[1].DurationMS <= 0 {
+		t.Fatalf("delivery %+v", d)
+	}
+}

@@ -106,9 +106,10 @@ const (
 // endpoint health and the metrics. Snoozes (endpoint busy or paused) and
 // interrupted attempts (shutdown) produce none.
 type Result struct {
-	Endpoint endpoints.Key
-	Attempt  int
-	Start    time.Time
+	Endpoint   endpoints.Key
+	DeliveryID string // X-Chatwoot-Delivery
+	Attempt    int
+	Start      time.Time
 	// Sent is true when an HTTP request was made.
 	Sent bool
 	// Status is the HTTP status; 0 when no answer came.

@@ -225,7 +225,7 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 				delivered[it.DeliveryID] = rec
 			}
 			w.logBatch(hclog.Debug, "delivered", job, ep, it, "status", resp.Status, "elapsed", elapsed)
-			w.report(Result{Endpoint: key, Attempt: 1, Start: start, Sent: true, Status: resp.Status, Duration: elapsed, Outcome: Delivered})
+			w.report(Result{Endpoint: key, DeliveryID: it.DeliveryID, Attempt: 1, Start: start, Sent: true, Status: resp.Status, Duration: elapsed, Outcome: Delivered})
 			continue
 		}
 
@@ -246,7 +246,7 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 		default:
 			logf(hclog.Warn, "delivery attempt failed; will retry", "error", err)
 		}
-		w.report(Result{Endpoint: key, Attempt: 1, Start: start, Sent: true, Status: resp.Status, Duration: elapsed, Err: err, Outcome: Failed})
+		w.report(Result{Endpoint: key, DeliveryID: it.DeliveryID, Attempt: 1, Start: start, Sent: true, Status: resp.Status, Duration: elapsed, Err: err, Outcome: Failed})
 		goOn(i, &rec, next)
 		for j := i + 1; j < len(a.Items); j++ {
 			goOn(j, nil, time.Time{})

@@ -241,7 +241,7 @@ func (w *Worker) reportAttempt(job *river.Job[Args], attempt int, key endpoints.
 	if w.opts.OnResult == nil {
 		return
 	}
-	r := Result{Endpoint: key, Attempt: attempt, Start: start, Sent: true, Status: status, Err: err, Duration: elapsed}
+	r := Result{Endpoint: key, DeliveryID: job.Args.DeliveryID, Attempt: attempt, Start: start, Sent: true, Status: status, Err: err, Duration: elapsed}
 	var cancelled *river.JobCancelError
 	switch {
 	case err == nil:

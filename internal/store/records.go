@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -39,6 +40,17 @@ var recordMigrations = []string{
 		account_id   BIGINT NOT NULL PRIMARY KEY,
 		webhooks     TEXT   NOT NULL,
 		listed_at_us BIGINT NOT NULL
+	)`,
+	4: `CREATE TABLE chatwoot_attempts (
+		delivery_id TEXT   NOT NULL,
+		attempt     BIGINT NOT NULL,
+		account_id  BIGINT NOT NULL,
+		webhook_id  BIGINT NOT NULL,
+		at_us       BIGINT NOT NULL,
+		status      BIGINT NOT NULL,
+		error       TEXT   NOT NULL,
+		duration_us BIGINT NOT NULL,
+		PRIMARY KEY (delivery_id, attempt)
 	)`,
 }
 
@@ -276,6 +288,68 @@ func (s *Store) StoredWebhooks(ctx context.Context) ([]AccountWebhooks, error) {
 		})
 	if err != nil {
 		return nil, fmt.Errorf("reading the stored webhooks: %w", err)
+	}
+	return out, nil
+}
+
+// Attempt is one HTTP attempt of a delivery, whatever its outcome (a 2xx
+// included), as the attempt log keeps it.
+type Attempt struct {
+	DeliveryID           string
+	Attempt              int
+	AccountID, WebhookID int64
+	At                   time.Time // when the attempt started
+	Status               int       // 0 when no answer came
+	Error                string    // "" for a 2xx
+	Duration             time.Duration
+}
+
+// attemptsPerInsert bounds one INSERT's rows (8 parameters each; SQLite
+// takes 32,766).
+const attemptsPerInsert = 500
+
+// SaveAttempts stores attempts in as few statements as it can; an attempt
+// already stored (same delivery and number) is kept as it was.
+func (s *Store) SaveAttempts(ctx context.Context, as []Attempt) error {
+	for len(as) > 0 {
+		n := min(len(as), attemptsPerInsert)
+		var q strings.Builder
+		q.WriteString(`INSERT INTO chatwoot_attempts (delivery_id, attempt, account_id, webhook_id, at_us, status, error, duration_us) VALUES `)
+		args := make([]any, 0, n*8)
+		for i, a := range as[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			b := i * 8
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", b+1, b+2, b+3, b+4, b+5, b+6, b+7, b+8)
+			args = append(args, a.DeliveryID, a.Attempt, a.AccountID, a.WebhookID, a.At.UnixMicro(), a.Status, a.Error, a.Duration.Microseconds())
+		}
+		q.WriteString(` ON CONFLICT (delivery_id, attempt) DO NOTHING`)
+		if err := s.records.exec(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("saving %d attempts: %w", n, err)
+		}
+		as = as[n:]
+	}
+	return nil
+}
+
+// Attempts returns the stored attempts of a delivery, by number (the
+// primary key's index).
+func (s *Store) Attempts(ctx context.Context, deliveryID string) ([]Attempt, error) {
+	var out []Attempt
+	err := s.records.query(ctx, `SELECT attempt, account_id, webhook_id, at_us, status, error, duration_us FROM chatwoot_attempts WHERE delivery_id = $1 ORDER BY attempt`,
+		func(scan func(...any) error) error {
+			a := Attempt{DeliveryID: deliveryID}
+			var at, dur int64
+			if err := scan(&a.Attempt, &a.AccountID, &a.WebhookID, &at, &a.Status, &a.Error, &dur); err != nil {
+				return err
+			}
+			a.At, a.Duration = time.UnixMicro(at).UTC(), time.Duration(dur)*time.Microsecond
+			out = append(out, a)
+			return nil
+		}, deliveryID)
+	if err != nil {
+		return nil, fmt.Errorf("reading the attempts of delivery %s: %w", deliveryID, err)
 	}
 	return out, nil
 }
