@@ -84,10 +84,16 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		return err
 	}
 	defer st.Close()
-	// Every attempt, a 2xx included, in the store's attempt log; closed
-	// (written out) after River stopped, before the store closes.
-	alog := store.NewAttemptLog(st, 0, newSlog(log.Named("attempts"), hclog.Info))
-	defer alog.Close()
+	// With --attempt-log, every attempt, a 2xx included, in the store's
+	// attempt log; closed (written out) after River stopped, before the
+	// store closes.
+	var alog *store.AttemptLog
+	var attemptsAPI admin.Attempts
+	if cfg.AttemptLog {
+		alog = store.NewAttemptLog(st, 0, newSlog(log.Named("attempts"), hclog.Info))
+		defer alog.Close()
+		attemptsAPI = st
+	}
 
 	registry := endpoints.NewRegistry()
 	limiter := delivery.NewLimiter(delivery.LimiterOptions{PerEndpoint: cfg.EndpointConcurrency})
@@ -147,8 +153,10 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 					errText = r.Err.Error()
 				}
 				registry.RecordAttempt(r.Endpoint, r.Start.Add(r.Duration), r.Status, errText)
-				alog.Add(store.Attempt{DeliveryID: r.DeliveryID, Attempt: r.Attempt, AccountID: r.Endpoint.AccountID, WebhookID: r.Endpoint.ID,
-					At: r.Start, Status: r.Status, Error: errText, Duration: r.Duration})
+				if alog != nil {
+					alog.Add(store.Attempt{DeliveryID: r.DeliveryID, Attempt: r.Attempt, AccountID: r.Endpoint.AccountID, WebhookID: r.Endpoint.ID,
+						At: r.Start, Status: r.Status, Error: errText, Duration: r.Duration})
+				}
 			}
 			mets.ObserveResult(r)
 		},
@@ -256,7 +264,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		},
 		Logger: log,
 	})
-	handler := routes(cfg, self, ingestHandler, admin.New(admin.Options{Jobs: client, Endpoints: registry, Marks: st, Attempts: st, Logger: log}), mets.Handler(), ui)
+	handler := routes(cfg, self, ingestHandler, admin.New(admin.Options{Jobs: client, Endpoints: registry, Marks: st, Attempts: attemptsAPI, Logger: log}), mets.Handler(), ui)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -84,12 +84,12 @@
 // and the rest from everyone.
 //
 // Each attempt's status and duration go into the job's metadata, except an
-// attempt answered 200, which the completed job implies, and every
-// attempt, a 200 included, into the store's attempt log (store.AttemptLog,
-// written in batches at most 100 ms after it ends: an attempt still in that
-// window at a kill -9 is missing from the log, never from the outcome); it
-// also feeds the endpoint's health in the registry and the metrics
-// (delivery.WorkerOptions.OnResult).
+// attempt answered 200, which the completed job implies; with
+// --attempt-log every attempt, a 200 included, also goes into the store's
+// attempt log (store.AttemptLog, written in batches at most 100 ms after it
+// ends: an attempt still in that window at a kill -9 is missing from the
+// log, never from the outcome). Every attempt feeds the endpoint's health
+// in the registry and the metrics (delivery.WorkerOptions.OnResult).
 //
 // Why each River setting (connections, fetch intervals, timeouts,
 // batches, retention, synchronous) is what it is, with the figures, is in

@@ -810,10 +810,11 @@ func TestE2EStoredEndpointsWhileChatwootIsDown(t *testing.T) {
 	}
 }
 
-// TestE2EAttemptLogShowsEveryAttempt: the delivery log shows every attempt
-// with its duration, the 2xx included, from the store's attempt log.
+// TestE2EAttemptLogShowsEveryAttempt: with --attempt-log the delivery log
+// shows every attempt with its duration, the 2xx included, from the store's
+// attempt log.
 func TestE2EAttemptLogShowsEveryAttempt(t *testing.T) {
-	s := startStack(t)
+	s := startStack(t, "--attempt-log")
 	rcv := newReceiver(t, "")
 	rcv.setAnswer(func(n int) int { return map[bool]int{true: 503, false: 200}[n == 1] })
 	s.webhook(1, rcv)
