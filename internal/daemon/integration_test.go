@@ -734,7 +734,19 @@ func TestE2EPauseResume(t *testing.T) {
 		}
 		ids = append(ids, got...)
 	}
-	time.Sleep(time.Second) // every delivery fetched and snoozed by now
+	// Every delivery fetched and snoozed for the pause: River's "scheduled".
+	testproc.WaitFor(t, 20*time.Second, "every delivery waiting for the pause", func() bool {
+		for _, id := range ids {
+			var d struct {
+				RiverState string `json:"river_state"`
+			}
+			call(t, "GET", s.daemonURL+"/v1/deliveries/"+id, "", &d)
+			if d.RiverState != "scheduled" {
+				return false
+			}
+		}
+		return true
+	})
 	if h, _, _ := rcv.stats(); h != 0 {
 		t.Fatalf("a paused endpoint got %d requests", h)
 	}
