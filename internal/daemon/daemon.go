@@ -106,15 +106,12 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		MaxIdleConnsPerHost: cfg.EndpointConcurrency,
 	})
 
-	// The client is created after the worker, which needs the canceller,
-	// which needs the client: close the loop through a variable.
-	var client store.Client
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
 	var bgWG sync.WaitGroup
 	// Cancelling goes through a unique River job (delivery.CancelArgs):
 	// with replicas, each notices a removed webhook, and one cancels.
-	cancelPending := func(eps []endpoints.Endpoint, reason string) {
+	cancelPending := func(client store.Client, eps []endpoints.Endpoint, reason string) {
 		bgWG.Add(1)
 		go func() {
 			defer bgWG.Done()
@@ -123,17 +120,18 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 			}
 		}()
 	}
+	storeHealth := ingest.NewStoreHealth(st.Ping)
+	mets := metrics.New(metrics.Options{Counts: st.JobCounts, Endpoints: registry, StoreUp: func() float64 { return storeHealth.Up(bg) }})
 
-	// The metrics need the River client, created after the worker; they
-	// exist before any attempt runs (the client starts later).
-	var mets *metrics.Metrics
+	// Workers are registered before their River client exists: they reach
+	// it through the job's context (store.ClientFromContext).
 	worker := delivery.NewWorker(delivery.WorkerOptions{
 		Endpoints: registry,
 		Sender:    sender,
 		Limiter:   limiter,
 		Timeout:   cfg.Timeout,
 		Schedule:  cfg.Schedule,
-		OnDisabled: func(ep endpoints.Endpoint) {
+		OnDisabled: func(jobCtx context.Context, ep endpoints.Endpoint) {
 			// In the store first: every replica and the next run keep it.
 			saveCtx, cancel := context.WithTimeout(bg, 10*time.Second)
 			err := st.SaveDisabled(saveCtx, store.DisabledMark{AccountID: ep.AccountID, WebhookID: ep.ID, Fingerprint: ep.Fingerprint(), At: time.Now(), Reason: endpoints.DisabledGone})
@@ -141,7 +139,9 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 			if err != nil && bg.Err() == nil {
 				log.Error("the 410 disable of an endpoint is this process's only: the store did not record it; other replicas and the next run still deliver to it", "endpoint", ep.String(), "error", err)
 			}
-			cancelPending([]endpoints.Endpoint{ep}, delivery.CancelGone)
+			if client, err := store.ClientFromContext(jobCtx); err == nil {
+				cancelPending(client, []endpoints.Endpoint{ep}, delivery.CancelGone)
+			}
 		},
 		OnResult: func(r delivery.Result) {
 			if r.Attempt == 1 {
@@ -165,11 +165,15 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, worker)
 	batchWorker := delivery.NewBatchWorker(worker, func(ctx context.Context, ps []river.InsertManyParams) error {
-		_, err := client.InsertMany(ctx, ps)
+		client, err := store.ClientFromContext(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = client.InsertMany(ctx, ps)
 		return err
 	})
 	river.AddWorker(workers, batchWorker)
-	river.AddWorker(workers, &delivery.CancelWorker{Jobs: func() delivery.Jobs { return client }, Logger: log})
+	river.AddWorker(workers, &delivery.CancelWorker{Jobs: func(ctx context.Context) (delivery.Jobs, error) { return store.ClientFromContext(ctx) }, Logger: log})
 
 	cooldown, poll := st.Tuning.FetchCooldown, st.Tuning.FetchPollInterval
 	if cfg.FetchCooldown > 0 {
@@ -183,7 +187,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 	if discarded == 0 {
 		discarded = -1 // River: never delete
 	}
-	client, err = st.NewClient(&river.Config{
+	client, err := st.NewClient(&river.Config{
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers: workers,
 		// Suited to the store (see store.Tuning) unless set by flags.
@@ -208,15 +212,9 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		return fmt.Errorf("creating the River client: %w", err)
 	}
 
-	counts, uiBundle, err := riverParts(client)
-	if err != nil {
-		return err
-	}
-	storeHealth := ingest.NewStoreHealth(st.Ping)
-	mets = metrics.New(metrics.Options{Counts: counts, Endpoints: registry, StoreUp: func() float64 { return storeHealth.Up(bg) }})
 	var ui http.Handler
 	if cfg.RiverUI {
-		if ui, err = newRiverUI(bg, uiBundle, riverLog); err != nil {
+		if ui, err = newRiverUI(bg, client, riverLog); err != nil {
 			return err
 		}
 	}
@@ -240,7 +238,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 				limiter.Forget(ep.Key())
 				backlog.Forget(ep.Key())
 			}
-			cancelPending(eps, delivery.CancelRemoved)
+			cancelPending(client, eps, delivery.CancelRemoved)
 		},
 		OnPass:    mets.ReconcilePass,
 		Stored:    storedState(st),

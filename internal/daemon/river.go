@@ -10,33 +10,23 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/rivertype"
 	"riverqueue.com/riverui"
 	"riverqueue.com/riverui/uiendpoints"
 
-	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/metrics"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
 )
 
-// riverParts reaches through store.Client to the concrete River client for
-// what only it offers: the driver's executor (job counts by state for the
-// metrics) and River UI's API endpoints, both generic over the database's
-// transaction type. A store over a new driver adds its case here.
-func riverParts(c store.Client) (metrics.StateCounter, uiendpoints.Bundle, error) {
+// uiEndpoints reaches through store.Client to the concrete River client
+// for River UI's API endpoints, generic over the database's transaction
+// type. A store over a new driver adds its case here.
+func uiEndpoints(c store.Client) (uiendpoints.Bundle, error) {
 	switch c := c.(type) {
 	case *river.Client[*sql.Tx]: // SQLite
-		return countsOf(c.Driver().GetExecutor()), riverui.NewEndpoints(c, nil), nil
+		return riverui.NewEndpoints(c, nil), nil
 	case *river.Client[pgx.Tx]: // PostgreSQL
-		return countsOf(c.Driver().GetExecutor()), riverui.NewEndpoints(c, nil), nil
+		return riverui.NewEndpoints(c, nil), nil
 	default:
-		return nil, nil, fmt.Errorf("internal error: River client of unexpected type %T", c)
-	}
-}
-
-func countsOf(exec riverdriver.Executor) metrics.StateCounter {
-	return func(ctx context.Context) (map[rivertype.JobState]int, error) {
-		return exec.JobCountByAllStates(ctx, &riverdriver.JobCountByAllStatesParams{})
+		return nil, fmt.Errorf("internal error: River client of unexpected type %T", c)
 	}
 }
 
@@ -54,7 +44,11 @@ type riverUI struct {
 // Prefix is where the UI is mounted.
 const riverUIPrefix = "/riverui"
 
-func newRiverUI(ctx context.Context, bundle uiendpoints.Bundle, log *slog.Logger) (*riverUI, error) {
+func newRiverUI(ctx context.Context, client store.Client, log *slog.Logger) (*riverUI, error) {
+	bundle, err := uiEndpoints(client)
+	if err != nil {
+		return nil, err
+	}
 	h, err := riverui.NewHandler(&riverui.HandlerOpts{
 		Endpoints: bundle,
 		// Payloads are personal data: shown on a job's page, not in lists.

@@ -231,7 +231,7 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 
 		// The first failure: this delivery and the rest go on alone.
 		logf := func(level hclog.Level, msg string, args ...any) { w.logBatch(level, msg, job, ep, it, args...) }
-		gone, wait, err := w.judge(ep, resp, sendErr, logf)
+		gone, wait, err := w.judge(ctx, ep, resp, sendErr, logf)
 		rec.Error = err.Error()
 		next := time.Now().Add(w.opts.Schedule.Delay(1))
 		switch {

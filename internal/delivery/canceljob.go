@@ -70,14 +70,19 @@ func CancelParams(eps []endpoints.Endpoint, reason string) []river.InsertManyPar
 type CancelWorker struct {
 	river.WorkerDefaults[CancelArgs]
 
-	// Jobs returns the River client; it is created after its workers.
-	Jobs   func() Jobs
+	// Jobs returns the River client working the job, from its context
+	// (the client is created after its workers).
+	Jobs   func(ctx context.Context) (Jobs, error)
 	Logger hclog.Logger
 }
 
 // Work implements river.Worker.
 func (w *CancelWorker) Work(ctx context.Context, job *river.Job[CancelArgs]) error {
-	n, err := CancelPending(ctx, w.Jobs(), job.Args.Key())
+	jobs, err := w.Jobs(ctx)
+	if err != nil {
+		return err
+	}
+	n, err := CancelPending(ctx, jobs, job.Args.Key())
 	if n > 0 && w.Logger != nil {
 		w.Logger.Info("pending deliveries cancelled", "endpoint", fmt.Sprintf("webhook %d of account %d", job.Args.EndpointID, job.Args.AccountID), "reason", job.Args.Reason, "count", n)
 	}

@@ -41,8 +41,9 @@ type WorkerOptions struct {
 	Schedule Schedule
 
 	// OnDisabled is called once when an endpoint answered 410 Gone and got
-	// disabled, to cancel its other pending deliveries.
-	OnDisabled func(ep endpoints.Endpoint)
+	// disabled, to cancel its other pending deliveries; ctx is the job's
+	// (store.ClientFromContext finds the River client in it).
+	OnDisabled func(ctx context.Context, ep endpoints.Endpoint)
 
 	// OnResult, when set, is called after every attempt and every delivery
 	// cancelled without one (endpoint health, metrics). It must be quick:
@@ -146,13 +147,13 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		// UPDATE, ~15% of the daemon's throughput.
 		recordAttempt(ctx, meta.Attempts, AttemptRecord{Attempt: attempt, At: start.UTC(), Status: resp.Status, DurationMS: float64(elapsed.Microseconds()) / 1000})
 	}
-	err = w.outcome(job, attempt, ep, resp, sendErr)
+	err = w.outcome(ctx, job, attempt, ep, resp, sendErr)
 	w.reportAttempt(job, attempt, key, start, elapsed, resp.Status, err)
 	return err
 }
 
 // outcome turns one attempt's answer into what Work returns, and logs it.
-func (w *Worker) outcome(job *river.Job[Args], attempt int, ep endpoints.Endpoint, resp Response, sendErr error) error {
+func (w *Worker) outcome(ctx context.Context, job *river.Job[Args], attempt int, ep endpoints.Endpoint, resp Response, sendErr error) error {
 	a := &job.Args
 	logAttempt := func(level hclog.Level, msg string, args ...any) {
 		if w.log.GetLevel() > level {
@@ -176,7 +177,7 @@ func (w *Worker) outcome(job *river.Job[Args], attempt int, ep endpoints.Endpoin
 		logAttempt(hclog.Debug, "delivered", "status", resp.Status, "elapsed", resp.Elapsed)
 		return nil
 	}
-	gone, wait, err := w.judge(ep, resp, sendErr, logAttempt)
+	gone, wait, err := w.judge(ctx, ep, resp, sendErr, logAttempt)
 	switch {
 	case gone:
 		return river.JobCancel(fmt.Errorf("endpoint answered 410 Gone: %w", ErrEndpointDisabled))
@@ -196,7 +197,7 @@ func (w *Worker) outcome(job *river.Job[Args], attempt int, ep endpoints.Endpoin
 // disables the endpoint (the first time: logged through logf, OnDisabled
 // called) and reports gone; on 429 or 5xx with Retry-After it holds the
 // endpoint back that long (capped) and returns the wait.
-func (w *Worker) judge(ep endpoints.Endpoint, resp Response, sendErr error, logf func(hclog.Level, string, ...any)) (gone bool, wait time.Duration, err error) {
+func (w *Worker) judge(ctx context.Context, ep endpoints.Endpoint, resp Response, sendErr error, logf func(hclog.Level, string, ...any)) (gone bool, wait time.Duration, err error) {
 	if sendErr != nil {
 		return false, 0, fmt.Errorf("POST %s: %w", chatwoot.RedactURL(ep.URL), unwrapURLError(sendErr))
 	}
@@ -206,7 +207,7 @@ func (w *Worker) judge(ep endpoints.Endpoint, resp Response, sendErr error, logf
 		if w.opts.Endpoints.Disable(ep) {
 			logf(hclog.Warn, "endpoint answered 410 Gone: disabled until its webhook changes upstream; its pending deliveries are cancelled")
 			if w.opts.OnDisabled != nil {
-				w.opts.OnDisabled(ep)
+				w.opts.OnDisabled(ctx, ep)
 			}
 		}
 		return true, 0, err

@@ -72,7 +72,7 @@ func newWorkerFixture(t *testing.T, url string) *workerFixture {
 		Sender:     NewSender(SenderOptions{Timeout: time.Second}),
 		Limiter:    f.limiter,
 		Schedule:   testSchedule,
-		OnDisabled: func(ep endpoints.Endpoint) { f.disabled = append(f.disabled, ep) },
+		OnDisabled: func(_ context.Context, ep endpoints.Endpoint) { f.disabled = append(f.disabled, ep) },
 	})
 	return f
 }

@@ -118,6 +118,7 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 		newClient: func(cfg *river.Config) (Client, error) {
 			return river.NewClient(driver, cfg)
 		},
+		exec: driver.GetExecutor(),
 	}
 	if err := st.noteMigrations(ctx, migrator, res); err != nil {
 		pool.Close()

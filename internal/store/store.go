@@ -35,7 +35,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
@@ -129,6 +131,7 @@ type Store struct {
 	ping      func(context.Context) error
 	close     func() error
 	newClient func(*river.Config) (Client, error)
+	exec      riverdriver.Executor
 }
 
 // Open opens and migrates the store named by opts.URL.
@@ -242,6 +245,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 		newClient: func(cfg *river.Config) (Client, error) {
 			return river.NewClient(driver, cfg)
 		},
+		exec: driver.GetExecutor(),
 	}
 	if err := st.noteMigrations(ctx, migrator, res); err != nil {
 		db.Close()
@@ -269,6 +273,26 @@ func (s *Store) noteMigrations(ctx context.Context, m interface {
 
 // NewClient returns a River client over the store.
 func (s *Store) NewClient(cfg *river.Config) (Client, error) { return s.newClient(cfg) }
+
+// JobCounts counts River's jobs by state, without a River client.
+func (s *Store) JobCounts(ctx context.Context) (map[rivertype.JobState]int, error) {
+	return s.exec.JobCountByAllStates(ctx, &riverdriver.JobCountByAllStatesParams{})
+}
+
+// ClientFromContext returns the River client working the job whose context
+// ctx is, whatever the store's driver: workers are registered before their
+// client exists, and reach it this way instead of through a variable set
+// later.
+func ClientFromContext(ctx context.Context) (Client, error) {
+	if c, err := river.ClientFromContextSafely[*sql.Tx](ctx); err == nil {
+		return c, nil
+	}
+	c, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
 
 // Ping checks that the database answers: a round trip, cheap enough for
 // a readiness probe.
