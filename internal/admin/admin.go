@@ -47,17 +47,21 @@ type Marks interface {
 	ClearPaused(ctx context.Context, accountID, webhookID int64) error
 }
 
-// Attempts is the store's attempt log: every attempt, a 2xx included, with
-// its duration.
-type Attempts interface {
-	Attempts(ctx context.Context, deliveryID string) ([]store.Attempt, error)
+// Records are the store's delivery records as the admin API reads and
+// replays them.
+type Records interface {
+	ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]store.Delivery, error)
+	DeliveryByID(ctx context.Context, id int64) (store.Delivery, error)
+	DeliveryByUUID(ctx context.Context, uuid string) (store.Delivery, error)
+	Attempts(ctx context.Context, deliveryID int64) ([]store.Attempt, error)
+	// Replay makes a delivery in one of the states from pending again
+	// for one more attempt, in a new job; false if its state was another.
+	Replay(ctx context.Context, id int64, from []string) (bool, error)
 }
 
 // Options configures a Handler.
 type Options struct {
-	// Attempts, when set, completes a delivery's attempts from the attempt
-	// log (GET /v1/deliveries/{id}).
-	Attempts  Attempts
+	Records   Records
 	Jobs      Jobs
 	Endpoints Endpoints
 	// Marks, when set, is cleared before an enable takes effect here, so
@@ -233,11 +237,11 @@ func (h *Handler) endpointKeys(w http.ResponseWriter, r *http.Request, raw, para
 // recoverStates are the deliveries recover re-queues: waiting for a retry
 // (failed), out of attempts (dead), and cancelled (kept while the endpoint
 // was disabled, or cancelled by its 410).
-var recoverStates = []rivertype.JobState{rivertype.JobStateRetryable, rivertype.JobStateDiscarded, rivertype.JobStateCancelled}
+var recoverStates = []string{store.StateFailed, store.StateDead, store.StateCancelled}
 
 // recoverEndpoint is POST /v1/endpoints/{id}/recover?since=RFC3339 (Svix's
 // "recover"): every failed, dead or cancelled delivery of the endpoint
-// created since then is made available again, oldest first, under its own
+// created since then is attempted again, oldest first, under its own
 // delivery id. The endpoint must be active.
 func (h *Handler) recoverEndpoint(w http.ResponseWriter, r *http.Request) {
 	key, ok := h.oneEndpoint(w, r)
@@ -258,7 +262,7 @@ func (h *Handler) recoverEndpoint(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, fmt.Sprintf("the daemon refuses webhook %d of account %d (GET /v1/endpoints says why); fix its url in Chatwoot first", key.ID, key.AccountID))
 		return
 	}
-	n, err := h.requeue(r.Context(), key, recoverStates, since)
+	n, err := h.recover(r.Context(), key, since)
 	if err != nil {
 		h.storeError(w, fmt.Sprintf("recovering (after %d re-queued)", n), err)
 		return
@@ -268,6 +272,52 @@ func (h *Handler) recoverEndpoint(w http.ResponseWriter, r *http.Request) {
 		Recovered int       `json:"recovered"` // deliveries re-queued
 		Since     time.Time `json:"since"`
 	}{n, since})
+}
+
+// recover replays the endpoint's failed, dead and cancelled deliveries
+// created since since, oldest first, a page of the (account, webhook, id)
+// index at a time.
+func (h *Handler) recover(ctx context.Context, key endpoints.Key, since time.Time) (int, error) {
+	n, after := 0, int64(0)
+	for {
+		lctx, cancel := context.WithTimeout(ctx, h.opts.Timeout)
+		ds, err := h.opts.Records.ListDeliveries(lctx, store.DeliveryFilter{
+			States: recoverStates, Endpoints: []store.Endpoint{{AccountID: key.AccountID, WebhookID: key.ID}},
+			Since: since, Ascending: true, AfterID: after, Limit: MaxLimit,
+		})
+		cancel()
+		if err != nil {
+			return n, err
+		}
+		for _, d := range ds {
+			after = d.ID
+			ok, err := h.replay(ctx, d)
+			if err != nil {
+				return n, err
+			}
+			if ok {
+				n++
+			}
+		}
+		if len(ds) < MaxLimit {
+			return n, nil
+		}
+	}
+}
+
+// replay attempts d again now: a failed delivery's waiting job is made
+// available (River's JobRetry); a dead or cancelled one gets one more
+// attempt in a new job.
+func (h *Handler) replay(ctx context.Context, d store.Delivery) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.opts.Timeout)
+	defer cancel()
+	if d.State == store.StateFailed && d.JobID > 0 {
+		_, err := h.opts.Jobs.JobRetry(ctx, d.JobID)
+		if err == nil || !errors.Is(err, river.ErrNotFound) {
+			return err == nil, err
+		}
+	}
+	return h.opts.Records.Replay(ctx, d.ID, recoverStates)
 }
 
 // oneEndpoint is the key of the path's endpoint, which must be unique.
@@ -391,10 +441,13 @@ func (h *Handler) requeue(ctx context.Context, key endpoints.Key, states []river
 	}
 }
 
-// deliveriesIn counts the deliveries a job holds: a batch's still in it.
+// deliveriesIn counts the deliveries a job carries.
 func deliveriesIn(j *rivertype.JobRow) int {
 	if j.Kind == delivery.BatchKind {
-		return len(batchJSON(j, -1))
+		var a delivery.BatchArgs
+		if json.Unmarshal(j.EncodedArgs, &a) == nil {
+			return len(a.IDs)
+		}
 	}
 	return 1
 }
@@ -407,27 +460,6 @@ func accountList(keys []endpoints.Key) string {
 	return strings.Join(s, ", ")
 }
 
-// States of the delivery log and the River states they cover.
-var logStates = map[string][]rivertype.JobState{
-	"pending":   {rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStatePending, rivertype.JobStateRunning},
-	"failed":    {rivertype.JobStateRetryable},
-	"succeeded": {rivertype.JobStateCompleted},
-	"dead":      {rivertype.JobStateDiscarded},
-	"cancelled": {rivertype.JobStateCancelled},
-}
-
-// LogState is the delivery log's name of a River job state.
-func LogState(s rivertype.JobState) string {
-	for name, states := range logStates {
-		for _, js := range states {
-			if js == s {
-				return name
-			}
-		}
-	}
-	return string(s)
-}
-
 func (h *Handler) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	for name := range q {
@@ -438,59 +470,48 @@ func (h *Handler) listDeliveries(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	params := river.NewJobListParams().Kinds(delivery.Kinds...).OrderBy(river.JobListOrderByID, river.SortOrderDesc)
-
-	limit := DefaultLimit
+	f := store.DeliveryFilter{Limit: DefaultLimit}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxLimit {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit: %q is not a number from 1 to %d", v, MaxLimit))
 			return
 		}
-		limit = n
+		f.Limit = n
 	}
-	params = params.First(limit)
-
 	if v := q.Get("state"); v != "" {
-		var states []rivertype.JobState
 		for _, s := range strings.Split(v, ",") {
-			js, ok := logStates[strings.TrimSpace(s)]
-			if !ok {
-				writeError(w, http.StatusBadRequest, fmt.Sprintf("state: %q is not one of pending, succeeded, failed, dead, cancelled", s))
+			s = strings.TrimSpace(s)
+			if !slices.Contains(store.States, s) {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("state: %q is not one of %s", s, strings.Join(store.States, ", ")))
 				return
 			}
-			states = append(states, js...)
+			f.States = append(f.States, s)
 		}
-		params = params.States(states...)
 	}
 	if v := q.Get("endpoint"); v != "" {
 		keys, ok := h.endpointKeys(w, r, v, "endpoint")
 		if !ok {
 			return
 		}
-		tags := make([]string, len(keys))
-		for i, k := range keys {
-			tags[i] = delivery.EndpointTag(k)
+		for _, k := range keys {
+			f.Endpoints = append(f.Endpoints, store.Endpoint{AccountID: k.AccountID, WebhookID: k.ID})
 		}
-		params = params.TagsAny(tags...)
 	} else if q.Get("account") != "" {
 		writeError(w, http.StatusBadRequest, "account: only meaningful with endpoint=ID")
 		return
 	}
 	if v := q.Get("cursor"); v != "" {
-		// The cursor is the id of the page's last job: River's own cursors
-		// come only from a whole result, and a page may end before it.
 		before, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || before < 1 {
 			writeError(w, http.StatusBadRequest, "cursor: not a next_cursor of this API; start again without it")
 			return
 		}
-		params = params.Where("id < @before", river.NamedArgs{"before": before})
+		f.BeforeID = before
 	}
-
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
 	defer cancel()
-	res, err := h.opts.Jobs.JobList(ctx, params)
+	ds, err := h.opts.Records.ListDeliveries(ctx, f)
 	if err != nil {
 		h.storeError(w, "listing deliveries", err)
 		return
@@ -498,90 +519,61 @@ func (h *Handler) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	out := struct {
 		Deliveries []DeliveryJSON `json:"deliveries"`
 		NextCursor string         `json:"next_cursor,omitempty"`
-	}{}
-	out.Deliveries, out.NextCursor = page(res.Jobs, limit)
+	}{Deliveries: make([]DeliveryJSON, len(ds))}
+	for i, d := range ds {
+		out.Deliveries[i] = deliveryJSON(d)
+	}
+	if len(ds) == f.Limit { // perhaps more: the cursor is the page's last id
+		out.NextCursor = strconv.FormatInt(ds[len(ds)-1].ID, 10)
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-// page returns the deliveries of jobs (at most limit, newest first) and
-// the cursor of the next page. A page ends with a whole job: a batch's
-// deliveries are not split across pages, so a page holds at most limit
-// deliveries unless its first job alone is a bigger batch.
-func page(jobs []*rivertype.JobRow, limit int) ([]DeliveryJSON, string) {
-	out := make([]DeliveryJSON, 0, len(jobs))
-	for i, j := range jobs {
-		var ds []DeliveryJSON
-		if j.Kind == delivery.BatchKind {
-			ds = batchJSON(j, -1)
-		} else {
-			ds = []DeliveryJSON{deliveryJSON(j)}
-		}
-		if i > 0 && len(out)+len(ds) > limit {
-			return out, strconv.FormatInt(jobs[i-1].ID, 10)
-		}
-		out = append(out, ds...)
-	}
-	if len(jobs) == limit { // perhaps more
-		return out, strconv.FormatInt(jobs[len(jobs)-1].ID, 10)
-	}
-	return out, ""
-}
-
 func (h *Handler) getDelivery(w http.ResponseWriter, r *http.Request) {
-	ref, ok := h.findDelivery(w, r)
+	d, ok := h.findDelivery(w, r)
 	if !ok {
 		return
 	}
-	d := ref.json()
-	if h.opts.Attempts != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
-		logged, err := h.opts.Attempts.Attempts(ctx, d.DeliveryID)
-		cancel()
-		if err != nil {
-			h.storeError(w, "reading the attempt log", err)
-			return
-		}
-		d.Attempts = withLogged(d.Attempts, logged)
+	out, err := h.fullJSON(r.Context(), d)
+	if err != nil {
+		h.storeError(w, "reading the delivery's attempts", err)
+		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	writeJSON(w, http.StatusOK, out)
 }
 
-// withLogged completes attempts from the attempt log: a logged attempt
-// replaces the job's record of the same number (it has the duration, a
-// 200's too); the job's records not logged (still in the log's window, or
-// older than the log) stay.
-func withLogged(fromJob []AttemptJSON, logged []store.Attempt) []AttemptJSON {
-	byN := map[int]AttemptJSON{}
-	for _, a := range fromJob {
-		byN[a.Attempt] = a
+// fullJSON is d with its attempts and whether one is in flight.
+func (h *Handler) fullJSON(ctx context.Context, d store.Delivery) (DeliveryJSON, error) {
+	out := deliveryJSON(d)
+	ctx, cancel := context.WithTimeout(ctx, h.opts.Timeout)
+	defer cancel()
+	as, err := h.opts.Records.Attempts(ctx, d.ID)
+	if err != nil {
+		return out, err
 	}
-	for _, l := range logged {
-		ms := float64(l.Duration.Microseconds()) / 1000
-		byN[l.Attempt] = AttemptJSON{Attempt: l.Attempt, At: l.At.UTC(), Status: l.Status, DurationMS: &ms, Error: l.Error}
+	out.Attempts = attemptsJSON(as)
+	if d.JobID > 0 && !store.Final(d.State) {
+		if j, err := h.opts.Jobs.JobGet(ctx, d.JobID); err == nil && j.State == rivertype.JobStateRunning {
+			out.InFlight = true
+		}
 	}
-	out := make([]AttemptJSON, 0, len(byN))
-	for _, a := range byN {
-		out = append(out, a)
-	}
-	slices.SortFunc(out, func(a, b AttemptJSON) int { return a.Attempt - b.Attempt })
-	return out
+	return out, nil
 }
 
 func (h *Handler) retryDelivery(w http.ResponseWriter, r *http.Request) {
-	ref, ok := h.findDelivery(w, r)
+	d, ok := h.findDelivery(w, r)
 	if !ok {
 		return
 	}
-	job, d := ref.job, ref.json()
-	switch job.State {
-	case rivertype.JobStateRunning:
-		writeError(w, http.StatusConflict, fmt.Sprintf("delivery %s has an attempt in flight; wait for its outcome", d.DeliveryID))
+	switch d.State {
+	case store.StateSucceeded:
+		writeError(w, http.StatusConflict, fmt.Sprintf("delivery %s was delivered (the endpoint answered 2xx); a replay under the same delivery id would be dropped by a receiver that deduplicates", d.UUID))
 		return
-	case rivertype.JobStateCompleted:
-		writeError(w, http.StatusConflict, fmt.Sprintf("delivery %s was delivered (the endpoint answered 2xx); a replay under the same delivery id would be dropped by a receiver that deduplicates", d.DeliveryID))
+	case store.StatePending:
+		writeError(w, http.StatusConflict, fmt.Sprintf("delivery %s is waiting for its attempt or has one in flight; wait for its outcome", d.UUID))
 		return
 	}
-	key := endpoints.Key{AccountID: d.AccountID, ID: d.EndpointID}
+	key := endpoints.Key{AccountID: d.AccountID, ID: d.WebhookID}
 	switch _, status := h.opts.Endpoints.Lookup(key); status {
 	case endpoints.Removed:
 		writeError(w, http.StatusConflict, fmt.Sprintf("webhook %d of account %d no longer exists upstream; there is nowhere to deliver to", key.ID, key.AccountID))
@@ -593,109 +585,49 @@ func (h *Handler) retryDelivery(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, fmt.Sprintf("the daemon refuses webhook %d of account %d (GET /v1/endpoints says why); fix its url in Chatwoot first", key.ID, key.AccountID))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
-	defer cancel()
-	job, err := h.opts.Jobs.JobRetry(ctx, job.ID)
+	ok, err := h.replay(r.Context(), d)
 	if err != nil {
-		if errors.Is(err, river.ErrNotFound) {
-			writeError(w, http.StatusNotFound, "the delivery was deleted meanwhile (retention)")
-			return
-		}
 		h.storeError(w, "retrying the delivery", err)
 		return
 	}
-	ref.job = job
-	// Replaying a delivery of a batch replays the batch: its other
-	// deliveries share its state, so they were not delivered either.
-	h.log.Info("delivery replayed through the admin API", "delivery", d.DeliveryID, "job", job.ID, "previous_state", d.State, "batch", d.Batch)
-	writeJSON(w, http.StatusOK, ref.json())
-}
-
-// deliveryRef is a delivery found in the store: its job and, in a batch
-// job, its index.
-type deliveryRef struct {
-	job  *rivertype.JobRow
-	item int // -1: the job is the delivery's own
-}
-
-func (ref deliveryRef) json() DeliveryJSON {
-	if ref.item < 0 {
-		return deliveryJSON(ref.job)
+	if !ok {
+		writeError(w, http.StatusConflict, fmt.Sprintf("delivery %s changed state meanwhile; GET /v1/deliveries/%d shows it", d.UUID, d.ID))
+		return
 	}
-	if ds := batchJSON(ref.job, ref.item); len(ds) == 1 {
-		return ds[0]
+	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
+	defer cancel()
+	if nd, err := h.opts.Records.DeliveryByID(ctx, d.ID); err == nil {
+		d = nd
 	}
-	return DeliveryJSON{} // unreachable: findDelivery checked the index
+	h.log.Info("delivery replayed through the admin API", "delivery", d.UUID, "id", d.ID)
+	writeJSON(w, http.StatusOK, deliveryJSON(d))
 }
 
-// findDelivery resolves {id}: the River job id of a delivery's own job, or
-// an X-Chatwoot-Delivery UUID (of any delivery, batched or not).
-func (h *Handler) findDelivery(w http.ResponseWriter, r *http.Request) (deliveryRef, bool) {
+// findDelivery resolves {id}: a delivery's row id, or its
+// X-Chatwoot-Delivery id (the unique index on it).
+func (h *Handler) findDelivery(w http.ResponseWriter, r *http.Request) (store.Delivery, bool) {
 	raw := r.PathValue("id")
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.Timeout)
 	defer cancel()
-	ref := deliveryRef{item: -1}
-	if id, err := strconv.ParseInt(raw, 10, 64); err == nil && id > 0 {
-		j, err := h.opts.Jobs.JobGet(ctx, id)
-		switch {
-		case errors.Is(err, river.ErrNotFound):
-		case err != nil:
-			h.storeError(w, "reading the delivery", err)
-			return ref, false
-		case j.Kind == delivery.Kind:
-			ref.job = j
-		case j.Kind == delivery.BatchKind:
-			writeError(w, http.StatusNotFound, fmt.Sprintf("job %d carries a batch of deliveries to their first attempt; ask for one by its delivery_id (the X-Chatwoot-Delivery UUID)", id))
-			return ref, false
-		}
-	} else if u, err := uuid.Parse(raw); err == nil {
-		ref, err = h.findByDeliveryID(ctx, u.String())
-		if err != nil {
-			h.storeError(w, "finding the delivery", err)
-			return ref, false
-		}
+	var d store.Delivery
+	var err error
+	if id, perr := strconv.ParseInt(raw, 10, 64); perr == nil && id > 0 {
+		d, err = h.opts.Records.DeliveryByID(ctx, id)
+	} else if u, perr := uuid.Parse(raw); perr == nil {
+		d, err = h.opts.Records.DeliveryByUUID(ctx, u.String())
 	} else {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("id: %q is neither a delivery's id (a positive integer) nor its X-Chatwoot-Delivery UUID", raw))
-		return ref, false
+		return d, false
 	}
-	if ref.job == nil {
+	switch {
+	case errors.Is(err, store.ErrNoDelivery):
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no delivery %s (GET /v1/deliveries lists them; delivered ones are kept for --retention)", raw))
-		return ref, false
+		return d, false
+	case err != nil:
+		h.storeError(w, "reading the delivery", err)
+		return d, false
 	}
-	return ref, true
-}
-
-// findByDeliveryID finds a delivery by its X-Chatwoot-Delivery id: in a job
-// of its own (which a delivery that went on alone from its batch has), or
-// else in a batch.
-func (h *Handler) findByDeliveryID(ctx context.Context, id string) (deliveryRef, error) {
-	ref := deliveryRef{item: -1}
-	// args ->> 'key' reads a JSON field in both SQLite and PostgreSQL.
-	res, err := h.opts.Jobs.JobList(ctx, river.NewJobListParams().Kinds(delivery.Kind).
-		Where("args ->> 'delivery_id' = @delivery_id", river.NamedArgs{"delivery_id": id}).First(1))
-	if err != nil {
-		return ref, err
-	}
-	for _, j := range res.Jobs {
-		var a delivery.Args
-		if j.Kind == delivery.Kind && json.Unmarshal(j.EncodedArgs, &a) == nil && a.DeliveryID == id {
-			ref.job = j
-			return ref, nil
-		}
-	}
-	// A batch's ids are in an array; its text is matched in both databases
-	// (the id is a parsed UUID: no LIKE wildcards), then checked here.
-	res, err = h.opts.Jobs.JobList(ctx, river.NewJobListParams().Kinds(delivery.BatchKind).
-		Where("CAST(args AS TEXT) LIKE @pattern", river.NamedArgs{"pattern": "%" + id + "%"}).First(10))
-	if err != nil {
-		return ref, err
-	}
-	for _, j := range res.Jobs {
-		if i := batchItem(j, id); i >= 0 {
-			return deliveryRef{job: j, item: i}, nil
-		}
-	}
-	return ref, nil
+	return d, true
 }
 
 func (h *Handler) storeError(w http.ResponseWriter, what string, err error) {

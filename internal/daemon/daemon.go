@@ -84,16 +84,10 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		return err
 	}
 	defer st.Close()
-	// With --attempt-log, every attempt, a 2xx included, in the store's
-	// attempt log; closed (written out) after River stopped, before the
-	// store closes.
-	var alog *store.AttemptLog
-	var attemptsAPI admin.Attempts
-	if cfg.AttemptLog {
-		alog = store.NewAttemptLog(st, 0, newSlog(log.Named("attempts"), hclog.Info))
-		defer alog.Close()
-		attemptsAPI = st
-	}
+	// Every outcome is committed before its job completes (group commit);
+	// closed after River stopped, before the store closes.
+	recorder := store.NewRecorder(st, newSlog(log.Named("records"), hclog.Info))
+	defer recorder.Close()
 
 	registry := endpoints.NewRegistry()
 	limiter := delivery.NewLimiter(delivery.LimiterOptions{PerEndpoint: cfg.EndpointConcurrency})
@@ -126,6 +120,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 	// Workers are registered before their River client exists: they reach
 	// it through the job's context (store.ClientFromContext).
 	worker := delivery.NewWorker(delivery.WorkerOptions{
+		Records:   workerRecords{st, recorder},
 		Endpoints: registry,
 		Sender:    sender,
 		Limiter:   limiter,
@@ -153,10 +148,6 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 					errText = r.Err.Error()
 				}
 				registry.RecordAttempt(r.Endpoint, r.Start.Add(r.Duration), r.Status, errText)
-				if alog != nil {
-					alog.Add(store.Attempt{DeliveryID: r.DeliveryID, Attempt: r.Attempt, AccountID: r.Endpoint.AccountID, WebhookID: r.Endpoint.ID,
-						At: r.Start, Status: r.Status, Error: errText, Duration: r.Duration})
-				}
 			}
 			mets.ObserveResult(r)
 		},
@@ -173,7 +164,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		return err
 	})
 	river.AddWorker(workers, batchWorker)
-	river.AddWorker(workers, &delivery.CancelWorker{Jobs: func(ctx context.Context) (delivery.Jobs, error) { return store.ClientFromContext(ctx) }, Logger: log})
+	river.AddWorker(workers, &delivery.CancelWorker{Jobs: func(ctx context.Context) (delivery.Jobs, error) { return store.ClientFromContext(ctx) }, Records: st, Logger: log})
 
 	cooldown, poll := st.Tuning.FetchCooldown, st.Tuning.FetchPollInterval
 	if cfg.FetchCooldown > 0 {
@@ -248,9 +239,8 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 	})
 	ingestHandler := ingest.New(ingest.Options{
 		Registry:    registry,
-		Inserter:    client,
+		Queue:       queue{st, client, cfg.BatchSize},
 		MaxAttempts: cfg.Schedule.MaxAttempts(),
-		BatchSize:   cfg.BatchSize,
 		Backlog:     backlog,
 		OnQueued:    mets.Queued,
 		Store:       storeHealth,
@@ -262,7 +252,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		},
 		Logger: log,
 	})
-	handler := routes(cfg, self, ingestHandler, admin.New(admin.Options{Jobs: client, Endpoints: registry, Marks: st, Attempts: attemptsAPI, Logger: log}), mets.Handler(), ui)
+	handler := routes(cfg, self, ingestHandler, admin.New(admin.Options{Jobs: client, Records: adminRecords{st, client}, Endpoints: registry, Marks: st, Logger: log}), mets.Handler(), ui)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -285,8 +275,9 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		hooks.Listening(ln.Addr())
 	}
 	var recWG sync.WaitGroup
-	recWG.Add(1)
+	recWG.Add(2)
 	go func() { defer recWG.Done(); reconciler.Run(bg) }()
+	go func() { defer recWG.Done(); retain(bg, st, cfg, log) }()
 
 	// Workers start once the endpoints are known: before that a delivery
 	// could not tell a removed webhook from one not listed yet.
@@ -458,5 +449,81 @@ func storedSnapshots(st *store.Store) func(context.Context) ([]endpoints.Snapsho
 			out = append(out, endpoints.Snapshot{AccountID: l.AccountID, Webhooks: hooks, ListedAt: l.ListedAt})
 		}
 		return out, nil
+	}
+}
+
+// workerRecords is the store as the workers see it: deliveries read from
+// the store, outcomes written through the recorder.
+type workerRecords struct {
+	*store.Store
+	*store.Recorder
+}
+
+// queue stores ingest's events with the jobs that carry their deliveries.
+type queue struct {
+	st        *store.Store
+	client    store.Client
+	batchSize int
+}
+
+func (q queue) Enqueue(ctx context.Context, evs []store.NewEvent) ([]store.Queued, error) {
+	return q.st.Enqueue(ctx, q.client, evs, func(qs []store.Queued) []river.InsertManyParams { return delivery.JobsFor(qs, q.batchSize) })
+}
+
+// adminRecords is the store as the admin API sees it; a replay is one more
+// attempt in a new job.
+type adminRecords struct {
+	*store.Store
+	client store.Client
+}
+
+func (a adminRecords) Replay(ctx context.Context, id int64, from []string) (bool, error) {
+	return a.Requeue(ctx, a.client, id, from, func(d store.Delivery) []river.InsertManyParams {
+		return []river.InsertManyParams{delivery.AloneParams(d, 1, time.Time{})}
+	})
+}
+
+// RetentionEvery is how often the retention pass runs.
+const RetentionEvery = time.Minute
+
+// retain deletes finished deliveries past --retention (succeeded,
+// cancelled) and --dead-retention (dead; 0 keeps them), with their
+// attempts and the events they leave without a delivery, in batches of
+// store.RetentionBatch, until ctx ends. River deletes its own jobs (its
+// job cleaner, in batches too).
+func retain(ctx context.Context, st *store.Store, cfg Config, log hclog.Logger) {
+	t := time.NewTicker(RetentionEvery)
+	defer t.Stop()
+	for {
+		retainOnce(ctx, st, cfg, log)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func retainOnce(ctx context.Context, st *store.Store, cfg Config, log hclog.Logger) {
+	rules := []struct {
+		state string
+		keep  time.Duration
+	}{{store.StateSucceeded, cfg.Retention}, {store.StateCancelled, cfg.Retention}, {store.StateDead, cfg.DeadRetention}}
+	for _, r := range rules {
+		if r.keep <= 0 {
+			continue
+		}
+		for ctx.Err() == nil {
+			n, err := st.DeleteFinished(ctx, r.state, time.Now().Add(-r.keep))
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Warn("retention pass failed; retried at the next", "state", r.state, "error", err)
+				}
+				return
+			}
+			if n < store.RetentionBatch {
+				break
+			}
+		}
 	}
 }

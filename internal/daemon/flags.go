@@ -62,10 +62,6 @@ type Config struct {
 	AdminToken string
 	// RiverUI mounts River's web UI at /riverui/.
 	RiverUI bool
-	// AttemptLog writes every attempt, a 2xx included, to the store's
-	// attempt log (off by default: it costs a third of the throughput on
-	// SQLite, see the daemon guide).
-	AttemptLog bool
 
 	// FetchCooldown and FetchPollInterval tune River's fetch loop; zero
 	// takes the store's own (store.Tuning).
@@ -116,7 +112,6 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (Confi
 		"With a token: ingest is open to loopback clients and needs the token from others; everything else needs it from every client. "+
 		"Without one: ingest and everything else answer loopback clients only. "+
 		"Send it as \"Authorization: Bearer TOKEN\" or as the HTTP Basic password (browsers)")
-	fs.BoolVar(&cfg.AttemptLog, "attempt-log", false, "log every attempt, a 2xx included, with its duration in the store (GET /v1/deliveries/{id} shows it); costs about a third of the throughput on SQLite")
 	fs.BoolVar(&cfg.RiverUI, "river-ui", true, "serve River's web UI at /riverui/ (queued, retrying and dead deliveries), behind the admin protection")
 	fs.DurationVar(&cfg.FetchCooldown, "fetch-cooldown", 0, "least time between two fetches of due deliveries from the store (default 5ms on SQLite, 1ms on PostgreSQL)")
 	fs.DurationVar(&cfg.FetchPollInterval, "fetch-poll-interval", 0, "most time between two fetches of due deliveries from the store (default 25ms on SQLite, 200ms on PostgreSQL, where inserts notify)")

@@ -9,7 +9,16 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
 )
+
+// cancelReason is the error a delivery cancelled for reason records.
+func cancelReason(reason string) string {
+	if reason == CancelGone {
+		return "endpoint answered 410 Gone: " + ErrEndpointDisabled.Error()
+	}
+	return ErrEndpointRemoved.Error()
+}
 
 // CancelKind is the River job kind that cancels an endpoint's pending
 // deliveries.
@@ -72,12 +81,22 @@ type CancelWorker struct {
 
 	// Jobs returns the River client working the job, from its context
 	// (the client is created after its workers).
-	Jobs   func(ctx context.Context) (Jobs, error)
+	Jobs func(ctx context.Context) (Jobs, error)
+	// Records marks the endpoint's waiting deliveries cancelled first.
+	Records interface {
+		CancelWaiting(ctx context.Context, e store.Endpoint, why string) (int, error)
+	}
 	Logger hclog.Logger
 }
 
 // Work implements river.Worker.
 func (w *CancelWorker) Work(ctx context.Context, job *river.Job[CancelArgs]) error {
+	k := job.Args.Key()
+	if w.Records != nil {
+		if _, err := w.Records.CancelWaiting(ctx, store.Endpoint{AccountID: k.AccountID, WebhookID: k.ID}, cancelReason(job.Args.Reason)); err != nil {
+			return err
+		}
+	}
 	jobs, err := w.Jobs(ctx)
 	if err != nil {
 		return err

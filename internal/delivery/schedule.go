@@ -112,8 +112,10 @@ type RetryPolicy struct {
 }
 
 // NextRetry counts failures from the job's recorded errors, which snoozes
-// (rate limits, a busy endpoint) do not add to, and, for a delivery that
-// went on alone from a batch, the batch's failed attempt.
+// (rate limits, a busy endpoint) do not add to. The Worker sets the time of
+// each attempt it made itself (Worker.NextRetry), from the delivery's
+// attempt count in the store; this policy serves the jobs River rescued
+// after their daemon died, and batches that failed to record.
 func (p *RetryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
-	return time.Now().Add(p.Schedule.Delay(len(job.Errors) + 1 + parseMetadata(job).PriorAttempts))
+	return time.Now().Add(p.Schedule.Delay(len(job.Errors) + 1))
 }

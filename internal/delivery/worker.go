@@ -13,6 +13,7 @@ import (
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
 )
 
 // Endpoints is the registry as the worker sees it.
@@ -26,8 +27,16 @@ type Endpoints interface {
 // looks again; resuming re-queues the waiting ones at once, in order.
 const PauseSnooze = 5 * time.Minute
 
+// Records is the store as the workers see it: the deliveries to attempt,
+// and where their outcomes go (a store.Recorder).
+type Records interface {
+	ForAttempt(ctx context.Context, ids []int64) ([]store.Delivery, error)
+	Add(o store.Outcome) <-chan error
+}
+
 // WorkerOptions configures a Worker.
 type WorkerOptions struct {
+	Records   Records
 	Endpoints Endpoints
 	Sender    *Sender
 	Limiter   *Limiter
@@ -83,15 +92,11 @@ func (w *Worker) JobTimeout() time.Duration {
 // Timeout implements river.Worker.
 func (w *Worker) Timeout(*river.Job[Args]) time.Duration { return w.JobTimeout() }
 
-// NextRetry honours the endpoint's Retry-After when it sent one, as
-// Schedule.RetryAfter bounds it; otherwise the client's RetryPolicy (the
-// schedule) decides.
-func (w *Worker) NextRetry(job *river.Job[Args]) time.Time {
-	if job.Args.retryAfter > 0 {
-		return time.Now().Add(job.Args.retryAfter)
-	}
-	return time.Time{}
-}
+// NextRetry is the time Work recorded as the delivery's next attempt: the
+// schedule's for its attempt number, or later for an endpoint's
+// Retry-After (Schedule.RetryAfter bounds it). Zero (a job rescued after
+// its daemon died) leaves it to the client's RetryPolicy.
+func (w *Worker) NextRetry(job *river.Job[Args]) time.Time { return job.Args.retryAt }
 
 // Errors of attempts that will not be retried.
 var (
@@ -99,34 +104,41 @@ var (
 	ErrEndpointDisabled = errors.New("the endpoint is disabled: it answered 410 Gone; it is enabled again when its webhook changes upstream or by POST /v1/endpoints/{id}/enable")
 	ErrUnsubscribed     = errors.New("the webhook no longer subscribes to this event")
 	ErrEndpointRefused  = errors.New("the daemon refuses this endpoint (GET /v1/endpoints says why, e.g. its destination is the daemon itself)")
+	ErrDeliveryDeleted  = errors.New("the delivery is no longer stored (deleted by retention)")
 )
 
-// Work implements river.Worker.
+// Work implements river.Worker: one attempt of the delivery, recorded in
+// the store before it returns.
 func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
-	a := &job.Args
-	key := a.Key()
-	meta := parseMetadata(job.JobRow)
-	attempt := job.Attempt + meta.PriorAttempts // the delivery's, counting a batch's
-	ep, status := w.opts.Endpoints.Lookup(key)
-	cancel := func(err error) error {
-		w.report(Result{Endpoint: key, Attempt: attempt, Start: time.Now(), Err: err, Outcome: Cancelled})
-		return river.JobCancel(err)
+	ds, err := w.opts.Records.ForAttempt(ctx, []int64{job.Args.ID})
+	if err != nil {
+		return err
 	}
-	switch {
-	case status == endpoints.Removed:
-		return cancel(ErrEndpointRemoved)
-	case status == endpoints.Disabled:
-		return cancel(ErrEndpointDisabled)
-	case status == endpoints.Refused:
-		return cancel(ErrEndpointRefused)
-	case !ep.Subscribed(a.Event):
-		return cancel(ErrUnsubscribed)
+	if len(ds) == 0 {
+		return river.JobCancel(ErrDeliveryDeleted)
+	}
+	d := ds[0]
+	switch d.State {
+	case store.StateSucceeded:
+		return nil // recorded delivered (its job's completion was lost): never sent again
+	case store.StateCancelled, store.StateDead:
+		return river.JobCancel(fmt.Errorf("the delivery is %s", d.State))
+	}
+	key := endpoints.Key{AccountID: d.AccountID, ID: d.WebhookID}
+	attempt := d.Attempts + 1
+	ep, status := w.opts.Endpoints.Lookup(key)
+	if err := w.refusal(status, ep, d.Event); err != nil {
+		w.report(Result{Endpoint: key, DeliveryID: d.UUID, Attempt: attempt, Start: time.Now(), Err: err, Outcome: Cancelled})
+		if rerr := w.wait(ctx, w.opts.Records.Add(store.Outcome{ID: d.ID, State: store.StateCancelled, Attempts: d.Attempts, JobID: job.ID, Error: err.Error()})); rerr != nil {
+			return rerr
+		}
+		return river.JobCancel(err)
 	}
 	if _, paused := w.opts.Endpoints.PausedAt(key); paused {
 		return river.JobSnooze(PauseSnooze)
 	}
 
-	release, snooze, err := w.opts.Limiter.Acquire(ctx, key, meta.Snoozes)
+	release, snooze, err := w.opts.Limiter.Acquire(ctx, key, parseMetadata(job.JobRow).Snoozes)
 	if err != nil {
 		return err // stopping: River puts the job back without counting the attempt
 	}
@@ -136,60 +148,103 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	defer release()
 
 	start := time.Now()
-	resp, sendErr := w.opts.Sender.Send(ctx, Request{URL: ep.URL, Secret: ep.Secret, DeliveryID: a.DeliveryID, Body: []byte(a.Payload)})
+	resp, sendErr := w.opts.Sender.Send(ctx, Request{URL: ep.URL, Secret: ep.Secret, DeliveryID: d.UUID, Body: d.Payload})
 	elapsed := time.Since(start)
 	if sendErr != nil && ctx.Err() != nil {
 		return sendErr // stopping or timed out by River: not an attempt of the endpoint's
 	}
-	if sendErr != nil || resp.Status != http.StatusOK {
-		// A 200 is implied by the completed job (see Attempts): writing
-		// its record would make River merge metadata in the completing
-		// UPDATE, ~15% of the daemon's throughput.
-		recordAttempt(ctx, meta.Attempts, AttemptRecord{Attempt: attempt, At: start.UTC(), Status: resp.Status, DurationMS: float64(elapsed.Microseconds()) / 1000})
+	final := job.Attempt >= job.MaxAttempts
+	out, err := w.outcome(ctx, d, ep, attempt, final, resp, sendErr)
+	out.JobID = job.ID
+	out.Attempt = &store.Attempt{Attempt: attempt, At: start.UTC(), Status: resp.Status, Error: errText(err), Duration: elapsed}
+	job.Args.retryAt = out.NextAttemptAt
+	w.reportAttempt(d, key, attempt, start, elapsed, resp.Status, out.State, err)
+	if rerr := w.wait(ctx, w.opts.Records.Add(out)); rerr != nil {
+		return rerr // not recorded: River retries, and the attempt may be repeated
 	}
-	err = w.outcome(ctx, job, attempt, ep, resp, sendErr)
-	w.reportAttempt(job, attempt, key, start, elapsed, resp.Status, err)
 	return err
 }
 
-// outcome turns one attempt's answer into what Work returns, and logs it.
-func (w *Worker) outcome(ctx context.Context, job *river.Job[Args], attempt int, ep endpoints.Endpoint, resp Response, sendErr error) error {
-	a := &job.Args
+// wait waits for an outcome's commit.
+func (w *Worker) wait(ctx context.Context, done <-chan error) error {
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("recording the outcome: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// refusal is why a delivery to ep (in status) of event is cancelled
+// without an attempt; nil when it is to be attempted.
+func (w *Worker) refusal(status endpoints.Status, ep endpoints.Endpoint, event string) error {
+	switch {
+	case status == endpoints.Removed:
+		return ErrEndpointRemoved
+	case status == endpoints.Disabled:
+		return ErrEndpointDisabled
+	case status == endpoints.Refused:
+		return ErrEndpointRefused
+	case !ep.Subscribed(event):
+		return ErrUnsubscribed
+	}
+	return nil
+}
+
+func errText(err error) string {
+	var cancelled *river.JobCancelError
+	if errors.As(err, &cancelled) {
+		err = cancelled.Unwrap()
+	}
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// outcome turns one attempt's answer into the delivery's new record and
+// what Work returns, and logs it. final: the delivery has no attempt left.
+func (w *Worker) outcome(ctx context.Context, d store.Delivery, ep endpoints.Endpoint, attempt int, final bool, resp Response, sendErr error) (store.Outcome, error) {
 	logAttempt := func(level hclog.Level, msg string, args ...any) {
 		if w.log.GetLevel() > level {
 			return // the hot path (delivered, at debug) builds no log line
 		}
 		w.log.Log(level, msg, append([]any{
-			"delivery", a.DeliveryID, "endpoint", ep.String(), "event", a.Event,
-			"attempt", attempt, "max_attempts", job.MaxAttempts + attempt - job.Attempt,
+			"delivery", d.UUID, "endpoint", ep.String(), "event", d.Event, "attempt", attempt, "max_attempts", d.MaxAttempts,
 		}, args...)...)
 	}
-	final := job.Attempt >= job.MaxAttempts
-	failed := func(err error, args ...any) error {
-		if final {
-			logAttempt(hclog.Error, "delivery dead: retry schedule exhausted; kept for replay", append(args, "error", err)...)
-		} else {
-			logAttempt(hclog.Warn, "delivery attempt failed; will retry", append(args, "error", err)...)
-		}
-		return err
-	}
+	out := store.Outcome{ID: d.ID, Attempts: attempt, Status: resp.Status}
 	if sendErr == nil && resp.OK() {
 		logAttempt(hclog.Debug, "delivered", "status", resp.Status, "elapsed", resp.Elapsed)
-		return nil
+		out.State = store.StateSucceeded
+		return out, nil
 	}
 	gone, wait, err := w.judge(ctx, ep, resp, sendErr, logAttempt)
-	switch {
-	case gone:
-		return river.JobCancel(fmt.Errorf("endpoint answered 410 Gone: %w", ErrEndpointDisabled))
-	case wait > 0:
-		var next time.Duration
-		next, err = w.retryAfter(ep, attempt, wait, err)
-		a.retryAfter = next
-		return failed(err, "retry_after", wait, "next_attempt_in", next.Round(time.Millisecond))
-	case sendErr != nil:
-		return failed(err)
+	if gone {
+		err = fmt.Errorf("endpoint answered 410 Gone: %w", ErrEndpointDisabled)
+		out.State, out.Error = store.StateCancelled, err.Error()
+		return out, river.JobCancel(err)
 	}
-	return failed(err, "status", resp.Status)
+	next := w.opts.Schedule.Delay(attempt)
+	var kv []any
+	if wait > 0 {
+		next, err = w.retryAfter(ep, attempt, wait, err)
+		kv = []any{"retry_after", wait, "next_attempt_in", next.Round(time.Millisecond)}
+	} else if sendErr == nil {
+		kv = []any{"status", resp.Status}
+	}
+	out.Error = err.Error()
+	if final {
+		logAttempt(hclog.Error, "delivery dead: retry schedule exhausted; kept for replay", append(kv, "error", err)...)
+		out.State = store.StateDead
+		return out, err
+	}
+	logAttempt(hclog.Warn, "delivery attempt failed; will retry", append(kv, "error", err)...)
+	out.State, out.NextAttemptAt = store.StateFailed, time.Now().Add(next)
+	return out, err
 }
 
 // judge reads an attempt not answered 2xx, for the Worker and the
@@ -236,20 +291,23 @@ func (w *Worker) report(r Result) {
 	}
 }
 
-// reportAttempt reports an attempt once its outcome is known (err is what
-// Work returns).
-func (w *Worker) reportAttempt(job *river.Job[Args], attempt int, key endpoints.Key, start time.Time, elapsed time.Duration, status int, err error) {
+// reportAttempt reports an attempt once its outcome is known.
+func (w *Worker) reportAttempt(d store.Delivery, key endpoints.Key, attempt int, start time.Time, elapsed time.Duration, status int, state string, err error) {
 	if w.opts.OnResult == nil {
 		return
 	}
-	r := Result{Endpoint: key, DeliveryID: job.Args.DeliveryID, Attempt: attempt, Start: start, Sent: true, Status: status, Err: err, Duration: elapsed}
+	r := Result{Endpoint: key, DeliveryID: d.UUID, Attempt: attempt, Start: start, Sent: true, Status: status, Duration: elapsed}
 	var cancelled *river.JobCancelError
-	switch {
-	case err == nil:
+	if errors.As(err, &cancelled) {
+		err = cancelled.Unwrap()
+	}
+	r.Err = err
+	switch state {
+	case store.StateSucceeded:
 		r.Outcome = Delivered
-	case errors.As(err, &cancelled):
-		r.Outcome, r.Err = Cancelled, cancelled.Unwrap()
-	case job.Attempt >= job.MaxAttempts:
+	case store.StateCancelled:
+		r.Outcome = Cancelled
+	case store.StateDead:
 		r.Outcome = Dead
 	default:
 		r.Outcome = Failed

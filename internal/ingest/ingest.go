@@ -20,12 +20,11 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/lograte"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
 )
 
 // MaxBodyBytes is the largest event accepted.
@@ -43,18 +42,14 @@ type Registry interface {
 // Options configures a Handler.
 type Options struct {
 	Registry Registry
-	Inserter Inserter
+	Queue    Queue
 
 	// MaxAttempts of each delivery: the retry schedule's.
 	MaxAttempts int
 
-	// MaxBatch is the most jobs committed in one transaction; default 1000.
+	// MaxBatch is the most deliveries committed in one transaction;
+	// default 1000.
 	MaxBatch int
-
-	// BatchSize is the most deliveries to one endpoint that one queue job
-	// carries to their first attempt (delivery.Coalesce), among those
-	// committed together; 0 or 1: a job per delivery.
-	BatchSize int
 
 	// Backlog, when set, decides which new deliveries are stored behind
 	// the other endpoints' (delivery.NewDelivery.Behind) from the count of
@@ -125,7 +120,7 @@ func New(opts Options) *Handler {
 		opts.LogEvery = lograte.DefaultEvery
 	}
 	h := &Handler{opts: opts, log: log.Named("ingest"), logRate: lograte.New(opts.LogEvery, nil), mux: http.NewServeMux(),
-		batcher: newBatcher(opts.Inserter, opts.MaxBatch, opts.BatchSize, opts.InsertTimeout)}
+		batcher: newBatcher(opts.Queue, opts.MaxBatch, opts.InsertTimeout)}
 	h.mux.HandleFunc("POST /v1/accounts/{account_id}/events", h.events)
 	if opts.Relay.Endpoints != nil {
 		h.mux.HandleFunc("POST /v1/accounts/{account_id}/relay", h.relay)
@@ -194,24 +189,20 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	params := make([]river.InsertManyParams, len(eps))
+	ev := store.NewEvent{AccountID: account, Event: event, Payload: body, IdempotencyKey: key, Deliveries: make([]store.NewDelivery, len(eps))}
 	ids := make([]string, len(eps))
 	for i, ep := range eps {
 		ids[i] = h.opts.NewID()
 		if key != "" {
 			ids[i] = delivery.IdempotentID(key, ep.Key())
 		}
-		params[i] = delivery.InsertParams(delivery.NewDelivery{
-			Endpoint: ep, Event: event, Payload: body, DeliveryID: ids[i],
-			Idempotent: key != "", MaxAttempts: h.opts.MaxAttempts,
-			Behind: h.reserve(ep.Key()),
-		})
+		ev.Deliveries[i] = store.NewDelivery{UUID: ids[i], WebhookID: ep.ID, MaxAttempts: h.opts.MaxAttempts, Behind: h.reserve(ep.Key())}
 	}
 	out := Accepted{Deliveries: len(eps), DeliveryIDs: ids}
-	if len(params) > 0 {
-		results, err := h.batcher.insert(params, key != "")
+	if len(eps) > 0 {
+		queued, err := h.batcher.insert(ev)
 		h.opts.Store.Note(err)
-		h.releaseUnstored(eps, results, err)
+		h.releaseUnstored(eps, queued, err)
 		if err != nil {
 			h.logLimited(hclog.Error, "store", "storing deliveries failed; nothing was queued", "account", account, "event", event, "error", err)
 			w.Header().Set("Retry-After", "1")
@@ -219,15 +210,15 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		out.Duplicate = key != ""
-		queued := len(params)
-		for _, res := range results {
-			out.Duplicate = out.Duplicate && res.UniqueSkippedAsDuplicate
-			if res.UniqueSkippedAsDuplicate {
-				queued--
+		fresh := 0
+		for _, q := range queued {
+			out.Duplicate = out.Duplicate && q.Duplicate
+			if !q.Duplicate {
+				fresh++
 			}
 		}
 		if h.opts.OnQueued != nil {
-			h.opts.OnQueued(queued)
+			h.opts.OnQueued(fresh)
 		}
 	}
 	h.log.Debug("event accepted", "account", account, "event", event, "deliveries", len(eps), "bytes", len(body), "duplicate", out.Duplicate)
@@ -252,12 +243,12 @@ func (h *Handler) reserve(k endpoints.Key) bool {
 // releaseUnstored gives back what reserve counted for deliveries that were
 // not stored: all of them after an error, the duplicates otherwise
 // (results are in the order of eps).
-func (h *Handler) releaseUnstored(eps []endpoints.Endpoint, results []*rivertype.JobInsertResult, err error) {
+func (h *Handler) releaseUnstored(eps []endpoints.Endpoint, queued []store.Queued, err error) {
 	if h.opts.Backlog == nil {
 		return
 	}
 	for i, ep := range eps {
-		if err != nil || i < len(results) && results[i].UniqueSkippedAsDuplicate {
+		if err != nil || i < len(queued) && queued[i].Duplicate {
 			h.opts.Backlog.Release(ep.Key())
 		}
 	}

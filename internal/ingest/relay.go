@@ -12,11 +12,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
-	"github.com/riverqueue/river"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
-	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
 )
 
 // Relays finds the relayed webhook a relay request is for.
@@ -154,19 +153,16 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request) {
 		refuse(RelayBadRequest, http.StatusBadRequest, "X-Chatwoot-Delivery must be printable ASCII of at most 255 bytes", "endpoint", ep.String())
 		return
 	}
-	params := []river.InsertManyParams{delivery.InsertParams(delivery.NewDelivery{
-		Endpoint: ep, Event: event, Payload: body, DeliveryID: id,
-		Idempotent: true, MaxAttempts: h.opts.MaxAttempts,
-		Behind: h.reserve(ep.Key()),
-	})}
-	results, err := h.batcher.insert(params, true)
+	queued, err := h.batcher.insert(store.NewEvent{AccountID: account, Event: event, Payload: body, Deliveries: []store.NewDelivery{
+		{UUID: id, WebhookID: ep.ID, MaxAttempts: h.opts.MaxAttempts, Behind: h.reserve(ep.Key())},
+	}})
 	h.opts.Store.Note(err)
-	h.releaseUnstored([]endpoints.Endpoint{ep}, results, err)
+	h.releaseUnstored([]endpoints.Endpoint{ep}, queued, err)
 	if err != nil {
 		refuse(RelayStoreError, http.StatusServiceUnavailable, "the delivery could not be stored; nothing was queued", "endpoint", ep.String(), "error", err)
 		return
 	}
-	out := Relayed{DeliveryID: id, Duplicate: len(results) == 1 && results[0].UniqueSkippedAsDuplicate}
+	out := Relayed{DeliveryID: id, Duplicate: len(queued) == 1 && queued[0].Duplicate}
 	outcome := RelayAccepted
 	if out.Duplicate {
 		outcome = RelayDuplicate

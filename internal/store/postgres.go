@@ -92,7 +92,7 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 		if err != nil {
 			return nil, fmt.Errorf("the River tables: %w", err)
 		}
-		recs, err = migrateRecords(ctx, pgDB{conn})
+		recs, err = migrateRecords(ctx, pgDB{conn}, postgresDialect)
 		return res, err
 	})
 	if err != nil {
@@ -118,7 +118,8 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 		newClient: func(cfg *river.Config) (Client, error) {
 			return river.NewClient(driver, cfg)
 		},
-		exec: driver.GetExecutor(),
+		exec:  driver.GetExecutor(),
+		begin: beginPostgres(pool),
 	}
 	if err := st.noteMigrations(ctx, migrator, res); err != nil {
 		pool.Close()

@@ -52,7 +52,57 @@ var recordMigrations = []string{
 		duration_us BIGINT NOT NULL,
 		PRIMARY KEY (delivery_id, attempt)
 	)`,
+	// 5-11: events, deliveries and attempts are the daemon's records (see
+	// deliveries.go); the attempt log of 4, opt-in and keyed by the
+	// delivery's UUID, gives way to attempts keyed by the delivery's row.
+	5: `DROP TABLE chatwoot_attempts`,
+	6: `CREATE TABLE chatwoot_events (
+		id              {{id}},
+		account_id      BIGINT NOT NULL,
+		event           TEXT   NOT NULL,
+		payload         TEXT   NOT NULL,
+		received_at_us  BIGINT NOT NULL,
+		idempotency_key TEXT   NOT NULL
+	)`,
+	7: `CREATE TABLE chatwoot_deliveries (
+		id                 {{id}},
+		uuid               TEXT   NOT NULL UNIQUE,
+		event_id           BIGINT NOT NULL,
+		account_id         BIGINT NOT NULL,
+		webhook_id         BIGINT NOT NULL,
+		state              TEXT   NOT NULL,
+		attempts           BIGINT NOT NULL,
+		max_attempts       BIGINT NOT NULL,
+		job_id             BIGINT NOT NULL,
+		created_at_us      BIGINT NOT NULL,
+		next_attempt_at_us BIGINT NOT NULL,
+		last_status        BIGINT NOT NULL,
+		last_error         TEXT   NOT NULL,
+		finished_at_us     BIGINT NOT NULL
+	)`,
+	8:  `CREATE INDEX chatwoot_deliveries_event ON chatwoot_deliveries (event_id)`,
+	9:  `CREATE INDEX chatwoot_deliveries_endpoint ON chatwoot_deliveries (account_id, webhook_id, id)`,
+	10: `CREATE INDEX chatwoot_deliveries_finished ON chatwoot_deliveries (state, finished_at_us)`,
+	11: `CREATE TABLE chatwoot_attempts (
+		delivery_id BIGINT NOT NULL,
+		attempt     BIGINT NOT NULL,
+		at_us       BIGINT NOT NULL,
+		status      BIGINT NOT NULL,
+		error       TEXT   NOT NULL,
+		duration_us BIGINT NOT NULL,
+		PRIMARY KEY (delivery_id, attempt)
+	)`,
 }
+
+// dialect is what differs between the two databases in the migrations:
+// an id column that numbers rows itself and never reuses a number (a job
+// may still name a deleted delivery's id).
+type dialect struct{ id string }
+
+var (
+	sqliteDialect   = dialect{id: "INTEGER PRIMARY KEY AUTOINCREMENT"}
+	postgresDialect = dialect{id: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"}
+)
 
 // db is the little SQL the records need, over database/sql (SQLite) or a
 // pgx pool (PostgreSQL). Placeholders are $1, $2, ... on both.
@@ -113,7 +163,7 @@ func eachRow(rows interface {
 }
 
 // migrateRecords applies the record migrations not applied yet.
-func migrateRecords(ctx context.Context, d db) ([]int, error) {
+func migrateRecords(ctx context.Context, d db, dia dialect) ([]int, error) {
 	if err := d.exec(ctx, `CREATE TABLE IF NOT EXISTS chatwoot_schema_version (version BIGINT PRIMARY KEY)`); err != nil {
 		return nil, fmt.Errorf("creating chatwoot_schema_version: %w", err)
 	}
@@ -131,7 +181,7 @@ func migrateRecords(ctx context.Context, d db) ([]int, error) {
 		if applied[v] {
 			continue
 		}
-		if err := d.exec(ctx, recordMigrations[v]); err != nil {
+		if err := d.exec(ctx, strings.ReplaceAll(recordMigrations[v], "{{id}}", dia.id)); err != nil {
 			return done, fmt.Errorf("record migration %d: %w", v, err)
 		}
 		if err := d.exec(ctx, `INSERT INTO chatwoot_schema_version (version) VALUES ($1)`, v); err != nil {
@@ -288,68 +338,6 @@ func (s *Store) StoredWebhooks(ctx context.Context) ([]AccountWebhooks, error) {
 		})
 	if err != nil {
 		return nil, fmt.Errorf("reading the stored webhooks: %w", err)
-	}
-	return out, nil
-}
-
-// Attempt is one HTTP attempt of a delivery, whatever its outcome (a 2xx
-// included), as the attempt log keeps it.
-type Attempt struct {
-	DeliveryID           string
-	Attempt              int
-	AccountID, WebhookID int64
-	At                   time.Time // when the attempt started
-	Status               int       // 0 when no answer came
-	Error                string    // "" for a 2xx
-	Duration             time.Duration
-}
-
-// attemptsPerInsert bounds one INSERT's rows (8 parameters each; SQLite
-// takes 32,766).
-const attemptsPerInsert = 500
-
-// SaveAttempts stores attempts in as few statements as it can; an attempt
-// already stored (same delivery and number) is kept as it was.
-func (s *Store) SaveAttempts(ctx context.Context, as []Attempt) error {
-	for len(as) > 0 {
-		n := min(len(as), attemptsPerInsert)
-		var q strings.Builder
-		q.WriteString(`INSERT INTO chatwoot_attempts (delivery_id, attempt, account_id, webhook_id, at_us, status, error, duration_us) VALUES `)
-		args := make([]any, 0, n*8)
-		for i, a := range as[:n] {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			b := i * 8
-			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", b+1, b+2, b+3, b+4, b+5, b+6, b+7, b+8)
-			args = append(args, a.DeliveryID, a.Attempt, a.AccountID, a.WebhookID, a.At.UnixMicro(), a.Status, a.Error, a.Duration.Microseconds())
-		}
-		q.WriteString(` ON CONFLICT (delivery_id, attempt) DO NOTHING`)
-		if err := s.records.exec(ctx, q.String(), args...); err != nil {
-			return fmt.Errorf("saving %d attempts: %w", n, err)
-		}
-		as = as[n:]
-	}
-	return nil
-}
-
-// Attempts returns the stored attempts of a delivery, by number (the
-// primary key's index).
-func (s *Store) Attempts(ctx context.Context, deliveryID string) ([]Attempt, error) {
-	var out []Attempt
-	err := s.records.query(ctx, `SELECT attempt, account_id, webhook_id, at_us, status, error, duration_us FROM chatwoot_attempts WHERE delivery_id = $1 ORDER BY attempt`,
-		func(scan func(...any) error) error {
-			a := Attempt{DeliveryID: deliveryID}
-			var at, dur int64
-			if err := scan(&a.Attempt, &a.AccountID, &a.WebhookID, &at, &a.Status, &a.Error, &dur); err != nil {
-				return err
-			}
-			a.At, a.Duration = time.UnixMicro(at).UTC(), time.Duration(dur)*time.Microsecond
-			out = append(out, a)
-			return nil
-		}, deliveryID)
-	if err != nil {
-		return nil, fmt.Errorf("reading the attempts of delivery %s: %w", deliveryID, err)
 	}
 	return out, nil
 }

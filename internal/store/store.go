@@ -132,6 +132,7 @@ type Store struct {
 	close     func() error
 	newClient func(*river.Config) (Client, error)
 	exec      riverdriver.Executor
+	begin     func(context.Context) (*txn, error)
 }
 
 // Open opens and migrates the store named by opts.URL.
@@ -223,7 +224,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 		db.Close()
 		return nil, fmt.Errorf("migrating %s: %w", abs, err)
 	}
-	recs, err := migrateRecords(ctx, sqlDB{db})
+	recs, err := migrateRecords(ctx, sqlDB{db}, sqliteDialect)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrating %s: %w", abs, err)
@@ -245,7 +246,8 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 		newClient: func(cfg *river.Config) (Client, error) {
 			return river.NewClient(driver, cfg)
 		},
-		exec: driver.GetExecutor(),
+		exec:  driver.GetExecutor(),
+		begin: beginSQLite(db),
 	}
 	if err := st.noteMigrations(ctx, migrator, res); err != nil {
 		db.Close()

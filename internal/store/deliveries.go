@@ -1,0 +1,490 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// The delivery records: chatwoot_events holds each accepted event once
+// (its payload too, however many endpoints it goes to), chatwoot_deliveries
+// one row per event and endpoint under its X-Chatwoot-Delivery id (UUID),
+// and chatwoot_attempts every attempt of a delivery, a 2xx included. River's
+// jobs carry delivery ids only: they are how a delivery reaches a worker,
+// not its record.
+
+// Delivery states.
+const (
+	StatePending   = "pending"   // not attempted yet, or replayed
+	StateFailed    = "failed"    // attempted, not answered 2xx; retried at NextAttemptAt
+	StateSucceeded = "succeeded" // answered 2xx
+	StateDead      = "dead"      // the retry schedule is spent; kept for replay
+	StateCancelled = "cancelled" // its webhook was removed, or answered 410
+)
+
+// States are the delivery states, in the order the admin API names them.
+var States = []string{StatePending, StateSucceeded, StateFailed, StateDead, StateCancelled}
+
+// Final reports whether a delivery in state s waits for nothing more.
+func Final(s string) bool { return s == StateSucceeded || s == StateDead || s == StateCancelled }
+
+// NewEvent is an accepted event and the deliveries it makes.
+type NewEvent struct {
+	AccountID      int64
+	Event          string
+	Payload        []byte
+	IdempotencyKey string
+	Deliveries     []NewDelivery
+}
+
+// NewDelivery is one delivery of a NewEvent.
+type NewDelivery struct {
+	UUID        string
+	WebhookID   int64
+	MaxAttempts int
+	// Behind is passed to the job builder (River priority).
+	Behind bool
+}
+
+// Queued is a delivery Enqueue stored, or found stored already.
+type Queued struct {
+	ID                   int64 // the delivery's row; 0 for a duplicate
+	UUID                 string
+	AccountID, WebhookID int64
+	MaxAttempts          int
+	Behind               bool
+	// Duplicate: a delivery with this UUID was stored before; nothing
+	// new was queued for it.
+	Duplicate bool
+}
+
+// Enqueue stores evs, their deliveries and the River jobs that carry them
+// (jobs builds those from the deliveries stored, duplicates left out) in
+// one transaction. A delivery whose UUID is stored already is a duplicate;
+// an event whose deliveries are all duplicates is not stored. It returns
+// one Queued per delivery, in order.
+func (s *Store) Enqueue(ctx context.Context, c Client, evs []NewEvent, jobs func([]Queued) []river.InsertManyParams) ([]Queued, error) {
+	var out []Queued
+	err := s.inTx(ctx, func(t *txn) error {
+		out = out[:0]
+		now := time.Now().UnixMicro()
+		var fresh []Queued
+		for _, ev := range evs {
+			var eventID int64
+			if err := t.query(ctx, `INSERT INTO chatwoot_events (account_id, event, payload, received_at_us, idempotency_key) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+				func(scan func(...any) error) error { return scan(&eventID) },
+				ev.AccountID, ev.Event, string(ev.Payload), now, ev.IdempotencyKey); err != nil {
+				return fmt.Errorf("storing an event: %w", err)
+			}
+			stored := 0
+			for _, d := range ev.Deliveries {
+				q := Queued{UUID: d.UUID, AccountID: ev.AccountID, WebhookID: d.WebhookID, MaxAttempts: d.MaxAttempts, Behind: d.Behind}
+				if err := t.query(ctx, `INSERT INTO chatwoot_deliveries (uuid, event_id, account_id, webhook_id, state, attempts, max_attempts, job_id, created_at_us, next_attempt_at_us, last_status, last_error, finished_at_us)
+					VALUES ($1, $2, $3, $4, 'pending', 0, $5, 0, $6, 0, 0, '', 0) ON CONFLICT (uuid) DO NOTHING RETURNING id`,
+					func(scan func(...any) error) error { return scan(&q.ID) },
+					d.UUID, eventID, ev.AccountID, d.WebhookID, d.MaxAttempts, now); err != nil {
+					return fmt.Errorf("storing a delivery: %w", err)
+				}
+				if q.Duplicate = q.ID == 0; !q.Duplicate {
+					stored++
+					fresh = append(fresh, q)
+				}
+				out = append(out, q)
+			}
+			if stored == 0 {
+				if err := t.exec(ctx, `DELETE FROM chatwoot_events WHERE id = $1`, eventID); err != nil {
+					return fmt.Errorf("dropping a duplicate event: %w", err)
+				}
+			}
+		}
+		if len(fresh) == 0 {
+			return nil
+		}
+		params := jobs(fresh)
+		n, err := t.insertJobs(ctx, c, params)
+		if err == nil && n != len(params) {
+			err = errors.New("River inserted fewer jobs than given")
+		}
+		if err != nil {
+			return fmt.Errorf("queueing deliveries: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Delivery is a delivery's record, with its event's name (and payload,
+// when read for an attempt).
+type Delivery struct {
+	ID                   int64
+	UUID                 string
+	EventID              int64
+	AccountID, WebhookID int64
+	Event                string
+	Payload              []byte
+	State                string
+	Attempts             int
+	MaxAttempts          int
+	// JobID is the River job that last carried the delivery alone (0: a
+	// batch carried it, or no attempt yet).
+	JobID         int64
+	CreatedAt     time.Time
+	NextAttemptAt time.Time // zero unless failed
+	LastStatus    int
+	LastError     string
+	FinishedAt    time.Time // zero unless final
+}
+
+const deliveryColumns = `d.id, d.uuid, d.event_id, d.account_id, d.webhook_id, e.event, d.state, d.attempts, d.max_attempts, d.job_id,
+	d.created_at_us, d.next_attempt_at_us, d.last_status, d.last_error, d.finished_at_us`
+
+func scanDelivery(scan func(...any) error, payload bool) (Delivery, error) {
+	var d Delivery
+	var created, next, finished int64
+	dest := []any{&d.ID, &d.UUID, &d.EventID, &d.AccountID, &d.WebhookID, &d.Event, &d.State, &d.Attempts, &d.MaxAttempts, &d.JobID,
+		&created, &next, &d.LastStatus, &d.LastError, &finished}
+	var body string
+	if payload {
+		dest = append(dest, &body)
+	}
+	if err := scan(dest...); err != nil {
+		return d, err
+	}
+	d.Payload = []byte(body)
+	d.CreatedAt = time.UnixMicro(created).UTC()
+	d.NextAttemptAt = usTime(next)
+	d.FinishedAt = usTime(finished)
+	return d, nil
+}
+
+func usTime(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", from+i)
+	}
+	return b.String()
+}
+
+// ForAttempt reads the deliveries of ids with their payloads, for a
+// worker; ids no longer stored (retention) are missing from the result.
+func (s *Store) ForAttempt(ctx context.Context, ids []int64) ([]Delivery, error) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	out := make([]Delivery, 0, len(ids))
+	err := s.records.query(ctx, `SELECT `+deliveryColumns+`, e.payload FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id WHERE d.id IN (`+placeholders(1, len(ids))+`)`,
+		func(scan func(...any) error) error {
+			d, err := scanDelivery(scan, true)
+			out = append(out, d)
+			return err
+		}, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading %d deliveries: %w", len(ids), err)
+	}
+	return out, nil
+}
+
+// ErrNoDelivery is returned for a delivery that is not stored.
+var ErrNoDelivery = errors.New("no such delivery")
+
+// DeliveryByID reads one delivery by its row id.
+func (s *Store) DeliveryByID(ctx context.Context, id int64) (Delivery, error) {
+	return s.oneDelivery(ctx, `d.id = $1`, id)
+}
+
+// DeliveryByUUID reads one delivery by its X-Chatwoot-Delivery id (the
+// unique index on uuid).
+func (s *Store) DeliveryByUUID(ctx context.Context, uuid string) (Delivery, error) {
+	return s.oneDelivery(ctx, `d.uuid = $1`, uuid)
+}
+
+func (s *Store) oneDelivery(ctx context.Context, where string, arg any) (Delivery, error) {
+	var out []Delivery
+	err := s.records.query(ctx, `SELECT `+deliveryColumns+` FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id WHERE `+where,
+		func(scan func(...any) error) error {
+			d, err := scanDelivery(scan, false)
+			out = append(out, d)
+			return err
+		}, arg)
+	if err != nil {
+		return Delivery{}, fmt.Errorf("reading a delivery: %w", err)
+	}
+	if len(out) == 0 {
+		return Delivery{}, ErrNoDelivery
+	}
+	return out[0], nil
+}
+
+// Endpoint names a webhook of an account.
+type Endpoint struct{ AccountID, WebhookID int64 }
+
+// DeliveryFilter selects deliveries, newest first.
+type DeliveryFilter struct {
+	States    []string   // any of these; none: every state
+	Endpoints []Endpoint // any of these; none: every endpoint
+	BeforeID  int64      // ids below this (the cursor); 0: from the newest
+	Since     time.Time  // created at or after; zero: any time
+	Limit     int
+	Ascending bool // oldest first, ids above AfterID
+	AfterID   int64
+}
+
+// ListDeliveries lists deliveries by id (an index walk: the primary key,
+// or (account, webhook, id) for one endpoint).
+func (s *Store) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if len(f.States) > 0 {
+		ps := make([]string, len(f.States))
+		for i, st := range f.States {
+			ps[i] = arg(st)
+		}
+		where = append(where, "d.state IN ("+strings.Join(ps, ", ")+")")
+	}
+	if len(f.Endpoints) > 0 {
+		ors := make([]string, len(f.Endpoints))
+		for i, e := range f.Endpoints {
+			ors[i] = "(d.account_id = " + arg(e.AccountID) + " AND d.webhook_id = " + arg(e.WebhookID) + ")"
+		}
+		where = append(where, "("+strings.Join(ors, " OR ")+")")
+	}
+	if f.BeforeID > 0 {
+		where = append(where, "d.id < "+arg(f.BeforeID))
+	}
+	if f.AfterID > 0 {
+		where = append(where, "d.id > "+arg(f.AfterID))
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "d.created_at_us >= "+arg(f.Since.UnixMicro()))
+	}
+	q := `SELECT ` + deliveryColumns + ` FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	if f.Ascending {
+		q += " ORDER BY d.id ASC"
+	} else {
+		q += " ORDER BY d.id DESC"
+	}
+	if f.Limit > 0 {
+		q += " LIMIT " + arg(f.Limit)
+	}
+	var out []Delivery
+	err := s.records.query(ctx, q, func(scan func(...any) error) error {
+		d, err := scanDelivery(scan, false)
+		out = append(out, d)
+		return err
+	}, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// Attempt is one HTTP attempt of a delivery, whatever its outcome (a 2xx
+// included).
+type Attempt struct {
+	Attempt  int
+	At       time.Time // when the attempt started
+	Status   int       // 0 when no answer came
+	Error    string    // "" for a 2xx
+	Duration time.Duration
+}
+
+// Attempts returns the attempts of a delivery, by number (the primary
+// key's index).
+func (s *Store) Attempts(ctx context.Context, deliveryID int64) ([]Attempt, error) {
+	var out []Attempt
+	err := s.records.query(ctx, `SELECT attempt, at_us, status, error, duration_us FROM chatwoot_attempts WHERE delivery_id = $1 ORDER BY attempt`,
+		func(scan func(...any) error) error {
+			var a Attempt
+			var at, dur int64
+			if err := scan(&a.Attempt, &at, &a.Status, &a.Error, &dur); err != nil {
+				return err
+			}
+			a.At, a.Duration = time.UnixMicro(at).UTC(), time.Duration(dur)*time.Microsecond
+			out = append(out, a)
+			return nil
+		}, deliveryID)
+	if err != nil {
+		return nil, fmt.Errorf("reading the attempts of delivery %d: %w", deliveryID, err)
+	}
+	return out, nil
+}
+
+// Requeue makes a delivery pending again for one more attempt (a replay),
+// carried by the River jobs jobs returns, in one transaction. States it
+// may leave are from; another state leaves it as it is and Requeue
+// reports false.
+func (s *Store) Requeue(ctx context.Context, c Client, id int64, from []string, jobs func(Delivery) []river.InsertManyParams) (bool, error) {
+	ok := false
+	err := s.inTx(ctx, func(t *txn) error {
+		var ds []Delivery
+		if err := t.query(ctx, `SELECT `+deliveryColumns+` FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id WHERE d.id = $1`,
+			func(scan func(...any) error) error {
+				d, err := scanDelivery(scan, false)
+				ds = append(ds, d)
+				return err
+			}, id); err != nil {
+			return err
+		}
+		if len(ds) == 0 || !contains(from, ds[0].State) {
+			return nil
+		}
+		d := ds[0]
+		d.MaxAttempts, d.State = d.Attempts+1, StatePending
+		if err := t.exec(ctx, `UPDATE chatwoot_deliveries SET state = 'pending', max_attempts = $2, next_attempt_at_us = 0, finished_at_us = 0 WHERE id = $1`, id, d.MaxAttempts); err != nil {
+			return err
+		}
+		if params := jobs(d); len(params) > 0 {
+			if _, err := t.insertJobs(ctx, c, params); err != nil {
+				return err
+			}
+		}
+		ok = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("requeueing delivery %d: %w", id, err)
+	}
+	return ok, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// CancelWaiting marks the deliveries of an endpoint that wait for an
+// attempt (pending or failed) cancelled, with why; it returns how many.
+func (s *Store) CancelWaiting(ctx context.Context, e Endpoint, why string) (int, error) {
+	n := 0
+	err := s.records.query(ctx, `UPDATE chatwoot_deliveries SET state = 'cancelled', last_error = $3, finished_at_us = $4, next_attempt_at_us = 0
+		WHERE account_id = $1 AND webhook_id = $2 AND state IN ('pending', 'failed') RETURNING id`,
+		func(scan func(...any) error) error { var id int64; n++; return scan(&id) },
+		e.AccountID, e.WebhookID, why, time.Now().UnixMicro())
+	if err != nil {
+		return n, fmt.Errorf("cancelling the waiting deliveries of webhook %d of account %d: %w", e.WebhookID, e.AccountID, err)
+	}
+	return n, nil
+}
+
+// Outcome is what became of a delivery at an attempt (or without one:
+// cancelled at its turn).
+type Outcome struct {
+	ID            int64
+	State         string
+	Attempts      int
+	JobID         int64 // 0: unchanged
+	NextAttemptAt time.Time
+	Status        int
+	Error         string
+	// Attempt is the attempt that led here; nil when none was made.
+	Attempt *Attempt
+}
+
+// saveOutcomes writes outcomes in one transaction, in order.
+func (s *Store) saveOutcomes(ctx context.Context, os []Outcome) error {
+	return s.inTx(ctx, func(t *txn) error {
+		now := time.Now().UnixMicro()
+		for _, o := range os {
+			var finished, next int64
+			if Final(o.State) {
+				finished = now
+			}
+			if !o.NextAttemptAt.IsZero() {
+				next = o.NextAttemptAt.UnixMicro()
+			}
+			if err := t.exec(ctx, `UPDATE chatwoot_deliveries SET state = $2, attempts = $3, job_id = CASE WHEN CAST($4 AS BIGINT) = 0 THEN job_id ELSE CAST($4 AS BIGINT) END,
+				next_attempt_at_us = $5, last_status = $6, last_error = $7, finished_at_us = $8 WHERE id = $1`,
+				o.ID, o.State, o.Attempts, o.JobID, next, o.Status, o.Error, finished); err != nil {
+				return err
+			}
+			if a := o.Attempt; a != nil {
+				if err := t.exec(ctx, `INSERT INTO chatwoot_attempts (delivery_id, attempt, at_us, status, error, duration_us) VALUES ($1, $2, $3, $4, $5, $6)
+					ON CONFLICT (delivery_id, attempt) DO UPDATE SET at_us = excluded.at_us, status = excluded.status, error = excluded.error, duration_us = excluded.duration_us`,
+					o.ID, a.Attempt, a.At.UnixMicro(), a.Status, a.Error, a.Duration.Microseconds()); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// RetentionBatch is the most deliveries one retention statement deletes:
+// a short transaction, so ingest and workers wait little behind it.
+const RetentionBatch = 1000
+
+// DeleteFinished deletes up to RetentionBatch deliveries in state that
+// finished before before, their attempts, and the events left without a
+// delivery; it returns how many deliveries it deleted.
+func (s *Store) DeleteFinished(ctx context.Context, state string, before time.Time) (int, error) {
+	var ids, events []int64
+	err := s.inTx(ctx, func(t *txn) error {
+		ids, events = ids[:0], events[:0]
+		if err := t.query(ctx, `SELECT id, event_id FROM chatwoot_deliveries WHERE state = $1 AND finished_at_us > 0 AND finished_at_us < $2 ORDER BY finished_at_us LIMIT $3`,
+			func(scan func(...any) error) error {
+				var id, ev int64
+				err := scan(&id, &ev)
+				ids, events = append(ids, id), append(events, ev)
+				return err
+			}, state, before.UnixMicro(), RetentionBatch); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		in := placeholders(1, len(ids))
+		if err := t.exec(ctx, `DELETE FROM chatwoot_attempts WHERE delivery_id IN (`+in+`)`, args...); err != nil {
+			return err
+		}
+		if err := t.exec(ctx, `DELETE FROM chatwoot_deliveries WHERE id IN (`+in+`)`, args...); err != nil {
+			return err
+		}
+		evArgs := make([]any, len(events))
+		for i, id := range events {
+			evArgs[i] = id
+		}
+		return t.exec(ctx, `DELETE FROM chatwoot_events WHERE id IN (`+placeholders(1, len(events))+`)
+			AND NOT EXISTS (SELECT 1 FROM chatwoot_deliveries d WHERE d.event_id = chatwoot_events.id)`, evArgs...)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("deleting %s deliveries past retention: %w", state, err)
+	}
+	return len(ids), nil
+}
+
+// RecordCounts counts the stored events, deliveries and attempts.
+func (s *Store) RecordCounts(ctx context.Context) (events, deliveries, attempts int64, err error) {
+	err = s.records.query(ctx, `SELECT (SELECT COUNT(*) FROM chatwoot_events), (SELECT COUNT(*) FROM chatwoot_deliveries), (SELECT COUNT(*) FROM chatwoot_attempts)`,
+		func(scan func(...any) error) error { return scan(&events, &deliveries, &attempts) })
+	return events, deliveries, attempts, err
+}

@@ -1,0 +1,203 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store/storetest"
+)
+
+type noopArgs struct {
+	IDs []int64 `json:"ids"`
+}
+
+func (noopArgs) Kind() string { return "test_ids" }
+
+// eachStore runs fn on a fresh SQLite store and, when the tests have one,
+// a fresh PostgreSQL database.
+func eachStore(t *testing.T, fn func(t *testing.T, st *Store, c Client)) {
+	for _, tt := range []struct {
+		name string
+		url  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "s.db") }},
+		{"postgres", func(t *testing.T) string { return storetest.NewDatabase(t) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st, err := Open(context.Background(), Options{URL: tt.url(t), Synchronous: SyncNormal})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = st.Close() })
+			c, err := st.NewClient(&river.Config{}) // insert-only
+			if err != nil {
+				t.Fatal(err)
+			}
+			fn(t, st, c)
+		})
+	}
+}
+
+// oneJob carries every fresh delivery in one job.
+func oneJob(qs []Queued) []river.InsertManyParams {
+	ids := make([]int64, len(qs))
+	for i, q := range qs {
+		ids[i] = q.ID
+	}
+	return []river.InsertManyParams{{Args: noopArgs{IDs: ids}}}
+}
+
+func TestDeliveryRecords(t *testing.T) {
+	eachStore(t, func(t *testing.T, st *Store, c Client) {
+		ctx := context.Background()
+		payload := []byte(`{"event":"message_created","content":"héllo <b>"}`)
+		evs := []NewEvent{
+			{AccountID: 1, Event: "message_created", Payload: payload, Deliveries: []NewDelivery{
+				{UUID: "u-1", WebhookID: 7, MaxAttempts: 3}, {UUID: "u-2", WebhookID: 8, MaxAttempts: 3},
+			}},
+			{AccountID: 1, Event: "conversation_created", Payload: []byte(`{"event":"conversation_created"}`), IdempotencyKey: "k", Deliveries: []NewDelivery{
+				{UUID: "u-3", WebhookID: 7, MaxAttempts: 3},
+			}},
+		}
+		var carried [][]int64
+		jobs := func(qs []Queued) []river.InsertManyParams {
+			p := oneJob(qs)
+			carried = append(carried, p[0].Args.(noopArgs).IDs)
+			return p
+		}
+		qs, err := st.Enqueue(ctx, c, evs, jobs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(qs) != 3 || qs[0].Duplicate || qs[0].ID == 0 || len(carried) != 1 || len(carried[0]) != 3 {
+			t.Fatalf("queued %+v, jobs %v", qs, carried)
+		}
+		// The same UUIDs again: duplicates, no job, no second event row.
+		again, err := st.Enqueue(ctx, c, evs[1:], jobs)
+		if err != nil || len(again) != 1 || !again[0].Duplicate || len(carried) != 1 {
+			t.Fatalf("again %+v %v, jobs %v", again, err, carried)
+		}
+		if ev, ds, _, err := st.RecordCounts(ctx); err != nil || ev != 2 || ds != 3 {
+			t.Fatalf("counts %d events %d deliveries %v", ev, ds, err)
+		}
+		if counts, err := st.JobCounts(ctx); err != nil || counts["available"] != 1 {
+			t.Fatalf("River jobs %v %v", counts, err)
+		}
+
+		// One payload per event, read back byte for byte.
+		ds, err := st.ForAttempt(ctx, []int64{qs[1].ID, qs[0].ID, 999})
+		if err != nil || len(ds) != 2 {
+			t.Fatalf("for attempt %+v %v", ds, err)
+		}
+		for _, d := range ds {
+			if string(d.Payload) != string(payload) || d.State != StatePending || d.Event != "message_created" || d.EventID != ds[0].EventID {
+				t.Fatalf("delivery %+v", d)
+			}
+		}
+
+		// Outcomes with their attempts, in order, through the recorder.
+		rec := NewRecorder(st, nil)
+		at := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+		fail := Attempt{Attempt: 1, At: at, Status: 503, Error: "endpoint answered 503", Duration: 1500 * time.Microsecond}
+		ok := Attempt{Attempt: 2, At: at.Add(time.Minute), Status: 200, Duration: 2 * time.Millisecond}
+		next := at.Add(time.Hour)
+		chans := []<-chan error{
+			rec.Add(Outcome{ID: qs[0].ID, State: StateFailed, Attempts: 1, JobID: 41, NextAttemptAt: next, Status: 503, Error: fail.Error, Attempt: &fail}),
+			rec.Add(Outcome{ID: qs[0].ID, State: StateSucceeded, Attempts: 2, Status: 200, Attempt: &ok}),
+			rec.Add(Outcome{ID: qs[1].ID, State: StateDead, Attempts: 1, Status: 500, Error: "500", Attempt: &Attempt{Attempt: 1, At: at, Status: 500, Error: "500"}}),
+		}
+		for _, ch := range chans {
+			if err := <-ch; err != nil {
+				t.Fatal(err)
+			}
+		}
+		rec.Close()
+		if err := <-rec.Add(Outcome{ID: qs[2].ID}); err != ErrRecorderClosed {
+			t.Fatalf("add after close: %v", err)
+		}
+		d, err := st.DeliveryByUUID(ctx, "u-1")
+		if err != nil || d.State != StateSucceeded || d.Attempts != 2 || d.JobID != 41 || d.LastStatus != 200 || d.FinishedAt.IsZero() || !d.NextAttemptAt.IsZero() {
+			t.Fatalf("u-1 %+v %v", d, err)
+		}
+		if as, err := st.Attempts(ctx, d.ID); err != nil || !reflect.DeepEqual(as, []Attempt{fail, ok}) {
+			t.Fatalf("attempts %+v %v", as, err)
+		}
+		if _, err := st.DeliveryByID(ctx, 999); err != ErrNoDelivery {
+			t.Fatalf("missing delivery: %v", err)
+		}
+
+		// The log: newest first, by endpoint and state, paged by id.
+		list := func(f DeliveryFilter) []string {
+			t.Helper()
+			ds, err := st.ListDeliveries(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, d := range ds {
+				out = append(out, d.UUID)
+			}
+			return out
+		}
+		ep7 := []Endpoint{{AccountID: 1, WebhookID: 7}}
+		for _, tt := range []struct {
+			f    DeliveryFilter
+			want []string
+		}{
+			{DeliveryFilter{}, []string{"u-3", "u-2", "u-1"}},
+			{DeliveryFilter{Endpoints: ep7}, []string{"u-3", "u-1"}},
+			{DeliveryFilter{States: []string{StateDead, StatePending}}, []string{"u-3", "u-2"}},
+			{DeliveryFilter{Limit: 1, BeforeID: qs[2].ID}, []string{"u-2"}},
+			{DeliveryFilter{Endpoints: ep7, Ascending: true, AfterID: qs[0].ID}, []string{"u-3"}},
+			{DeliveryFilter{Since: time.Now().Add(time.Hour)}, nil},
+		} {
+			if got := list(tt.f); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("%+v: %v, want %v", tt.f, got, tt.want)
+			}
+		}
+
+		// A replay of the dead one: pending again for one more attempt, in a job.
+		replayed, err := st.Requeue(ctx, c, qs[1].ID, []string{StateDead}, func(d Delivery) []river.InsertManyParams { return oneJob([]Queued{{ID: d.ID}}) })
+		if err != nil || !replayed {
+			t.Fatalf("requeue %v %v", replayed, err)
+		}
+		if d, _ := st.DeliveryByID(ctx, qs[1].ID); d.State != StatePending || d.MaxAttempts != 2 || !d.FinishedAt.IsZero() {
+			t.Fatalf("replayed %+v", d)
+		}
+		if again, _ := st.Requeue(ctx, c, qs[1].ID, []string{StateDead}, oneJobOf); again {
+			t.Fatal("a pending delivery was requeued as dead")
+		}
+
+		// Cancelling an endpoint's waiting deliveries leaves the others.
+		if n, err := st.CancelWaiting(ctx, Endpoint{AccountID: 1, WebhookID: 7}, "removed"); err != nil || n != 1 {
+			t.Fatalf("cancelled %d %v", n, err)
+		}
+		if d, _ := st.DeliveryByUUID(ctx, "u-3"); d.State != StateCancelled || d.LastError != "removed" {
+			t.Fatalf("u-3 %+v", d)
+		}
+
+		// Retention: finished ones go with their attempts; an event goes
+		// with its last delivery.
+		for _, state := range []string{StateSucceeded, StateCancelled} {
+			if n, err := st.DeleteFinished(ctx, state, time.Now().Add(time.Second)); err != nil || n != 1 {
+				t.Fatalf("retention of %s: %d %v", state, n, err)
+			}
+		}
+		if ev, ds, as, _ := st.RecordCounts(ctx); ev != 1 || ds != 1 || as != 1 {
+			t.Fatalf("after retention: %d events %d deliveries %d attempts", ev, ds, as)
+		}
+		if ds, _ := st.ForAttempt(ctx, []int64{qs[1].ID}); len(ds) != 1 || string(ds[0].Payload) != string(payload) {
+			t.Fatal("the shared event went with its other delivery")
+		}
+		b, _ := json.Marshal(carried)
+		t.Logf("jobs carried %s", b)
+	})
+}
+
+func oneJobOf(d Delivery) []river.InsertManyParams { return oneJob([]Queued{{ID: d.ID}}) }

@@ -1,0 +1,140 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Recorder writes outcomes with group commit: an outcome waits for the
+// transaction that is being written to end, then goes with every other
+// outcome that arrived meanwhile in the next one. A worker returns only
+// once its outcome is committed, so River completes a job after its
+// delivery is recorded: after a crash a delivery recorded succeeded is
+// never sent again, and one whose outcome was not committed yet (in
+// flight, or inside the window of one write) is attempted again.
+type Recorder struct {
+	st  *Store
+	log *slog.Logger
+
+	mu     sync.Mutex
+	closed bool
+	queue  []pendingOutcome
+	kick   chan struct{}
+	done   chan struct{}
+
+	maxWrite time.Duration // the longest write so far
+}
+
+type pendingOutcome struct {
+	o    Outcome
+	done chan error
+}
+
+// MaxOutcomesPerWrite bounds one transaction.
+const MaxOutcomesPerWrite = 2000
+
+// ErrRecorderClosed is returned by Record after Close.
+var ErrRecorderClosed = errors.New("the outcome recorder is closed")
+
+// NewRecorder starts a Recorder writing to st. Close it after the workers
+// stopped.
+func NewRecorder(st *Store, log *slog.Logger) *Recorder {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Recorder{st: st, log: log, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	go r.run()
+	return r
+}
+
+// Add queues o and returns a channel that receives the write's error (nil
+// once committed).
+func (r *Recorder) Add(o Outcome) <-chan error {
+	ch := make(chan error, 1)
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		ch <- ErrRecorderClosed
+		return ch
+	}
+	r.queue = append(r.queue, pendingOutcome{o, ch})
+	select { // under mu: Close cannot close kick meanwhile
+	case r.kick <- struct{}{}:
+	default:
+	}
+	r.mu.Unlock()
+	return ch
+}
+
+// Record writes o and waits for its commit (or ctx).
+func (r *Recorder) Record(ctx context.Context, o Outcome) error {
+	select {
+	case err := <-r.Add(o):
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// MaxWrite is the longest one write took so far: the window in which a
+// kill -9 can lose outcomes whose attempts were made.
+func (r *Recorder) MaxWrite() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.maxWrite
+}
+
+func (r *Recorder) run() {
+	defer close(r.done)
+	for {
+		_, open := <-r.kick
+		for {
+			r.mu.Lock()
+			batch := r.queue[:min(len(r.queue), MaxOutcomesPerWrite)]
+			r.queue = r.queue[len(batch):]
+			r.mu.Unlock()
+			if len(batch) == 0 {
+				break
+			}
+			r.write(batch)
+		}
+		if !open {
+			return
+		}
+	}
+}
+
+func (r *Recorder) write(batch []pendingOutcome) {
+	os := make([]Outcome, len(batch))
+	for i, p := range batch {
+		os[i] = p.o
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	start := time.Now()
+	err := r.st.saveOutcomes(ctx, os)
+	took := time.Since(start)
+	cancel()
+	if err != nil {
+		r.log.Warn("recording delivery outcomes failed; their jobs are retried", "outcomes", len(os), "error", err)
+	}
+	r.mu.Lock()
+	r.maxWrite = max(r.maxWrite, took)
+	r.mu.Unlock()
+	for _, p := range batch {
+		p.done <- err
+	}
+}
+
+// Close writes what was added and stops.
+func (r *Recorder) Close() {
+	r.mu.Lock()
+	if !r.closed {
+		r.closed = true
+		close(r.kick)
+	}
+	r.mu.Unlock()
+	<-r.done
+}

@@ -1,0 +1,94 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+)
+
+// txn is one transaction over the records and River's jobs together: what
+// ingest commits (an event, its deliveries and the jobs carrying them) is
+// all there or none of it.
+type txn struct {
+	db
+	// insertJobs inserts River jobs in this transaction, without reading
+	// them back (River's InsertManyFastTx).
+	insertJobs func(ctx context.Context, c Client, params []river.InsertManyParams) (int, error)
+	commit     func(ctx context.Context) error
+	rollback   func(ctx context.Context) error
+}
+
+type sqlTx struct{ tx *sql.Tx }
+
+func (d sqlTx) exec(ctx context.Context, q string, args ...any) error {
+	_, err := d.tx.ExecContext(ctx, q, args...)
+	return err
+}
+
+func (d sqlTx) query(ctx context.Context, q string, each func(scan func(dest ...any) error) error, args ...any) error {
+	rows, err := d.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	return eachRow(rows, each)
+}
+
+func beginSQLite(db *sql.DB) func(context.Context) (*txn, error) {
+	return func(ctx context.Context) (*txn, error) {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &txn{
+			db: sqlTx{tx},
+			insertJobs: func(ctx context.Context, c Client, params []river.InsertManyParams) (int, error) {
+				rc, ok := c.(*river.Client[*sql.Tx])
+				if !ok {
+					return 0, fmt.Errorf("internal error: a SQLite store given a River client of type %T", c)
+				}
+				return rc.InsertManyFastTx(ctx, tx, params)
+			},
+			commit:   func(context.Context) error { return tx.Commit() },
+			rollback: func(context.Context) error { return tx.Rollback() },
+		}, nil
+	}
+}
+
+func beginPostgres(pool *pgxpool.Pool) func(context.Context) (*txn, error) {
+	return func(ctx context.Context) (*txn, error) {
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &txn{
+			db: pgDB{tx},
+			insertJobs: func(ctx context.Context, c Client, params []river.InsertManyParams) (int, error) {
+				rc, ok := c.(*river.Client[pgx.Tx])
+				if !ok {
+					return 0, fmt.Errorf("internal error: a PostgreSQL store given a River client of type %T", c)
+				}
+				return rc.InsertManyFastTx(ctx, tx, params)
+			},
+			commit:   tx.Commit,
+			rollback: tx.Rollback,
+		}, nil
+	}
+}
+
+// inTx runs fn in a transaction, committed if fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(t *txn) error) error {
+	t, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(t); err != nil {
+		_ = t.rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	return t.commit(ctx)
+}
