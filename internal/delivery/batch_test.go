@@ -9,47 +9,31 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
-	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
 )
 
-func TestCoalesce(t *testing.T) {
+func TestJobsFor(t *testing.T) {
 	type in struct {
-		ep         int64
-		id         string
-		idempotent bool
-		behind     bool
+		ep     int64
+		id     int64
+		behind bool
 	}
-	params := func(maxAttempts int, ds ...in) []river.InsertManyParams {
-		out := make([]river.InsertManyParams, len(ds))
-		for i, d := range ds {
-			out[i] = InsertParams(NewDelivery{Endpoint: endpoints.Endpoint{AccountID: 1, ID: d.ep}, Event: "message_created",
-				Payload: []byte(`{"n":"` + d.id + `"}`), DeliveryID: d.id, Idempotent: d.idempotent, MaxAttempts: maxAttempts, Behind: d.behind})
-		}
-		return out
-	}
-	// describe names each job: "7:A" for a delivery alone, "7:[A B]" for a
+	// describe names each job: "7:1" for a delivery alone, "7:[1 2]" for a
 	// batch, followed by "^" when stored behind (BehindPriority).
 	describe := func(ps []river.InsertManyParams) string {
 		var parts []string
 		for _, p := range ps {
+			ep := strings.TrimPrefix(p.InsertOpts.Tags[0], "ep-1-")
 			switch a := p.Args.(type) {
 			case Args:
-				parts = append(parts, fmt.Sprintf("%d:%s", a.EndpointID, a.DeliveryID))
+				parts = append(parts, fmt.Sprintf("%s:%d", ep, a.ID))
 			case BatchArgs:
-				var ids []string
-				for i, it := range a.Items {
-					ids = append(ids, it.DeliveryID)
-					if d := a.Delivery(i); d.Payload != `{"n":"`+it.DeliveryID+`"}` || d.Key() != a.Key() {
-						t.Errorf("batch item %d = %+v", i, d)
-					}
-				}
-				if p.InsertOpts.MaxAttempts != 4 || !slices.Equal(p.InsertOpts.Tags, []string{EndpointTag(a.Key())}) {
-					t.Errorf("batch insert opts = %+v", p.InsertOpts)
-				}
-				parts = append(parts, fmt.Sprintf("%d:%v", a.EndpointID, ids))
+				parts = append(parts, fmt.Sprintf("%s:%v", ep, a.IDs))
+			}
+			if p.InsertOpts.MaxAttempts != 4 || p.InsertOpts.UniqueOpts.ByArgs {
+				t.Errorf("insert opts = %+v", p.InsertOpts)
 			}
 			switch p.InsertOpts.Priority {
 			case BehindPriority:
@@ -62,131 +46,99 @@ func TestCoalesce(t *testing.T) {
 		return strings.Join(parts, " ")
 	}
 	tests := []struct {
-		name        string
-		size        int
-		maxAttempts int
-		in          []in
-		want        string
+		name string
+		size int
+		in   []in
+		want string
 	}{
-		{"size 1: a job per delivery", 1, 4, []in{{7, "A", false, false}, {7, "B", false, false}}, "7:A 7:B"},
-		{"grouped by endpoint, in order", 50, 4, []in{{7, "A", false, false}, {8, "B", false, false}, {7, "C", false, false}, {7, "D", false, false}}, "7:[A C D] 8:B"},
-		{"idempotent deliveries stay alone", 50, 4, []in{{7, "A", true, false}, {7, "B", false, false}, {7, "C", false, false}}, "7:A 7:[B C]"},
-		{"batches hold size at most", 2, 4, []in{{7, "A", false, false}, {7, "B", false, false}, {7, "C", false, false}, {7, "D", false, false}, {7, "E", false, false}}, "7:[A B] 7:[C D] 7:E"},
-		{"one attempt only: nothing to go on alone with", 50, 1, []in{{7, "A", false, false}, {7, "B", false, false}}, "7:A 7:B"},
-		{"alone", 50, 4, []in{{7, "A", false, false}}, "7:A"},
-		{"a busy endpoint's deliveries are stored behind", 50, 4, []in{{7, "A", false, true}, {8, "B", false, false}, {7, "C", false, true}, {9, "D", true, true}}, "9:D^ 7:[A C]^ 8:B"},
+		{"size 1: a job per delivery", 1, []in{{7, 1, false}, {7, 2, false}}, "7:1 7:2"},
+		{"grouped by endpoint, in order", 50, []in{{7, 1, false}, {8, 2, false}, {7, 3, false}, {7, 4, false}}, "7:[1 3 4] 8:2"},
+		{"batches hold size at most", 2, []in{{7, 1, false}, {7, 2, false}, {7, 3, false}, {7, 4, false}, {7, 5, false}}, "7:[1 2] 7:[3 4] 7:5"},
+		{"alone", 50, []in{{7, 1, false}}, "7:1"},
+		{"a busy endpoint's deliveries are stored behind", 50, []in{{7, 1, true}, {8, 2, false}, {7, 3, true}}, "7:[1 3]^ 8:2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := describe(Coalesce(params(tt.maxAttempts, tt.in...), tt.size)); got != tt.want {
-				t.Fatalf("Coalesce = %s, want %s", got, tt.want)
+			qs := make([]store.Queued, len(tt.in))
+			for i, d := range tt.in {
+				qs[i] = store.Queued{ID: d.id, AccountID: 1, WebhookID: d.ep, MaxAttempts: 4, Behind: d.behind}
+			}
+			if got := describe(JobsFor(qs, tt.size)); got != tt.want {
+				t.Fatalf("JobsFor = %s, want %s", got, tt.want)
 			}
 		})
 	}
 }
 
 // TestRiverBatch: a batch delivers what the endpoint accepts at the first
-// attempt; from the first failure on, the deliveries go on as jobs of their
-// own — the failed one with its attempt counted and its retry scheduled,
-// the rest not attempted yet — and an unsubscribed one is cancelled by the
-// Worker. Attempt numbers, records and delivery ids carry over.
+// attempt, each recorded with its attempt; from the first failure on, the
+// deliveries go on in jobs of their own — the failed one with its attempt
+// counted and its retry scheduled, the rest not attempted yet — and an
+// unsubscribed one is cancelled by the Worker. Delivery ids carry over.
 func TestRiverBatch(t *testing.T) {
 	srv := newEndpointServer(t, 204, 500, 200)
 	f := newWorkerFixture(t, srv.URL)
 	sched := Schedule{200 * time.Millisecond, 200 * time.Millisecond}
-	c := newTestRiver(t, f.worker, sched, true)
-	ep, _ := f.reg.Lookup(endpoints.Key{AccountID: 1, ID: 7})
-	ids := map[string]string{}
-	var ps []river.InsertManyParams
-	for _, d := range []struct{ name, event string }{{"E", "conversation_created"}, {"A", "message_created"}, {"B", "message_created"}, {"C", "message_created"}, {"D", "message_created"}} {
-		ids[d.name] = fmt.Sprintf("b0000000-0000-4000-8000-00000000000%c", d.name[0])
-		ps = append(ps, InsertParams(NewDelivery{Endpoint: ep, Event: d.event, Payload: []byte(`{"event":"` + d.event + `"}`), DeliveryID: ids[d.name], MaxAttempts: sched.MaxAttempts()}))
+	r := newTestRiver(t, f.worker, sched, true)
+	names := []string{"E", "A", "B", "C", "D"}
+	events := []string{"conversation_created", "message_created", "message_created", "message_created", "message_created"}
+	uuids := make([]string, len(names))
+	for i, n := range names {
+		uuids[i] = fmt.Sprintf("b0000000-0000-4000-8000-00000000000%s", n)
 	}
-	ps = Coalesce(ps, DefaultBatchSize)
-	if len(ps) != 1 {
-		t.Fatalf("Coalesce made %d jobs, want 1 batch", len(ps))
+	qs := r.enqueue(t, DefaultBatchSize, sched.MaxAttempts(), events, uuids, nil)
+	id := map[string]int64{}
+	for i, n := range names {
+		id[n] = qs[i].ID
 	}
-	res, err := c.InsertMany(context.Background(), ps)
-	if err != nil {
-		t.Fatal(err)
+	r.waitState(t, id["E"], store.StateCancelled, 10*time.Second)
+	for _, n := range []string{"A", "B", "C", "D"} {
+		r.waitState(t, id[n], store.StateSucceeded, 10*time.Second)
 	}
-	batch := waitJobState(t, c, res[0].Job.ID, rivertype.JobStateCompleted, 10*time.Second)
-	meta := ParseBatchMetadata(batch)
-	if want := []string{ids["E"], ids["B"], ids["C"], ids["D"]}; !slices.Equal(meta.Split, want) {
-		t.Fatalf("split %v, want %v (E unsubscribed, B failed, C and D after it)", meta.Split, want)
+	if e, _ := r.st.DeliveryByID(context.Background(), id["E"]); !strings.Contains(e.LastError, ErrUnsubscribed.Error()) || len(r.attempts(t, id["E"])) != 0 {
+		t.Fatalf("unsubscribed delivery: %+v", e)
 	}
-	if rec, ok := meta.Delivered[ids["A"]]; !ok || rec.Status != 204 || rec.Attempt != 1 || len(meta.Delivered) != 1 {
-		t.Fatalf("delivered records %+v; want A's 204 only (a 200 is implied)", meta.Delivered)
+	if as := r.attempts(t, id["A"]); len(as) != 1 || as[0].Status != 204 || as[0].Attempt != 1 {
+		t.Fatalf("A's attempts %+v; want its 204", as)
 	}
-
-	alone := map[string]*rivertype.JobRow{}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(alone) < 4 || !allFinal(alone) {
-		if time.Now().After(deadline) {
-			t.Fatalf("deliveries gone on alone: %v", alone)
-		}
-		time.Sleep(20 * time.Millisecond)
-		list, err := c.JobList(context.Background(), river.NewJobListParams().Kinds(Kind).First(10))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, j := range list.Jobs {
-			alone[strings.Split(string(j.EncodedArgs), `"`)[3]] = j // {"delivery_id":"<id>",...
+	b, _ := r.st.DeliveryByID(context.Background(), id["B"])
+	if as := r.attempts(t, id["B"]); b.Attempts != 2 || len(as) != 2 || as[0].Status != 500 || as[0].Error != "endpoint answered 500" || as[1].Status != 200 || b.JobID == 0 {
+		t.Fatalf("failed delivery went on as %+v with attempts %+v", b, as)
+	}
+	j := waitJobState(t, r.c, b.JobID, "completed", time.Second)
+	if j.Kind != Kind || j.MaxAttempts != sched.MaxAttempts()-1 {
+		t.Fatalf("B's own job %s with %d attempts", j.Kind, j.MaxAttempts)
+	}
+	for _, n := range []string{"C", "D"} {
+		if as := r.attempts(t, id[n]); len(as) != 1 || as[0].Attempt != 1 {
+			t.Fatalf("%s's attempts %+v", n, as)
 		}
 	}
-	if j := alone[ids["E"]]; j.State != rivertype.JobStateCancelled || !strings.Contains(j.Errors[0].Error, ErrUnsubscribed.Error()) {
-		t.Fatalf("unsubscribed delivery: %s %v", j.State, j.Errors)
-	}
-	b := alone[ids["B"]]
-	recs, prior := Attempts(b)
-	if b.State != rivertype.JobStateCompleted || prior != 1 || b.MaxAttempts != sched.MaxAttempts()-1 || len(recs) != 2 ||
-		recs[0].Attempt != 1 || recs[0].Status != 500 || recs[0].Error != "endpoint answered 500" ||
-		recs[1].Attempt != 2 || recs[1].Status != 200 || !recs[1].Implied {
-		t.Fatalf("failed delivery went on as %s, prior %d, max %d, attempts %+v", b.State, prior, b.MaxAttempts, recs)
-	}
-	for _, name := range []string{"C", "D"} {
-		j := alone[ids[name]]
-		if recs, prior := Attempts(j); j.State != rivertype.JobStateCompleted || prior != 0 || len(recs) != 1 || recs[0].Attempt != 1 {
-			t.Fatalf("%s went on as %s, prior %d, attempts %+v", name, j.State, prior, recs)
-		}
-	}
-
 	var sent []string
-	for _, r := range srv.requests() {
-		sent = append(sent, r.Header.Get(chatwoot.HeaderDelivery))
+	for _, req := range srv.requests() {
+		sent = append(sent, req.Header.Get(chatwoot.HeaderDelivery))
 	}
-	if len(sent) != 5 || sent[0] != ids["A"] || sent[1] != ids["B"] || sent[4] != ids["B"] || slices.Contains(sent, ids["E"]) {
+	if len(sent) != 5 || sent[0] != uuids[1] || sent[1] != uuids[2] || sent[4] != uuids[2] || slices.Contains(sent, uuids[0]) {
 		t.Fatalf("requests %v; want A, B (500), C and D, then B again after its retry delay", sent)
 	}
 }
 
-func allFinal(jobs map[string]*rivertype.JobRow) bool {
-	for _, j := range jobs {
-		if j.FinalizedAt == nil {
-			return false
-		}
-	}
-	return true
-}
-
 // TestRiverBatchToRemovedEndpoint: a batch whose webhook is gone is
-// cancelled whole, without a request.
+// cancelled whole, without a request, each delivery recorded cancelled.
 func TestRiverBatchToRemovedEndpoint(t *testing.T) {
 	srv := newEndpointServer(t, 200)
 	f := newWorkerFixture(t, srv.URL)
-	ep, _ := f.reg.Lookup(endpoints.Key{AccountID: 1, ID: 7})
 	f.reg.Replace(1, nil)
-	c := newTestRiver(t, f.worker, Schedule{time.Second}, true)
-	var ps []river.InsertManyParams
-	for i := range 3 {
-		ps = append(ps, InsertParams(NewDelivery{Endpoint: ep, Event: "message_created", Payload: []byte("{}"), DeliveryID: fmt.Sprintf("c0000000-0000-4000-8000-00000000000%d", i), MaxAttempts: 2}))
+	r := newTestRiver(t, f.worker, Schedule{time.Second}, true)
+	uuids := []string{"c0000000-0000-4000-8000-000000000000", "c0000000-0000-4000-8000-000000000001", "c0000000-0000-4000-8000-000000000002"}
+	qs := r.enqueue(t, DefaultBatchSize, 2, []string{"message_created", "message_created", "message_created"}, uuids, nil)
+	for _, q := range qs {
+		d := r.waitState(t, q.ID, store.StateCancelled, 10*time.Second)
+		if !strings.Contains(d.LastError, ErrEndpointRemoved.Error()) {
+			t.Fatalf("cancelled with %q", d.LastError)
+		}
 	}
-	res, err := c.InsertMany(context.Background(), Coalesce(ps, DefaultBatchSize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	j := waitJobState(t, c, res[0].Job.ID, rivertype.JobStateCancelled, 10*time.Second)
-	if j.Kind != BatchKind || len(srv.requests()) != 0 {
-		t.Fatalf("%s job, %d requests", j.Kind, len(srv.requests()))
+	if len(srv.requests()) != 0 {
+		t.Fatalf("%d requests", len(srv.requests()))
 	}
 }

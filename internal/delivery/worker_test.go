@@ -58,6 +58,7 @@ func (s *endpointServer) requests() []*http.Request {
 }
 
 type workerFixture struct {
+	records  *fakeRecords
 	reg      *endpoints.Registry
 	worker   *Worker
 	limiter  *Limiter
@@ -65,9 +66,10 @@ type workerFixture struct {
 }
 
 func newWorkerFixture(t *testing.T, url string) *workerFixture {
-	f := &workerFixture{reg: endpoints.NewRegistry(), limiter: NewLimiter(LimiterOptions{PerEndpoint: 2})}
+	f := &workerFixture{records: newFakeRecords(), reg: endpoints.NewRegistry(), limiter: NewLimiter(LimiterOptions{PerEndpoint: 2})}
 	f.reg.Replace(1, []chatwoot.Webhook{{ID: 7, URL: url, Subscriptions: []string{"message_created"}, Secret: "s1"}})
 	f.worker = NewWorker(WorkerOptions{
+		Records:    f.records,
 		Endpoints:  f.reg,
 		Sender:     NewSender(SenderOptions{Timeout: time.Second}),
 		Limiter:    f.limiter,
@@ -80,10 +82,16 @@ func newWorkerFixture(t *testing.T, url string) *workerFixture {
 // testSchedule has 1h10m1s of retries left after the first failure.
 var testSchedule = Schedule{time.Second, 10 * time.Minute, time.Hour}
 
-func newJob(attempt int) *river.Job[Args] {
+// newJob is the job of a new delivery at its attempt-th attempt.
+func (f *workerFixture) newJob(attempt int) *river.Job[Args] {
+	return f.jobFor(f.records.add("message_created", attempt-1, 4).ID, attempt)
+}
+
+// jobFor is the job of stored delivery id at River's attempt-th attempt.
+func (f *workerFixture) jobFor(id int64, attempt int) *river.Job[Args] {
 	return &river.Job[Args]{
-		JobRow: &rivertype.JobRow{ID: 1, Attempt: attempt, MaxAttempts: 4, Metadata: []byte(`{}`)},
-		Args:   Args{DeliveryID: "9a4e1f0e-2b7c-4d8e-8f00-0c1d2e3f4a5b", AccountID: 1, EndpointID: 7, Event: "message_created", Payload: `{"event":"message_created","id":1}`},
+		JobRow: &rivertype.JobRow{ID: 100 + id, Attempt: attempt, MaxAttempts: 4, Metadata: []byte(`{}`)},
+		Args:   Args{ID: id},
 	}
 }
 
@@ -121,7 +129,7 @@ func TestWorkerOutcomes(t *testing.T) {
 				srv.headers["Retry-After"] = tt.retryAfter
 			}
 			f := newWorkerFixture(t, srv.URL)
-			job := newJob(max(tt.attempt, 1))
+			job := f.newJob(max(tt.attempt, 1))
 			err := f.worker.Work(context.Background(), job)
 			var cancel *river.JobCancelError
 			switch {
@@ -139,8 +147,25 @@ func TestWorkerOutcomes(t *testing.T) {
 				}
 			}
 			next := f.worker.NextRetry(job)
-			if tt.wantRetry == 0 && !next.IsZero() {
-				t.Fatalf("NextRetry = %s, want zero (the schedule decides)", next)
+			if tt.wantErr && tt.wantRetry == 0 {
+				// The schedule's delay after this failure, ±20%.
+				want := testSchedule[max(tt.attempt, 1)-1]
+				if d := time.Until(next); d < want*4/5-100*time.Millisecond || d > want*6/5 {
+					t.Fatalf("NextRetry in %s, want the schedule's %s", d, want)
+				}
+			}
+			if !tt.wantErr && !next.IsZero() {
+				t.Fatalf("NextRetry = %s after a delivery that is done", next)
+			}
+			// The outcome is recorded, with its attempt, before Work returns.
+			d := f.records.get(job.Args.ID)
+			wantState := map[bool]string{true: "failed", false: "succeeded"}[tt.wantErr]
+			if tt.wantCancel {
+				wantState = "cancelled"
+			}
+			if as := f.records.attempts(d.ID); d.State != wantState || d.Attempts != max(tt.attempt, 1) || d.LastStatus != tt.status ||
+				len(as) != 1 || as[0].Status != tt.status || as[0].Duration <= 0 || d.JobID != job.ID {
+				t.Fatalf("recorded %+v with attempts %+v; want state %s", d, as, wantState)
 			}
 			if tt.wantRetry > 0 {
 				// max(the schedule's delay ±20%, Retry-After): within 20% of the want.
@@ -148,7 +173,7 @@ func TestWorkerOutcomes(t *testing.T) {
 					t.Fatalf("NextRetry in %s, want %s (Retry-After bounded by the schedule)", d, tt.wantRetry)
 				}
 				// The endpoint is held back: another delivery to it is snoozed, not sent.
-				err := f.worker.Work(context.Background(), newJob(1))
+				err := f.worker.Work(context.Background(), f.newJob(1))
 				var snooze *river.JobSnoozeError
 				if hold := min(tt.wantRetry, retryAfterOf(tt.retryAfter)); !errors.As(err, &snooze) || snooze.Duration < hold-time.Second {
 					t.Fatalf("Work during Retry-After = %v, want a snooze of about %s", err, hold)
@@ -174,8 +199,8 @@ func retryAfterOf(header string) time.Duration {
 func TestWorkerDisabledEndpointGetsNothingUntilItChanges(t *testing.T) {
 	srv := newEndpointServer(t, 410, 200)
 	f := newWorkerFixture(t, srv.URL)
-	_ = f.worker.Work(context.Background(), newJob(1))
-	err := f.worker.Work(context.Background(), newJob(1))
+	_ = f.worker.Work(context.Background(), f.newJob(1))
+	err := f.worker.Work(context.Background(), f.newJob(1))
 	if !errors.Is(err, ErrEndpointDisabled) || len(srv.requests()) != 1 {
 		t.Fatalf("second Work = %v after %d requests; want ErrEndpointDisabled without a request", err, len(srv.requests()))
 	}
@@ -185,7 +210,7 @@ func TestWorkerDisabledEndpointGetsNothingUntilItChanges(t *testing.T) {
 	}
 	// The webhook changes upstream (new url): enabled again.
 	f.reg.Replace(1, []chatwoot.Webhook{{ID: 7, URL: srv.URL + "/v2", Subscriptions: []string{"message_created"}, Secret: "s1"}})
-	if err := f.worker.Work(context.Background(), newJob(1)); err != nil {
+	if err := f.worker.Work(context.Background(), f.newJob(1)); err != nil {
 		t.Fatalf("Work after the webhook changed = %v", err)
 	}
 	if got := srv.requests(); got[len(got)-1].URL.Path != "/v2" {
@@ -196,12 +221,13 @@ func TestWorkerDisabledEndpointGetsNothingUntilItChanges(t *testing.T) {
 func TestWorkerUsesCurrentURLAndSecretAndSameDeliveryID(t *testing.T) {
 	srv := newEndpointServer(t, 500, 200)
 	f := newWorkerFixture(t, srv.URL+"/old")
-	if err := f.worker.Work(context.Background(), newJob(1)); err == nil {
+	job := f.newJob(1)
+	if err := f.worker.Work(context.Background(), job); err == nil {
 		t.Fatal("first attempt should fail")
 	}
 	f.reg.Replace(1, []chatwoot.Webhook{{ID: 7, URL: srv.URL + "/new", Subscriptions: []string{"message_created"}, Secret: "s2"}})
 	time.Sleep(1100 * time.Millisecond) // a new second: a fresh timestamp and signature
-	if err := f.worker.Work(context.Background(), newJob(2)); err != nil {
+	if err := f.worker.Work(context.Background(), f.jobFor(job.Args.ID, 2)); err != nil {
 		t.Fatalf("second attempt: %v", err)
 	}
 	got := srv.requests()
@@ -228,11 +254,11 @@ func TestWorkerCancelsRemovedOrUnsubscribed(t *testing.T) {
 	srv := newEndpointServer(t, 200)
 	f := newWorkerFixture(t, srv.URL)
 	f.reg.Replace(1, []chatwoot.Webhook{{ID: 7, URL: srv.URL, Subscriptions: []string{"conversation_created"}, Secret: "s1"}})
-	if err := f.worker.Work(context.Background(), newJob(1)); !errors.Is(err, ErrUnsubscribed) {
+	if err := f.worker.Work(context.Background(), f.newJob(1)); !errors.Is(err, ErrUnsubscribed) {
 		t.Fatalf("Work for an unsubscribed event = %v", err)
 	}
 	f.reg.Replace(1, nil)
-	if err := f.worker.Work(context.Background(), newJob(1)); !errors.Is(err, ErrEndpointRemoved) {
+	if err := f.worker.Work(context.Background(), f.newJob(1)); !errors.Is(err, ErrEndpointRemoved) {
 		t.Fatalf("Work for a removed webhook = %v", err)
 	}
 	if n := len(srv.requests()); n != 0 {
@@ -242,7 +268,7 @@ func TestWorkerCancelsRemovedOrUnsubscribed(t *testing.T) {
 
 func TestWorkerStoredErrorHidesQuery(t *testing.T) {
 	f := newWorkerFixture(t, "http://127.0.0.1:1/hook?token=topsecret")
-	err := f.worker.Work(context.Background(), newJob(1))
+	err := f.worker.Work(context.Background(), f.newJob(1))
 	if err == nil || strings.Contains(err.Error(), "topsecret") {
 		t.Fatalf("Work = %v; want a connection error without the url's query", err)
 	}
