@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
@@ -23,31 +22,77 @@ import (
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
 )
 
-// fakeInserter records inserted jobs, or fails.
+// fakeInserter is a Queue that keeps what it is given, telling duplicate
+// delivery ids as the store does, or fails.
 type fakeInserter struct {
-	mu   sync.Mutex
-	jobs []river.InsertManyParams
-	err  error
+	mu     sync.Mutex
+	events []store.NewEvent
+	seen   map[string]bool
+	stored int
+	err    error
+	delay  time.Duration
+	calls  int
 }
 
-func (f *fakeInserter) InsertMany(_ context.Context, p []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+func (f *fakeInserter) Enqueue(_ context.Context, evs []store.NewEvent) ([]store.Queued, error) {
+	time.Sleep(f.delay)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.calls++
 	if f.err != nil {
 		return nil, f.err
 	}
-	f.jobs = append(f.jobs, p...)
-	out := make([]*rivertype.JobInsertResult, len(p))
-	for i := range p {
-		out[i] = &rivertype.JobInsertResult{Job: &rivertype.JobRow{ID: int64(len(f.jobs) - len(p) + i + 1)}}
+	if f.seen == nil {
+		f.seen = map[string]bool{}
+	}
+	var out []store.Queued
+	for _, ev := range evs {
+		f.events = append(f.events, ev)
+		for _, d := range ev.Deliveries {
+			q := store.Queued{UUID: d.UUID, AccountID: ev.AccountID, WebhookID: d.WebhookID, MaxAttempts: d.MaxAttempts, Duplicate: f.seen[d.UUID]}
+			if !q.Duplicate {
+				f.stored++
+				f.seen[d.UUID] = true
+				q.ID = int64(f.stored)
+			}
+			out = append(out, q)
+		}
 	}
 	return out, nil
 }
 
+// count is how many deliveries were stored.
 func (f *fakeInserter) count() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return len(f.jobs)
+	return f.stored
+}
+
+// storeQueue is the daemon's Queue: the store, with River's jobs built by
+// delivery.JobsFor.
+type storeQueue struct {
+	st        *store.Store
+	c         store.Client
+	batchSize int
+}
+
+func (q storeQueue) Enqueue(ctx context.Context, evs []store.NewEvent) ([]store.Queued, error) {
+	return q.st.Enqueue(ctx, q.c, evs, func(qs []store.Queued) []river.InsertManyParams { return delivery.JobsFor(qs, q.batchSize) })
+}
+
+// newStoreQueue opens a SQLite store with an insert-only River client.
+func newStoreQueue(t testing.TB, batchSize int) storeQueue {
+	t.Helper()
+	st, err := store.Open(context.Background(), store.Options{URL: "sqlite:" + filepath.Join(t.TempDir(), "q.db"), Synchronous: store.SyncNormal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	c, err := st.NewClient(&river.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return storeQueue{st, c, batchSize}
 }
 
 func testRegistry() *endpoints.Registry {
@@ -62,8 +107,8 @@ func testRegistry() *endpoints.Registry {
 	return reg
 }
 
-func newTestHandler(t testing.TB, reg Registry, ins Inserter) *Handler {
-	h := New(Options{Registry: reg, Inserter: ins, MaxAttempts: 8})
+func newTestHandler(t testing.TB, reg Registry, q Queue) *Handler {
+	h := New(Options{Registry: reg, Queue: q, MaxAttempts: 8})
 	t.Cleanup(h.Close)
 	return h
 }
@@ -91,10 +136,13 @@ func TestIngestFansOutToSubscribers(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || out.Deliveries != 2 || len(out.DeliveryIDs) != 2 {
 		t.Fatalf("answer %s", w.Body)
 	}
-	for i, p := range ins.jobs {
-		a := p.Args.(delivery.Args)
-		if a.Payload != body || a.EndpointID != int64(i+1) || a.Event != "message_created" || a.DeliveryID != out.DeliveryIDs[i] || p.InsertOpts.MaxAttempts != 8 {
-			t.Fatalf("job %d = %+v %+v", i, a, p.InsertOpts)
+	// One event, its payload as posted, a delivery per subscriber.
+	if len(ins.events) != 1 || string(ins.events[0].Payload) != body || ins.events[0].Event != "message_created" || len(ins.events[0].Deliveries) != 2 {
+		t.Fatalf("events %+v", ins.events)
+	}
+	for i, d := range ins.events[0].Deliveries {
+		if d.WebhookID != int64(i+1) || d.UUID != out.DeliveryIDs[i] || d.MaxAttempts != 8 {
+			t.Fatalf("delivery %d = %+v", i, d)
 		}
 	}
 	// No subscriber: accepted, nothing stored.
@@ -194,22 +242,13 @@ func TestIngestNotReady(t *testing.T) {
 	}
 }
 
-// TestIngestIdempotencyKey runs against River over SQLite: the uniqueness is
-// the store's, not the handler's.
+// TestIngestIdempotencyKey runs against the SQLite store: the uniqueness is
+// the store's (the delivery id's unique index), not the handler's.
 func TestIngestIdempotencyKey(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{URL: "sqlite:" + filepath.Join(t.TempDir(), "q.db"), Synchronous: store.SyncNormal})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	workers := river.NewWorkers()
-	river.AddWorker(workers, delivery.NewWorker(delivery.WorkerOptions{Limiter: delivery.NewLimiter(delivery.LimiterOptions{})}))
-	client, err := st.NewClient(&river.Config{Workers: workers})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newTestHandler(t, testRegistry(), client)
+	q := newStoreQueue(t, 1)
+	client := q.c
+	h := newTestHandler(t, testRegistry(), q)
 	body := `{"event":"message_created","id":9}`
 
 	first := post(h, "/v1/accounts/1/events", body, "Idempotency-Key", "evt-9")
@@ -234,31 +273,20 @@ func TestIngestIdempotencyKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Jobs) != 4 {
-		t.Fatalf("%d jobs stored, want 4 (2 endpoints × 2 distinct keys)", len(res.Jobs))
+	if ev, ds, _, err := q.st.RecordCounts(ctx); err != nil || len(res.Jobs) != 4 || ds != 4 || ev != 2 {
+		t.Fatalf("%d jobs, %d deliveries, %d events stored, want 4, 4, 2 (2 endpoints × 2 distinct keys)", len(res.Jobs), ds, ev)
 	}
 }
 
 // TestIngestPlainAndIdempotentPostsTogether: concurrent posts with and
-// without an Idempotency-Key share the batcher; the plain ones take River's
-// InsertManyFast, the keyed ones InsertMany; every delivery is stored once
-// and OnQueued counts what was committed.
+// without an Idempotency-Key share the batcher and its transactions; every
+// delivery is stored once and OnQueued counts what was committed.
 func TestIngestPlainAndIdempotentPostsTogether(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{URL: "sqlite:" + filepath.Join(t.TempDir(), "q.db"), Synchronous: store.SyncNormal})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	client, err := st.NewClient(&river.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := client.(FastInserter); !ok {
-		t.Fatal("a River client should offer InsertManyFast")
-	}
+	q := newStoreQueue(t, 1)
+	client := q.c
 	var queued atomic.Int64
-	h := New(Options{Registry: testRegistry(), Inserter: client, MaxAttempts: 8, OnQueued: func(n int) { queued.Add(int64(n)) }})
+	h := New(Options{Registry: testRegistry(), Queue: q, MaxAttempts: 8, OnQueued: func(n int) { queued.Add(int64(n)) }})
 	t.Cleanup(h.Close)
 	var wg sync.WaitGroup
 	codes := make([]int, 60)
@@ -292,7 +320,7 @@ func TestIngestPlainAndIdempotentPostsTogether(t *testing.T) {
 // TestIngestBatchesConcurrentPosts checks that concurrent posts share
 // transactions and each gets its own deliveries back.
 func TestIngestBatchesConcurrentPosts(t *testing.T) {
-	slow := &slowInserter{fakeInserter: &fakeInserter{}, delay: 20 * time.Millisecond}
+	slow := &fakeInserter{delay: 20 * time.Millisecond}
 	h := newTestHandler(t, testRegistry(), slow)
 	var wg sync.WaitGroup
 	ids := make([][]string, 50)
@@ -327,40 +355,20 @@ func TestIngestBatchesConcurrentPosts(t *testing.T) {
 	}
 }
 
-type slowInserter struct {
-	*fakeInserter
-	delay time.Duration
-	calls int
-}
-
-func (s *slowInserter) InsertMany(ctx context.Context, p []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
-	s.calls++ // only the batcher goroutine calls
-	time.Sleep(s.delay)
-	return s.fakeInserter.InsertMany(ctx, p)
-}
-
 func TestIngestCloseRefusesLater(t *testing.T) {
-	h := New(Options{Registry: testRegistry(), Inserter: &fakeInserter{}})
+	h := New(Options{Registry: testRegistry(), Queue: &fakeInserter{}})
 	h.Close()
 	if w := post(h, "/v1/accounts/1/events", `{"event":"message_created"}`); w.Code != http.StatusServiceUnavailable {
 		t.Fatalf("after Close: %d", w.Code)
 	}
 }
 
-// slowFastInserter is a slow FastInserter.
-type slowFastInserter struct{ slowInserter }
-
-func (s *slowFastInserter) InsertManyFast(ctx context.Context, p []river.InsertManyParams) (int, error) {
-	_, err := s.InsertMany(ctx, p)
-	return len(p), err
-}
-
 // TestIngestCoalescesConcurrentPostsIntoBatches: the deliveries of posts
 // committed together travel to each endpoint in batches of at most
 // BatchSize, each delivery in exactly one job.
 func TestIngestCoalescesConcurrentPostsIntoBatches(t *testing.T) {
-	slow := &slowFastInserter{slowInserter{fakeInserter: &fakeInserter{}, delay: 20 * time.Millisecond}}
-	h := New(Options{Registry: testRegistry(), Inserter: slow, MaxAttempts: 8, BatchSize: 4})
+	q := newStoreQueue(t, 4)
+	h := New(Options{Registry: testRegistry(), Queue: q, MaxAttempts: 8})
 	t.Cleanup(h.Close)
 	var (
 		wg  sync.WaitGroup
@@ -383,19 +391,38 @@ func TestIngestCoalescesConcurrentPostsIntoBatches(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	ctx := context.Background()
+	uuidOf := map[int64]string{}
+	ds, err := q.st.ListDeliveries(ctx, store.DeliveryFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		uuidOf[d.ID] = d.UUID
+	}
+	res, err := q.c.JobList(ctx, river.NewJobListParams().Kinds(delivery.Kinds...).First(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
 	stored, batches := map[string]int{}, 0
-	for _, p := range slow.jobs {
-		switch a := p.Args.(type) {
-		case delivery.Args:
-			stored[a.DeliveryID]++
-		case delivery.BatchArgs:
+	for _, j := range res.Jobs {
+		var a struct {
+			ID  int64   `json:"id"`
+			IDs []int64 `json:"ids"`
+		}
+		if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
+			t.Fatal(err)
+		}
+		if j.Kind == delivery.BatchKind {
 			batches++
-			if len(a.Items) < 2 || len(a.Items) > 4 {
-				t.Fatalf("a batch of %d deliveries; want 2 to 4", len(a.Items))
+			if len(a.IDs) < 2 || len(a.IDs) > 4 {
+				t.Fatalf("a batch of %d deliveries; want 2 to 4", len(a.IDs))
 			}
-			for _, it := range a.Items {
-				stored[it.DeliveryID]++
-			}
+		} else {
+			a.IDs = []int64{a.ID}
+		}
+		for _, id := range a.IDs {
+			stored[uuidOf[id]]++
 		}
 	}
 	if batches == 0 || len(ids) != 100 || len(stored) != 100 {

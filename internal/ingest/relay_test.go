@@ -37,6 +37,7 @@ type relayFixture struct {
 	h        *Handler
 	reg      *endpoints.Registry
 	client   store.Client
+	st       *store.Store
 	mu       sync.Mutex
 	outcomes []string
 	upstream []chatwoot.Webhook // what a Refresh finds
@@ -55,11 +56,11 @@ func newRelayFixture(t *testing.T) *relayFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &relayFixture{reg: endpoints.NewRegistry(), client: client, now: time.Now()}
+	f := &relayFixture{reg: endpoints.NewRegistry(), client: client, st: st, now: time.Now()}
 	f.upstream = []chatwoot.Webhook{relayHook(1, relayDest), {ID: 2, URL: "https://direct.example/h", Subscriptions: []string{"message_created"}, Secret: "d"}}
 	f.reg.ReplaceRelayed(1, f.upstream, nil)
 	f.reg.MarkReady()
-	f.h = New(Options{Registry: f.reg, Inserter: client, MaxAttempts: 8, Relay: RelayOptions{
+	f.h = New(Options{Registry: f.reg, Queue: storeQueue{st, client, 1}, MaxAttempts: 8, Relay: RelayOptions{
 		Endpoints: f.reg,
 		Refresh: func(_ context.Context, account int64) error {
 			f.mu.Lock()
@@ -129,8 +130,12 @@ func TestRelayStoresOneDeliveryUnderChatwootsID(t *testing.T) {
 	if err := json.Unmarshal(jobs[0].EncodedArgs, &args); err != nil {
 		t.Fatal(err)
 	}
-	if args.DeliveryID != id || args.EndpointID != 1 || args.Event != "message_created" || args.Payload != body {
-		t.Fatalf("stored %+v", args)
+	ds, err := f.st.ForAttempt(context.Background(), []int64{args.ID})
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("the job's delivery: %+v %v", ds, err)
+	}
+	if d := ds[0]; d.UUID != id || d.WebhookID != 1 || d.Event != "message_created" || string(d.Payload) != body {
+		t.Fatalf("stored %+v", d)
 	}
 
 	// Chatwoot (or anyone) repeating the delivery adds nothing.
@@ -199,7 +204,7 @@ func TestRelayStoreFailureIs503(t *testing.T) {
 	reg := endpoints.NewRegistry()
 	reg.ReplaceRelayed(1, []chatwoot.Webhook{relayHook(1, relayDest)}, nil)
 	reg.MarkReady()
-	h := New(Options{Registry: reg, Inserter: &fakeInserter{err: errors.New("disk full")}, Relay: RelayOptions{Endpoints: reg}})
+	h := New(Options{Registry: reg, Queue: &fakeInserter{err: errors.New("disk full")}, Relay: RelayOptions{Endpoints: reg}})
 	defer h.Close()
 	body := `{"event":"message_created"}`
 	req := httptest.NewRequest(http.MethodPost, "/v1/accounts/1/relay?to="+url.QueryEscape(relayDest), strings.NewReader(body))
@@ -232,7 +237,7 @@ func TestReadinessCoversTheStore(t *testing.T) {
 	health.now = func() time.Time { return now }
 	reg := testRegistry()
 	ins := &fakeInserter{}
-	h := New(Options{Registry: reg, Inserter: ins, Store: health})
+	h := New(Options{Registry: reg, Queue: ins, Store: health})
 	defer h.Close()
 	ready := func() int {
 		w := httptest.NewRecorder()
@@ -275,7 +280,7 @@ func TestRepeatedFailuresAreLoggedOncePerInterval(t *testing.T) {
 	var logs strings.Builder
 	var mu sync.Mutex
 	log := hclog.New(&hclog.LoggerOptions{Output: writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logs.Write(p) })})
-	h := New(Options{Registry: testRegistry(), Inserter: &fakeInserter{err: errors.New("database is locked")}, Logger: log, LogEvery: time.Hour})
+	h := New(Options{Registry: testRegistry(), Queue: &fakeInserter{err: errors.New("database is locked")}, Logger: log, LogEvery: time.Hour})
 	defer h.Close()
 	for range 200 {
 		if w := post(h, "/v1/accounts/1/events", `{"event":"message_created"}`); w.Code != 503 {
