@@ -18,28 +18,20 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
-	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
 )
 
-// fakeJobs is an in-memory Jobs: JobList returns every job (filters are
-// River's, tested against a real store in internal/daemon) and records the
-// params it got.
+// fakeJobs is an in-memory Jobs: the River jobs that carry deliveries.
 type fakeJobs struct {
 	mu      sync.Mutex
 	jobs    map[int64]*rivertype.JobRow
-	lists   int
 	retried []int64
-	err     error
 }
 
 func (f *fakeJobs) JobGet(_ context.Context, id int64) (*rivertype.JobRow, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.err != nil {
-		return nil, f.err
-	}
 	j, ok := f.jobs[id]
 	if !ok {
 		return nil, river.ErrNotFound
@@ -48,17 +40,7 @@ func (f *fakeJobs) JobGet(_ context.Context, id int64) (*rivertype.JobRow, error
 }
 
 func (f *fakeJobs) JobList(context.Context, *river.JobListParams) (*river.JobListResult, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.lists++
-	if f.err != nil {
-		return nil, f.err
-	}
-	res := &river.JobListResult{}
-	for _, j := range f.jobs {
-		res.Jobs = append(res.Jobs, j)
-	}
-	return res, nil
+	return &river.JobListResult{}, nil
 }
 
 func (f *fakeJobs) JobRetry(_ context.Context, id int64) (*rivertype.JobRow, error) {
@@ -74,13 +56,105 @@ func (f *fakeJobs) JobRetry(_ context.Context, id int64) (*rivertype.JobRow, err
 	return &cp, nil
 }
 
-func job(id int64, state rivertype.JobState, endpointID int64) *rivertype.JobRow {
-	args, _ := json.Marshal(delivery.Args{DeliveryID: "0b6f3c1e-6a44-4c55-9d7e-3f2a1b0c9d8e", AccountID: 1, EndpointID: endpointID, Event: "message_created", Payload: "{}"})
-	return &rivertype.JobRow{ID: id, Kind: delivery.Kind, State: state, EncodedArgs: args, MaxAttempts: 3, Metadata: []byte(`{}`),
-		CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), ScheduledAt: time.Date(2026, 1, 2, 3, 5, 0, 0, time.UTC)}
+// fakeRecords is the store's delivery records in memory, filtered as the
+// store filters them (store's own tests run the SQL).
+type fakeRecords struct {
+	mu       sync.Mutex
+	ds       map[int64]store.Delivery
+	attempts map[int64][]store.Attempt
+	replayed []int64
+	queries  int
+	err      error
 }
 
-func fixture(t *testing.T) (*Handler, *fakeJobs, *endpoints.Registry) {
+func (f *fakeRecords) ListDeliveries(_ context.Context, flt store.DeliveryFilter) ([]store.Delivery, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.queries++
+	if f.err != nil {
+		return nil, f.err
+	}
+	var out []store.Delivery
+	for _, d := range f.ds {
+		if len(flt.States) > 0 && !slices.Contains(flt.States, d.State) ||
+			len(flt.Endpoints) > 0 && !slices.Contains(flt.Endpoints, store.Endpoint{AccountID: d.AccountID, WebhookID: d.WebhookID}) ||
+			flt.BeforeID > 0 && d.ID >= flt.BeforeID || flt.AfterID > 0 && d.ID <= flt.AfterID || d.CreatedAt.Before(flt.Since) {
+			continue
+		}
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(a, b store.Delivery) int {
+		if flt.Ascending {
+			return cmp.Compare(a.ID, b.ID)
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	if flt.Limit > 0 && len(out) > flt.Limit {
+		out = out[:flt.Limit]
+	}
+	return out, nil
+}
+
+func (f *fakeRecords) DeliveryByID(_ context.Context, id int64) (store.Delivery, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.queries++
+	if f.err != nil {
+		return store.Delivery{}, f.err
+	}
+	d, ok := f.ds[id]
+	if !ok {
+		return d, store.ErrNoDelivery
+	}
+	return d, nil
+}
+
+func (f *fakeRecords) DeliveryByUUID(ctx context.Context, uuid string) (store.Delivery, error) {
+	f.mu.Lock()
+	for _, d := range f.ds {
+		if d.UUID == uuid {
+			f.mu.Unlock()
+			return f.DeliveryByID(ctx, d.ID)
+		}
+	}
+	f.mu.Unlock()
+	return store.Delivery{}, store.ErrNoDelivery
+}
+
+func (f *fakeRecords) Attempts(_ context.Context, id int64) ([]store.Attempt, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.attempts[id], nil
+}
+
+func (f *fakeRecords) Replay(_ context.Context, id int64, from []string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d, ok := f.ds[id]
+	if !ok || !slices.Contains(from, d.State) {
+		return false, nil
+	}
+	d.State, d.MaxAttempts = store.StatePending, d.Attempts+1
+	f.ds[id] = d
+	f.replayed = append(f.replayed, id)
+	return true, nil
+}
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func rec(id int64, state string, endpointID int64, jobID int64) store.Delivery {
+	return store.Delivery{ID: id, UUID: fmt.Sprintf("0b6f3c1e-6a44-4c55-9d7e-%012d", id), EventID: 100 + id, AccountID: 1, WebhookID: endpointID,
+		Event: "message_created", State: state, Attempts: 1, MaxAttempts: 3, JobID: jobID, CreatedAt: t0.Add(time.Duration(id) * time.Minute)}
+}
+
+type adminFixture struct {
+	h       *Handler
+	jobs    *fakeJobs
+	records *fakeRecords
+	reg     *endpoints.Registry
+}
+
+func fixture(t *testing.T) *adminFixture {
 	t.Helper()
 	reg := endpoints.NewRegistry()
 	reg.Replace(1, []chatwoot.Webhook{
@@ -90,14 +164,24 @@ func fixture(t *testing.T) (*Handler, *fakeJobs, *endpoints.Registry) {
 	reg.Replace(2, []chatwoot.Webhook{{ID: 7, URL: "https://other.example/h", Subscriptions: []string{"message_created"}}})
 	gone, _ := reg.Lookup(endpoints.Key{AccountID: 1, ID: 8})
 	reg.Disable(gone)
-	jobs := &fakeJobs{jobs: map[int64]*rivertype.JobRow{
-		1: job(1, rivertype.JobStateDiscarded, 7),
-		2: job(2, rivertype.JobStateRunning, 7),
-		3: job(3, rivertype.JobStateCompleted, 7),
-		4: job(4, rivertype.JobStateDiscarded, 8),
-		5: job(5, rivertype.JobStateRetryable, 99),
-	}}
-	return New(Options{Jobs: jobs, Endpoints: reg}), jobs, reg
+	f := &adminFixture{reg: reg,
+		jobs: &fakeJobs{jobs: map[int64]*rivertype.JobRow{
+			12: {ID: 12, State: rivertype.JobStateRunning},
+			16: {ID: 16, State: rivertype.JobStateRetryable},
+		}},
+		records: &fakeRecords{ds: map[int64]store.Delivery{
+			1: rec(1, store.StateDead, 7, 11),
+			2: rec(2, store.StatePending, 7, 12),
+			3: rec(3, store.StateSucceeded, 7, 0),
+			4: rec(4, store.StateDead, 8, 14),
+			5: rec(5, store.StateFailed, 99, 15),
+			6: rec(6, store.StateFailed, 7, 16),
+		}, attempts: map[int64][]store.Attempt{
+			3: {{Attempt: 1, At: t0, Status: 200, Duration: 1500 * time.Microsecond}},
+		}},
+	}
+	f.h = New(Options{Jobs: f.jobs, Records: f.records, Endpoints: reg})
+	return f
 }
 
 func do(h http.Handler, method, target string) *httptest.ResponseRecorder {
@@ -146,33 +230,34 @@ func TestAdminBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.target, func(t *testing.T) {
-			h, jobs, _ := fixture(t)
-			w := do(h, tt.method, tt.target)
+			f := fixture(t)
+			w := do(f.h, tt.method, tt.target)
 			if w.Code != tt.status || !strings.Contains(w.Body.String(), tt.want) {
 				t.Fatalf("%d %s; want %d with %q", w.Code, w.Body, tt.status, tt.want)
 			}
-			if tt.status == 400 && jobs.lists > 0 {
+			if tt.status == 400 && f.records.queries > 0 {
 				t.Fatal("the store was queried for a bad request")
 			}
-			if len(jobs.retried) > 0 {
-				t.Fatalf("jobs %v were retried", jobs.retried)
+			if len(f.jobs.retried) > 0 || len(f.records.replayed) > 0 {
+				t.Fatalf("jobs %v retried, deliveries %v replayed", f.jobs.retried, f.records.replayed)
 			}
 		})
 	}
 }
 
 func TestAdminStoreErrorIs503(t *testing.T) {
-	h, jobs, _ := fixture(t)
-	jobs.err = errors.New("database is locked")
+	f := fixture(t)
+	f.records.err = errors.New("database is locked")
 	for _, target := range []string{"/v1/deliveries", "/v1/deliveries/1"} {
-		if w := do(h, "GET", target); w.Code != http.StatusServiceUnavailable || strings.Contains(w.Body.String(), "locked") {
+		if w := do(f.h, "GET", target); w.Code != http.StatusServiceUnavailable || strings.Contains(w.Body.String(), "locked") {
 			t.Fatalf("GET %s: %d %s; want 503 without the internal error", target, w.Code, w.Body)
 		}
 	}
 }
 
 func TestAdminEndpoints(t *testing.T) {
-	h, _, reg := fixture(t)
+	f := fixture(t)
+	h, reg := f.h, f.reg
 	reg.RecordAttempt(endpoints.Key{AccountID: 1, ID: 7}, time.Now(), 500, "endpoint answered 500")
 	reg.RecordAttempt(endpoints.Key{AccountID: 1, ID: 7}, time.Now(), 0, "POST https://hooks.example/in: connection refused")
 	w := do(h, "GET", "/v1/endpoints")
@@ -212,84 +297,84 @@ func TestAdminEndpoints(t *testing.T) {
 	}
 }
 
+// TestAdminRetry: a dead delivery gets one more attempt in a new job; a
+// failed one's waiting job runs now (River's JobRetry); by id or UUID.
 func TestAdminRetry(t *testing.T) {
-	h, jobs, _ := fixture(t)
-	w := do(h, "POST", "/v1/deliveries/1/retry")
+	f := fixture(t)
+	w := do(f.h, "POST", "/v1/deliveries/1/retry")
 	var d DeliveryJSON
-	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &d) != nil || d.State != "pending" || d.ID != 1 || d.DeliveryID == "" {
+	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &d) != nil || d.State != "pending" || d.ID != 1 || d.DeliveryID == "" || d.MaxAttempts != 2 {
 		t.Fatalf("retry: %d %s", w.Code, w.Body)
 	}
-	if len(jobs.retried) != 1 || jobs.retried[0] != 1 {
-		t.Fatalf("retried %v", jobs.retried)
+	if !slices.Equal(f.records.replayed, []int64{1}) || len(f.jobs.retried) != 0 {
+		t.Fatalf("replayed %v, retried jobs %v", f.records.replayed, f.jobs.retried)
 	}
-	// By X-Chatwoot-Delivery UUID (the fake's JobList ignores the filter).
-	jobs.jobs = map[int64]*rivertype.JobRow{1: job(1, rivertype.JobStateRetryable, 7)}
-	if w := do(h, "POST", "/v1/deliveries/0b6f3c1e-6a44-4c55-9d7e-3f2a1b0c9d8e/retry"); w.Code != 200 {
+	if w := do(f.h, "POST", "/v1/deliveries/"+rec(6, "", 0, 0).UUID+"/retry"); w.Code != 200 {
 		t.Fatalf("retry by uuid: %d %s", w.Code, w.Body)
 	}
-}
-
-// TestDeliveryJSONJoinsAttempts: the worker's records (status, duration)
-// and River's errors make one attempt list; next_attempt_at is set while a
-// delivery waits.
-func TestDeliveryJSONJoinsAttempts(t *testing.T) {
-	j := job(9, rivertype.JobStateRetryable, 7)
-	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	j.Metadata = []byte(`{"snoozes":1,"attempts":[{"attempt":1,"at":"2026-01-02T03:04:05Z","status":500,"duration_ms":12.5},{"attempt":3,"at":"2026-01-02T03:04:20Z","status":503,"duration_ms":3}]}`)
-	j.Errors = []rivertype.AttemptError{
-		{Attempt: 1, At: t0.Add(time.Second), Error: "endpoint answered 500"},
-		{Attempt: 2, At: t0.Add(10 * time.Second), Error: "Stuck job rescued by Rescuer"},
-		{Attempt: 3, At: t0.Add(21 * time.Second), Error: "endpoint answered 503"},
-	}
-	d := deliveryJSON(j)
-	if d.State != "failed" || d.NextAttemptAt == nil || len(d.Attempts) != 3 {
-		t.Fatalf("delivery = %+v", d)
-	}
-	a1, a2, a3 := d.Attempts[0], d.Attempts[1], d.Attempts[2]
-	if a1.Status != 500 || *a1.DurationMS != 12.5 || a1.Error != "endpoint answered 500" || !a1.At.Equal(t0) {
-		t.Fatalf("attempt 1 = %+v", a1)
-	}
-	if a2.Status != 0 || a2.DurationMS != nil || !strings.Contains(a2.Error, "Rescuer") {
-		t.Fatalf("attempt 2 (lost with its daemon) = %+v", a2)
-	}
-	if a3.Status != 503 {
-		t.Fatalf("attempt 3 = %+v", a3)
-	}
-
-	ok := job(10, rivertype.JobStateCompleted, 7)
-	fin := t0.Add(time.Minute)
-	ok.FinalizedAt = &fin
-	ok.Metadata = []byte(`{"attempts":[{"attempt":1,"at":"2026-01-02T03:04:05Z","status":204,"duration_ms":1.25}]}`)
-	d = deliveryJSON(ok)
-	if d.State != "succeeded" || d.NextAttemptAt != nil || d.FinalizedAt == nil || len(d.Attempts) != 1 || d.Attempts[0].Status != 204 || d.Attempts[0].Error != "" {
-		t.Fatalf("succeeded delivery = %+v", d)
-	}
-
-	// A 200 is not recorded: the completed job implies it, at River's
-	// attempted_at, without a duration; earlier attempts keep theirs.
-	ok200 := job(11, rivertype.JobStateCompleted, 7)
-	ok200.Attempt = 2
-	started := t0.Add(5 * time.Second)
-	ok200.AttemptedAt = &started
-	ok200.FinalizedAt = &fin
-	ok200.Metadata = []byte(`{"attempts":[{"attempt":1,"at":"2026-01-02T03:04:05Z","status":503,"duration_ms":2}]}`)
-	ok200.Errors = []rivertype.AttemptError{{Attempt: 1, At: t0.Add(time.Second), Error: "endpoint answered 503"}}
-	d = deliveryJSON(ok200)
-	if d.State != "succeeded" || len(d.Attempts) != 2 || d.Attempts[0].Status != 503 || d.Attempts[0].DurationMS == nil {
-		t.Fatalf("succeeded after a retry = %+v", d)
-	}
-	if a := d.Attempts[1]; a.Attempt != 2 || a.Status != 200 || a.DurationMS != nil || a.Error != "" || !a.At.Equal(started) {
-		t.Fatalf("implied 200 attempt = %+v", a)
+	if !slices.Equal(f.jobs.retried, []int64{16}) || len(f.records.replayed) != 1 {
+		t.Fatalf("a failed delivery's job was not made due: retried %v, replayed %v", f.jobs.retried, f.records.replayed)
 	}
 }
 
-func TestLogStateCoversRiverStates(t *testing.T) {
-	for _, s := range rivertype.JobStates() {
-		switch LogState(s) {
-		case "pending", "failed", "succeeded", "dead", "cancelled":
-		default:
-			t.Errorf("River state %s has no delivery log state", s)
+// TestAdminDeliveryLog: newest first, filtered by state and endpoint,
+// paged by id; one delivery shows its attempts with their durations and
+// whether one is in flight.
+func TestAdminDeliveryLog(t *testing.T) {
+	f := fixture(t)
+	var page struct {
+		Deliveries []DeliveryJSON
+		NextCursor string `json:"next_cursor"`
+	}
+	ids := func() []int64 {
+		var out []int64
+		for _, d := range page.Deliveries {
+			out = append(out, d.ID)
 		}
+		return out
+	}
+	for _, tt := range []struct {
+		target string
+		want   []int64
+		next   string
+	}{
+		{"/v1/deliveries", []int64{6, 5, 4, 3, 2, 1}, ""},
+		{"/v1/deliveries?limit=2", []int64{6, 5}, "5"},
+		{"/v1/deliveries?limit=2&cursor=5", []int64{4, 3}, "3"},
+		{"/v1/deliveries?state=dead,failed&endpoint=7&account=1", []int64{6, 1}, ""},
+	} {
+		page.Deliveries, page.NextCursor = nil, ""
+		if w := do(f.h, "GET", tt.target); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &page) != nil || !slices.Equal(ids(), tt.want) || page.NextCursor != tt.next {
+			t.Errorf("GET %s: %v next %q; want %v next %q", tt.target, ids(), page.NextCursor, tt.want, tt.next)
+		}
+	}
+	var d DeliveryJSON
+	if w := do(f.h, "GET", "/v1/deliveries/3"); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &d) != nil ||
+		len(d.Attempts) != 1 || d.Attempts[0].Status != 200 || d.Attempts[0].DurationMS != 1.5 || d.InFlight {
+		t.Fatalf("delivery 3: %+v", d)
+	}
+	if w := do(f.h, "GET", "/v1/deliveries/2"); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &d) != nil || !d.InFlight || d.JobID != 12 {
+		t.Fatalf("delivery 2 (its job running): %+v", d)
+	}
+}
+
+// TestAdminRecover: only the endpoint's failed, dead and cancelled
+// deliveries created since the time are replayed, under their ids.
+func TestAdminRecover(t *testing.T) {
+	f := fixture(t)
+	since := t0.Add(90 * time.Second).Format(time.RFC3339) // after delivery 1
+	var out struct{ Recovered int }
+	if w := do(f.h, "POST", "/v1/endpoints/7/recover?account=1&since="+since); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &out) != nil || out.Recovered != 1 {
+		t.Fatalf("recover: %d %s", w.Code, w.Body)
+	}
+	if !slices.Equal(f.jobs.retried, []int64{16}) || len(f.records.replayed) != 0 {
+		t.Fatalf("retried %v replayed %v; want only delivery 6 (failed, since T) of endpoint 7", f.jobs.retried, f.records.replayed)
+	}
+	if w := do(f.h, "POST", "/v1/endpoints/7/recover?account=1&since=2020-01-01T00:00:00Z"); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &out) != nil || out.Recovered != 2 {
+		t.Fatalf("recover since 2020: %d %s", w.Code, w.Body)
+	}
+	if !slices.Equal(f.records.replayed, []int64{1}) {
+		t.Fatalf("replayed %v; want delivery 1 (dead)", f.records.replayed)
 	}
 }
 
@@ -377,108 +462,6 @@ func basic(user, pass string) string {
 
 // batchJob is a batch of deliveries to endpoint 7 of account 1, with the
 // given batch metadata.
-func batchJob(id int64, state rivertype.JobState, meta string, deliveryIDs ...string) *rivertype.JobRow {
-	a := delivery.BatchArgs{AccountID: 1, EndpointID: 7}
-	for _, d := range deliveryIDs {
-		a.Items = append(a.Items, delivery.BatchItem{DeliveryID: d, Event: "message_created", Payload: "{}"})
-	}
-	args, _ := json.Marshal(a)
-	started := time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC)
-	return &rivertype.JobRow{ID: id, Kind: delivery.BatchKind, State: state, EncodedArgs: args, Attempt: 1, AttemptedAt: &started,
-		MaxAttempts: 3, Metadata: []byte(meta), CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-// TestAdminBatches: the deliveries of a batch job appear one by one, with
-// the batch's state and first attempt, except those gone on alone; they
-// are found by delivery id, and replaying one replays its batch.
-func TestAdminBatches(t *testing.T) {
-	const x, y, z, p, q = "10000000-0000-4000-8000-00000000000a", "10000000-0000-4000-8000-00000000000b", "10000000-0000-4000-8000-00000000000c",
-		"10000000-0000-4000-8000-00000000000d", "10000000-0000-4000-8000-00000000000e"
-	h, jobs, _ := fixture(t)
-	jobs.jobs = map[int64]*rivertype.JobRow{
-		20: batchJob(20, rivertype.JobStateCompleted, `{"split":["`+y+`"],"delivered":{"`+z+`":{"attempt":1,"at":"2026-01-02T03:04:07Z","status":204,"duration_ms":3.5}}}`, x, y, z),
-		21: batchJob(21, rivertype.JobStateDiscarded, `{}`, p, q),
-	}
-
-	var list struct{ Deliveries []DeliveryJSON }
-	if w := do(h, "GET", "/v1/deliveries"); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &list) != nil {
-		t.Fatalf("list: %d %s", w.Code, w.Body)
-	}
-	got := map[string]DeliveryJSON{}
-	for _, d := range list.Deliveries {
-		got[d.DeliveryID] = d
-	}
-	if len(got) != 4 || got[y].DeliveryID != "" {
-		t.Fatalf("listed %v; want x, z, p, q (y went on alone)", got)
-	}
-	if d := got[x]; d.ID != 20 || d.Batch != 3 || d.State != "succeeded" || d.EndpointID != 7 || len(d.Attempts) != 1 ||
-		d.Attempts[0].Status != 200 || d.Attempts[0].Attempt != 1 || d.Attempts[0].DurationMS != nil {
-		t.Fatalf("x = %+v; want delivered at its first attempt, implied 200", d)
-	}
-	if d := got[z]; len(d.Attempts) != 1 || d.Attempts[0].Status != 204 || *d.Attempts[0].DurationMS != 3.5 {
-		t.Fatalf("z = %+v; want its recorded 204", d)
-	}
-	if d := got[p]; d.State != "dead" || len(d.Attempts) != 0 {
-		t.Fatalf("p = %+v", d)
-	}
-
-	var one DeliveryJSON
-	if w := do(h, "GET", "/v1/deliveries/"+x); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &one) != nil || one.DeliveryID != x || one.ID != 20 {
-		t.Fatalf("GET by delivery id in a batch: %d %s", w.Code, w.Body)
-	}
-	for target, want := range map[string]int{
-		"GET /v1/deliveries/" + y:             404, // gone on alone: its own job answers for it
-		"GET /v1/deliveries/20":               404, // a batch's job id names no one delivery
-		"POST /v1/deliveries/" + x + "/retry": 409,
-	} {
-		method, path, _ := strings.Cut(target, " ")
-		if w := do(h, method, path); w.Code != want {
-			t.Errorf("%s: %d %s; want %d", target, w.Code, w.Body, want)
-		}
-	}
-	if w := do(h, "GET", "/v1/deliveries/20"); !strings.Contains(w.Body.String(), "batch") {
-		t.Errorf("GET of a batch's job id: %s", w.Body)
-	}
-	if w := do(h, "POST", "/v1/deliveries/"+q+"/retry"); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &one) != nil || one.DeliveryID != q || one.State != "pending" {
-		t.Fatalf("replay of a dead batched delivery: %d %s", w.Code, w.Body)
-	}
-	if !slices.Equal(jobs.retried, []int64{21}) {
-		t.Fatalf("retried %v; want the batch, 21", jobs.retried)
-	}
-}
-
-// TestPage: pages end with a whole job, so a batch is never cut in two.
-func TestPage(t *testing.T) {
-	single := func(id int64) *rivertype.JobRow { return job(id, rivertype.JobStateCompleted, 7) }
-	batch := func(id int64, n int) *rivertype.JobRow {
-		ids := make([]string, n)
-		for i := range ids {
-			ids[i] = fmt.Sprintf("20000000-0000-4000-8000-%012d", id*100+int64(i))
-		}
-		return batchJob(id, rivertype.JobStateCompleted, `{}`, ids...)
-	}
-	tests := []struct {
-		name       string
-		jobs       []*rivertype.JobRow
-		limit      int
-		deliveries int
-		next       string
-	}{
-		{"all fit, fewer jobs than limit: last page", []*rivertype.JobRow{single(9), batch(8, 2)}, 5, 3, ""},
-		{"as many jobs as limit: maybe more", []*rivertype.JobRow{single(9), single(8)}, 2, 2, "8"},
-		{"a batch that does not fit starts the next page", []*rivertype.JobRow{single(9), batch(8, 3)}, 3, 1, "9"},
-		{"a first batch bigger than limit comes whole", []*rivertype.JobRow{batch(9, 4), single(8)}, 2, 4, "9"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ds, next := page(tt.jobs, tt.limit)
-			if len(ds) != tt.deliveries || next != tt.next {
-				t.Fatalf("page = %d deliveries, next %q; want %d, %q", len(ds), next, tt.deliveries, tt.next)
-			}
-		})
-	}
-}
-
 type fakeMarks struct {
 	err     error
 	cleared []endpoints.Key
@@ -503,9 +486,10 @@ func (m *fakeMarks) ClearDisabled(_ context.Context, accountID, webhookID int64)
 // An enable is stored before it takes effect: when the store fails, nothing
 // changes and the answer says so.
 func TestAdminEnableIsStoredFirst(t *testing.T) {
-	_, jobs, reg := fixture(t)
+	f := fixture(t)
+	reg := f.reg
 	marks := &fakeMarks{err: errors.New("connection refused")}
-	h := New(Options{Jobs: jobs, Endpoints: reg, Marks: marks})
+	h := New(Options{Jobs: f.jobs, Records: f.records, Endpoints: reg, Marks: marks})
 	if w := do(h, "POST", "/v1/endpoints/8/enable"); w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "nothing changed") {
 		t.Fatalf("store down: %d %s", w.Code, w.Body)
 	}
@@ -524,7 +508,8 @@ func TestAdminEnableIsStoredFirst(t *testing.T) {
 // recover's input errors name the fix; the re-queuing itself is proven
 // against a real store in the daemon's end-to-end tests.
 func TestAdminRecoverInput(t *testing.T) {
-	h, jobs, _ := fixture(t)
+	f := fixture(t)
+	h := f.h
 	for _, tt := range []struct {
 		target string
 		code   int
@@ -540,19 +525,8 @@ func TestAdminRecoverInput(t *testing.T) {
 			t.Errorf("POST %s: %d %s; want %d with %q", tt.target, w.Code, w.Body, tt.code, tt.want)
 		}
 	}
-	if jobs.lists != 0 || len(jobs.retried) != 0 {
-		t.Fatalf("bad input reached the store: %d lists, %v retried", jobs.lists, jobs.retried)
+	if f.records.queries != 0 || len(f.jobs.retried) != 0 {
+		t.Fatalf("bad input reached the store: %d queries, %v retried", f.records.queries, f.jobs.retried)
 	}
 }
 
-// The attempt log's records replace the job's of the same number and add
-// the 200's duration; the job's records the log lacks stay.
-func TestWithLogged(t *testing.T) {
-	at := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
-	five := 5.0
-	fromJob := []AttemptJSON{{Attempt: 1, At: at, Status: 503, DurationMS: &five, Error: "503"}, {Attempt: 2, At: at, Status: 200}}
-	got := withLogged(fromJob, []store.Attempt{{DeliveryID: "d", Attempt: 2, At: at, Status: 200, Duration: 1500 * time.Microsecond}})
-	if len(got) != 2 || got[0].Error != "503" || *got[0].DurationMS != 5 || got[1].DurationMS == nil || *got[1].DurationMS != 1.5 {
-		t.Fatalf("%+v", got)
-	}
-}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -16,10 +17,22 @@ import (
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store/storetest"
 )
 
-// TestFindDeliveryInStores: the store's own SQL finds a delivery by its id
-// alone or inside a batch, and the log's cursor pages through both kinds,
-// on SQLite and on PostgreSQL.
-func TestFindDeliveryInStores(t *testing.T) {
+// storeRecords is the daemon's Records: the store, a replay in a new job.
+type storeRecords struct {
+	*store.Store
+	c store.Client
+}
+
+func (s storeRecords) Replay(ctx context.Context, id int64, from []string) (bool, error) {
+	return s.Requeue(ctx, s.c, id, from, func(d store.Delivery) []river.InsertManyParams {
+		return []river.InsertManyParams{delivery.AloneParams(d, 1, time.Time{})}
+	})
+}
+
+// TestAdminOnStores: the store's own SQL finds a delivery by its id or its
+// UUID, pages the log, and recovers only an endpoint's failed or dead
+// deliveries since a time, on SQLite and on PostgreSQL.
+func TestAdminOnStores(t *testing.T) {
 	for name, url := range map[string]func(t *testing.T) string{
 		"sqlite":   func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "q.db") },
 		"postgres": func(t *testing.T) string { return storetest.NewDatabase(t) },
@@ -36,27 +49,46 @@ func TestFindDeliveryInStores(t *testing.T) {
 				t.Fatal(err)
 			}
 			id := func(n int) string { return fmt.Sprintf("30000000-0000-4000-8000-%012d", n) }
-			ep := endpoints.Endpoint{AccountID: 1, ID: 7}
-			var ps []river.InsertManyParams
-			for n := range 5 { // one alone (to endpoint 8), then a batch of 4
-				e := ep
+			var evs []store.NewEvent
+			for n := range 5 { // one to endpoint 8, then 4 to endpoint 7
+				wh := int64(7)
 				if n == 0 {
-					e.ID = 8
+					wh = 8
 				}
-				ps = append(ps, delivery.InsertParams(delivery.NewDelivery{Endpoint: e, Event: "message_created", Payload: []byte(`{"n":1}`), DeliveryID: id(n), MaxAttempts: 3}))
+				evs = append(evs, store.NewEvent{AccountID: 1, Event: "message_created", Payload: []byte(`{"n":1}`), Deliveries: []store.NewDelivery{{UUID: id(n), WebhookID: wh, MaxAttempts: 3}}})
 			}
-			if _, err := c.InsertMany(ctx, delivery.Coalesce(ps, delivery.DefaultBatchSize)); err != nil {
+			qs, err := st.Enqueue(ctx, c, evs, func(qs []store.Queued) []river.InsertManyParams {
+				return delivery.JobsFor(qs, delivery.DefaultBatchSize)
+			})
+			if err != nil {
 				t.Fatal(err)
 			}
+			// 0 and 1 dead, 2 succeeded, 3 and 4 pending.
+			rec := store.NewRecorder(st, nil)
+			for _, o := range []store.Outcome{
+				{ID: qs[0].ID, State: store.StateDead, Attempts: 3, Error: "500"},
+				{ID: qs[1].ID, State: store.StateDead, Attempts: 3, Error: "500"},
+				{ID: qs[2].ID, State: store.StateSucceeded, Attempts: 1, Status: 200, Attempt: &store.Attempt{Attempt: 1, At: time.Now(), Status: 200, Duration: time.Millisecond}},
+			} {
+				if err := <-rec.Add(o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rec.Close()
 
 			reg := endpoints.NewRegistry()
 			reg.Replace(1, []chatwoot.Webhook{{ID: 7, URL: "https://a.example/h", Subscriptions: []string{"message_created"}}, {ID: 8, URL: "https://b.example/h", Subscriptions: []string{"message_created"}}})
-			h := New(Options{Jobs: c, Endpoints: reg})
+			h := New(Options{Jobs: c, Records: storeRecords{st, c}, Endpoints: reg})
 			for _, n := range []int{0, 3} {
 				var d DeliveryJSON
 				if w := do(h, "GET", "/v1/deliveries/"+id(n)); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &d) != nil || d.DeliveryID != id(n) {
 					t.Fatalf("GET delivery %d: %d %s", n, w.Code, w.Body)
 				}
+			}
+			var d DeliveryJSON
+			if w := do(h, "GET", fmt.Sprintf("/v1/deliveries/%d", qs[2].ID)); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &d) != nil ||
+				d.State != "succeeded" || len(d.Attempts) != 1 || d.Attempts[0].DurationMS != 1 {
+				t.Fatalf("GET a delivered one by id: %d %s", w.Code, w.Body)
 			}
 			if w := do(h, "GET", "/v1/deliveries/"+id(9)); w.Code != 404 {
 				t.Fatalf("GET an unknown delivery id: %d %s", w.Code, w.Body)
@@ -66,21 +98,32 @@ func TestFindDeliveryInStores(t *testing.T) {
 				Deliveries []DeliveryJSON
 				NextCursor string `json:"next_cursor"`
 			}
-			if w := do(h, "GET", "/v1/deliveries?limit=2"); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &p1) != nil {
+			if w := do(h, "GET", "/v1/deliveries?limit=3"); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &p1) != nil {
 				t.Fatalf("page 1: %d %s", w.Code, w.Body)
 			}
-			if len(p1.Deliveries) != 4 || p1.Deliveries[0].Batch != 4 || p1.NextCursor == "" {
-				t.Fatalf("page 1 = %+v; want the batch of 4 whole, and a cursor", p1)
+			if len(p1.Deliveries) != 3 || p1.Deliveries[0].DeliveryID != id(4) || p1.NextCursor == "" {
+				t.Fatalf("page 1 = %+v; want the newest 3 and a cursor", p1)
 			}
-			if w := do(h, "GET", "/v1/deliveries?limit=2&cursor="+p1.NextCursor); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &p2) != nil {
+			if w := do(h, "GET", "/v1/deliveries?limit=3&cursor="+p1.NextCursor); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &p2) != nil {
 				t.Fatalf("page 2: %d %s", w.Code, w.Body)
 			}
-			if len(p2.Deliveries) != 1 || p2.Deliveries[0].DeliveryID != id(0) || p2.NextCursor != "" {
-				t.Fatalf("page 2 = %+v; want the delivery alone, last", p2)
+			if len(p2.Deliveries) != 2 || p2.Deliveries[1].DeliveryID != id(0) || p2.NextCursor != "" {
+				t.Fatalf("page 2 = %+v; want the oldest 2, last", p2)
 			}
 			var by7 struct{ Deliveries []DeliveryJSON }
 			if w := do(h, "GET", "/v1/deliveries?endpoint=7"); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &by7) != nil || len(by7.Deliveries) != 4 {
-				t.Fatalf("filter by endpoint 7: %d %s; want the batch's 4", w.Code, w.Body)
+				t.Fatalf("filter by endpoint 7: %d %s; want its 4", w.Code, w.Body)
+			}
+
+			// Recover endpoint 7: only its dead delivery 1, under its id.
+			var out struct{ Recovered int }
+			if w := do(h, "POST", "/v1/endpoints/7/recover?since=2020-01-01T00:00:00Z"); w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &out) != nil || out.Recovered != 1 {
+				t.Fatalf("recover: %d %s", w.Code, w.Body)
+			}
+			for n, want := range map[int]string{0: "dead", 1: "pending", 2: "succeeded"} {
+				if got, _ := st.DeliveryByUUID(ctx, id(n)); got.State != want {
+					t.Fatalf("after recover delivery %d is %s, want %s", n, got.State, want)
+				}
 			}
 		})
 	}
