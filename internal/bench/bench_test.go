@@ -234,15 +234,15 @@ func (b *bench) riverAlone(n int) {
 	}
 }
 
-// deliveryRows returns the inserts of count deliveries of the benchmark's body to
-// ep, numbered from first.
+// deliveryRows returns the River inserts of count delivery jobs as the
+// daemon inserts them (delivery.Args: a delivery id only), numbered from
+// first.
 func (b *bench) deliveryRows(ep endpoints.Endpoint, first, count int) []river.InsertManyParams {
-	ps := make([]river.InsertManyParams, count)
-	for j := range ps {
-		ps[j] = delivery.InsertParams(delivery.NewDelivery{Endpoint: ep, Event: chatwoot.EventMessageCreated, Payload: b.body,
-			DeliveryID: fmt.Sprintf("00000000-0000-4000-8000-%012d", first+j), MaxAttempts: 8})
+	qs := make([]store.Queued, count)
+	for j := range qs {
+		qs[j] = store.Queued{ID: int64(first + j + 1), AccountID: ep.AccountID, WebhookID: ep.ID, MaxAttempts: 8}
 	}
-	return ps
+	return delivery.JobsFor(qs, 1)
 }
 
 // riverNoop inserts n delivery rows and works them with a no-op worker; it
@@ -424,11 +424,13 @@ func (b *bench) fill(storeURL string, eps []endpoints.Endpoint, n, chunk, batchS
 	}
 	start := time.Now()
 	for i := 0; i < n; i += chunk {
-		rows := make([]river.InsertManyParams, 0, min(chunk, n-i))
-		for j := i; j < i+cap(rows); j++ {
-			rows = append(rows, b.deliveryRows(eps[j%len(eps)], j, 1)...)
+		evs := make([]store.NewEvent, 0, min(chunk, n-i))
+		for j := i; j < i+cap(evs); j++ {
+			ep := eps[j%len(eps)]
+			evs = append(evs, store.NewEvent{AccountID: ep.AccountID, Event: chatwoot.EventMessageCreated, Payload: b.body,
+				Deliveries: []store.NewDelivery{{UUID: fmt.Sprintf("00000000-0000-4000-8000-%012d", j), WebhookID: ep.ID, MaxAttempts: 8}}})
 		}
-		if _, err := c.InsertManyFast(ctx, delivery.Coalesce(rows, batchSize)); err != nil {
+		if _, err := st.Enqueue(ctx, c, evs, func(qs []store.Queued) []river.InsertManyParams { return delivery.JobsFor(qs, batchSize) }); err != nil {
 			b.t.Fatal(err)
 		}
 	}
@@ -489,7 +491,7 @@ func (b *bench) backlog(n int, dur time.Duration) {
 	const batch = 10_000
 	inserted := b.fill(storeURL, []endpoints.Endpoint{{AccountID: 1, ID: hook.ID}}, n, batch, 1)
 	b.add(fmt.Sprintf("writing the %s-delivery backlog", thousands(float64(n))), fmt.Sprintf("%s (%s/s)", inserted.Round(time.Second), thousands(float64(n)/inserted.Seconds())),
-		fmt.Sprintf("River InsertManyFast in batches of %s, straight into the store before the daemon starts (synchronous=normal for the fill)", thousands(batch)))
+		fmt.Sprintf("the store's Enqueue (event, delivery and job rows) in transactions of %s, straight into the store before the daemon starts (synchronous=normal for the fill)", thousands(batch)))
 
 	startAt := time.Now()
 	d := b.startDaemon(env, storeURL)

@@ -47,7 +47,7 @@ func BenchmarkDeliveriesPostgres(b *testing.B) {
 
 // BenchmarkDrain measures delivery alone, as the store's ceiling with real
 // HTTP: b.N deliveries (576 bytes each, one endpoint) are stored up front
-// with InsertManyFast in transactions of 1,000 — a job each (batch=1), or
+// with the store's Enqueue in transactions of 1,000 — a job each (batch=1), or
 // coalesced as ingest stores deliveries committed together (batch=50) —
 // then the replicas start and deliver them to an endpoint on loopback that
 // verifies every signature. deliveries/s counts from the first delivery to
@@ -129,11 +129,12 @@ func prefill(b *testing.B, url string, ep endpoints.Endpoint, n, batch int) {
 	}
 	body := benchPayload()
 	for i := 0; i < n; i += 1000 {
-		params := make([]river.InsertManyParams, min(1000, n-i))
-		for j := range params {
-			params[j] = delivery.InsertParams(delivery.NewDelivery{Endpoint: ep, Event: "message_created", Payload: body, DeliveryID: uuid.NewString(), MaxAttempts: 4})
+		evs := make([]store.NewEvent, min(1000, n-i))
+		for j := range evs {
+			evs[j] = store.NewEvent{AccountID: ep.AccountID, Event: "message_created", Payload: body,
+				Deliveries: []store.NewDelivery{{UUID: uuid.NewString(), WebhookID: ep.ID, MaxAttempts: 4}}}
 		}
-		if _, err := c.InsertManyFast(ctx, delivery.Coalesce(params, batch)); err != nil {
+		if _, err := st.Enqueue(ctx, c, evs, func(qs []store.Queued) []river.InsertManyParams { return delivery.JobsFor(qs, batch) }); err != nil {
 			b.Fatal(err)
 		}
 	}
