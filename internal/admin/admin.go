@@ -54,6 +54,7 @@ type Records interface {
 	DeliveryByID(ctx context.Context, id int64) (store.Delivery, error)
 	DeliveryByUUID(ctx context.Context, uuid string) (store.Delivery, error)
 	Attempts(ctx context.Context, deliveryID int64) ([]store.Attempt, error)
+	AttemptsOf(ctx context.Context, deliveryIDs []int64) (map[int64][]store.Attempt, error)
 	// Replay makes a delivery in one of the states from pending again
 	// for one more attempt, in a new job; false if its state was another.
 	Replay(ctx context.Context, id int64, from []string) (bool, error)
@@ -520,8 +521,18 @@ func (h *Handler) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		Deliveries []DeliveryJSON `json:"deliveries"`
 		NextCursor string         `json:"next_cursor,omitempty"`
 	}{Deliveries: make([]DeliveryJSON, len(ds))}
+	ids := make([]int64, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	attempts, err := h.opts.Records.AttemptsOf(ctx, ids)
+	if err != nil {
+		h.storeError(w, "reading the deliveries' attempts", err)
+		return
+	}
 	for i, d := range ds {
 		out.Deliveries[i] = deliveryJSON(d)
+		out.Deliveries[i].Attempts = attemptsJSON(attempts[d.ID])
 	}
 	if len(ds) == f.Limit { // perhaps more: the cursor is the page's last id
 		out.NextCursor = strconv.FormatInt(ds[len(ds)-1].ID, 10)

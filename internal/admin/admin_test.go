@@ -127,6 +127,16 @@ func (f *fakeRecords) Attempts(_ context.Context, id int64) ([]store.Attempt, er
 	return f.attempts[id], nil
 }
 
+func (f *fakeRecords) AttemptsOf(_ context.Context, ids []int64) (map[int64][]store.Attempt, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[int64][]store.Attempt{}
+	for _, id := range ids {
+		out[id] = f.attempts[id]
+	}
+	return out, nil
+}
+
 func (f *fakeRecords) Replay(_ context.Context, id int64, from []string) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -268,7 +268,14 @@ func TestRiverUIServes(t *testing.T) {
 	var states map[string]struct {
 		Count int `json:"count"`
 	}
-	if code, body := call(t, "GET", base+"/riverui/api/states", "", &states); code != 200 || states["completed"].Count != 1 {
+	// The delivery is recorded before its job completes: wait for River.
+	var code int
+	var body string
+	testproc.WaitFor(t, 10*time.Second, "River's UI to count the completed job", func() bool {
+		code, body = call(t, "GET", base+"/riverui/api/states", "", &states)
+		return code != 200 || states["completed"].Count == 1
+	})
+	if code != 200 || states["completed"].Count != 1 {
 		t.Fatalf("GET /riverui/api/states: %d %s", code, body)
 	}
 	var jobs struct {

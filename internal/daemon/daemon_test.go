@@ -269,10 +269,10 @@ func TestBusyEndpointDoesNotHoldUpOthers(t *testing.T) {
 	}
 	defer db.Close()
 	var quietPriority, behind int
-	if err := db.QueryRow(`SELECT priority FROM river_job WHERE json_extract(args, '$.delivery_id') = ?`, ids[0]).Scan(&quietPriority); err != nil {
+	if err := db.QueryRow(`SELECT r.priority FROM river_job r JOIN chatwoot_deliveries d ON d.id = json_extract(r.args, '$.id') WHERE d.uuid = ?`, ids[0]).Scan(&quietPriority); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.QueryRow(`SELECT count(*) FROM river_job WHERE json_extract(args, '$.account_id') = 1 AND priority = ?`, delivery.BehindPriority).Scan(&behind); err != nil {
+	if err := db.QueryRow(`SELECT count(*) FROM river_job r JOIN chatwoot_deliveries d ON d.id = json_extract(r.args, '$.id') WHERE d.account_id = 1 AND r.priority = ?`, delivery.BehindPriority).Scan(&behind); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("the busy endpoint delivered %d while the quiet one's delivery waited; %d of its deliveries were stored behind", meanwhile, behind)

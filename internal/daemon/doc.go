@@ -30,18 +30,26 @@
 //
 // # States
 //
-// A delivery is a River job: available → running → completed (2xx),
-// retryable (another answer or none; again after --retry-schedule) →
-// discarded when the schedule is spent (dead, kept for replay), or
-// cancelled (its webhook removed, or its endpoint answered 410). Deliveries
-// to one endpoint committed together travel to their first attempt as one
-// batch job; one not answered 2xx there goes on as a job of its own. A
-// delivery waits in memory for a slot of its endpoint
-// (--endpoint-concurrency) while the endpoint keeps answering, and
+// The delivery, not the River job, is the unit of record (internal/store):
+// one chatwoot_events row per accepted event (its payload once),
+// one chatwoot_deliveries row per event and endpoint, one chatwoot_attempts
+// row per attempt. A delivery is pending → succeeded (2xx), failed (its
+// retry at next_attempt_at) → dead when the schedule is spent (kept for
+// replay), or cancelled (its webhook removed, its endpoint answered 410 or
+// was disabled at its turn). River's jobs carry delivery ids only: an
+// event, its deliveries and their jobs commit in one transaction;
+// deliveries to one endpoint committed together travel to their first
+// attempt as one batch job, and one not answered 2xx there goes on in a job
+// of its own, which River retries (--retry-schedule). Each outcome, with
+// its attempt, is committed (store.Recorder, group commit) before its job
+// completes: a delivery recorded succeeded is never sent again, and after
+// a kill -9 only attempts in flight or answered within the last write's
+// window are repeated. A delivery waits in memory for a slot of its
+// endpoint (--endpoint-concurrency) while the endpoint keeps answering, and
 // snoozes only for a slow, stalled or paused endpoint. A delivery stored
 // while its endpoint already has --endpoint-concurrency stored and not
-// attempted gets River priority 2, so other endpoints' deliveries pass
-// the backlog.
+// attempted gets River priority 2, so other endpoints' deliveries pass the
+// backlog.
 //
 // # Replicas
 //
@@ -83,13 +91,10 @@
 // without --admin-token; with it, ingest needs the token from other hosts
 // and the rest from everyone.
 //
-// Each attempt's status and duration go into the job's metadata, except an
-// attempt answered 200, which the completed job implies; with
-// --attempt-log every attempt, a 200 included, also goes into the store's
-// attempt log (store.AttemptLog, written in batches at most 100 ms after it
-// ends: an attempt still in that window at a kill -9 is missing from the
-// log, never from the outcome). Every attempt feeds the endpoint's health
-// in the registry and the metrics (delivery.WorkerOptions.OnResult).
+// Every attempt feeds the endpoint's health in the registry and the
+// metrics (delivery.WorkerOptions.OnResult). Retention deletes finished
+// deliveries, their attempts and the events they leave without one, in
+// batches (store.RetentionBatch), every minute on every replica.
 //
 // Why each River setting (connections, fetch intervals, timeouts,
 // batches, retention, synchronous) is what it is, with the figures, is in

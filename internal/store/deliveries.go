@@ -331,6 +331,34 @@ func (s *Store) Attempts(ctx context.Context, deliveryID int64) ([]Attempt, erro
 	return out, nil
 }
 
+// AttemptsOf returns the attempts of the deliveries ids, by delivery and
+// number: one query for a page of the log.
+func (s *Store) AttemptsOf(ctx context.Context, ids []int64) (map[int64][]Attempt, error) {
+	out := make(map[int64][]Attempt, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	err := s.records.query(ctx, `SELECT delivery_id, attempt, at_us, status, error, duration_us FROM chatwoot_attempts WHERE delivery_id IN (`+placeholders(1, len(ids))+`) ORDER BY delivery_id, attempt`,
+		func(scan func(...any) error) error {
+			var id, at, dur int64
+			var a Attempt
+			if err := scan(&id, &a.Attempt, &at, &a.Status, &a.Error, &dur); err != nil {
+				return err
+			}
+			a.At, a.Duration = time.UnixMicro(at).UTC(), time.Duration(dur)*time.Microsecond
+			out[id] = append(out[id], a)
+			return nil
+		}, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading the attempts of %d deliveries: %w", len(ids), err)
+	}
+	return out, nil
+}
+
 // Requeue makes a delivery pending again for one more attempt (a replay),
 // carried by the River jobs jobs returns, in one transaction. States it
 // may leave are from; another state leaves it as it is and Requeue
