@@ -171,13 +171,14 @@ func usTime(us int64) time.Time {
 	return time.UnixMicro(us).UTC()
 }
 
-func placeholders(from, n int) string {
+// placeholders are n parameters of d from from on, comma-separated.
+func placeholders(d db, from, n int) string {
 	var b strings.Builder
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "$%d", from+i)
+		b.WriteString(d.ph(from + i))
 	}
 	return b.String()
 }
@@ -190,7 +191,7 @@ func (s *Store) ForAttempt(ctx context.Context, ids []int64) ([]Delivery, error)
 		args[i] = id
 	}
 	out := make([]Delivery, 0, len(ids))
-	err := s.records.query(ctx, `SELECT `+deliveryColumns+`, e.payload FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id WHERE d.id IN (`+placeholders(1, len(ids))+`)`,
+	err := s.records.query(ctx, `SELECT `+deliveryColumns+`, e.payload FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id WHERE d.id IN (`+placeholders(s.records, 1, len(ids))+`)`,
 		func(scan func(...any) error) error {
 			d, err := scanDelivery(scan, true)
 			out = append(out, d)
@@ -342,7 +343,7 @@ func (s *Store) AttemptsOf(ctx context.Context, ids []int64) (map[int64][]Attemp
 	for i, id := range ids {
 		args[i] = id
 	}
-	err := s.records.query(ctx, `SELECT delivery_id, attempt, at_us, status, error, duration_us FROM chatwoot_attempts WHERE delivery_id IN (`+placeholders(1, len(ids))+`) ORDER BY delivery_id, attempt`,
+	err := s.records.query(ctx, `SELECT delivery_id, attempt, at_us, status, error, duration_us FROM chatwoot_attempts WHERE delivery_id IN (`+placeholders(s.records, 1, len(ids))+`) ORDER BY delivery_id, attempt`,
 		func(scan func(...any) error) error {
 			var id, at, dur int64
 			var a Attempt
@@ -434,33 +435,96 @@ type Outcome struct {
 	Attempt *Attempt
 }
 
-// saveOutcomes writes outcomes in one transaction, in order.
+// outcomeChunks are the statement sizes saveOutcomes uses: a few fixed
+// sizes, so that the prepared statement cache holds few statements, and
+// big ones, so that a write pays little per-statement overhead.
+var outcomeChunks = []int{100, 10, 1}
+
+// saveOutcomes writes outcomes in one transaction, in order: a chunk of
+// outcomes is one UPDATE ... FROM (VALUES ...) and one multi-row INSERT
+// of their attempts. A delivery appears once per chunk (a later outcome
+// of it starts the next chunk), so each UPDATE touches a row once.
 func (s *Store) saveOutcomes(ctx context.Context, os []Outcome) error {
 	return s.inTx(ctx, func(t *txn) error {
 		now := time.Now().UnixMicro()
-		for _, o := range os {
-			var finished, next int64
-			if Final(o.State) {
-				finished = now
+		for len(os) > 0 {
+			n := 0
+			seen := map[int64]bool{}
+			for n < len(os) && n < outcomeChunks[0] && !seen[os[n].ID] {
+				seen[os[n].ID] = true
+				n++
 			}
-			if !o.NextAttemptAt.IsZero() {
-				next = o.NextAttemptAt.UnixMicro()
-			}
-			if err := t.exec(ctx, `UPDATE chatwoot_deliveries SET state = $2, attempts = $3, job_id = CASE WHEN CAST($4 AS BIGINT) = 0 THEN job_id ELSE CAST($4 AS BIGINT) END,
-				next_attempt_at_us = $5, last_status = $6, last_error = $7, finished_at_us = $8 WHERE id = $1`,
-				o.ID, o.State, o.Attempts, o.JobID, next, o.Status, o.Error, finished); err != nil {
-				return err
-			}
-			if a := o.Attempt; a != nil {
-				if err := t.exec(ctx, `INSERT INTO chatwoot_attempts (delivery_id, attempt, at_us, status, error, duration_us) VALUES ($1, $2, $3, $4, $5, $6)
-					ON CONFLICT (delivery_id, attempt) DO UPDATE SET at_us = excluded.at_us, status = excluded.status, error = excluded.error, duration_us = excluded.duration_us`,
-					o.ID, a.Attempt, a.At.UnixMicro(), a.Status, a.Error, a.Duration.Microseconds()); err != nil {
-					return err
+			for _, size := range outcomeChunks {
+				if n >= size {
+					n = size
+					break
 				}
 			}
+			if err := writeOutcomes(ctx, t, os[:n], now); err != nil {
+				return err
+			}
+			os = os[n:]
 		}
 		return nil
 	})
+}
+
+func writeOutcomes(ctx context.Context, t *txn, os []Outcome, now int64) error {
+	var q strings.Builder
+	args := make([]any, 0, len(os)*8)
+	q.WriteString(`WITH v (id, state, attempts, job_id, next_us, status, error, finished_us) AS (VALUES `)
+	var attempts []any
+	for i, o := range os {
+		var finished, next int64
+		if Final(o.State) {
+			finished = now
+		}
+		if !o.NextAttemptAt.IsZero() {
+			next = o.NextAttemptAt.UnixMicro()
+		}
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		b := len(args)
+		fmt.Fprintf(&q, "(CAST(%s AS BIGINT), CAST(%s AS TEXT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS TEXT), CAST(%s AS BIGINT))",
+			t.ph(b+1), t.ph(b+2), t.ph(b+3), t.ph(b+4), t.ph(b+5), t.ph(b+6), t.ph(b+7), t.ph(b+8))
+		args = append(args, o.ID, o.State, o.Attempts, o.JobID, next, o.Status, o.Error, finished)
+		if a := o.Attempt; a != nil {
+			attempts = append(attempts, o.ID, a.Attempt, a.At.UnixMicro(), a.Status, a.Error, a.Duration.Microseconds())
+		}
+	}
+	q.WriteString(`) UPDATE chatwoot_deliveries SET state = v.state, attempts = v.attempts,
+		job_id = CASE WHEN v.job_id = 0 THEN chatwoot_deliveries.job_id ELSE v.job_id END,
+		next_attempt_at_us = v.next_us, last_status = v.status, last_error = v.error, finished_at_us = v.finished_us
+		FROM v WHERE chatwoot_deliveries.id = v.id`)
+	if err := t.exec(ctx, q.String(), args...); err != nil {
+		return err
+	}
+	// Attempts in fixed-size statements too (6 parameters each).
+	for len(attempts) > 0 {
+		rows := len(attempts) / 6
+		for _, size := range outcomeChunks {
+			if rows >= size {
+				rows = size
+				break
+			}
+		}
+		var ins strings.Builder
+		ins.WriteString(`INSERT INTO chatwoot_attempts (delivery_id, attempt, at_us, status, error, duration_us) VALUES `)
+		for i := range rows {
+			if i > 0 {
+				ins.WriteString(", ")
+			}
+			b := i * 6
+			ins.WriteString("(" + placeholders(t, b+1, 6) + ")")
+		}
+		ins.WriteString(` ON CONFLICT (delivery_id, attempt) DO UPDATE SET at_us = excluded.at_us, status = excluded.status, error = excluded.error, duration_us = excluded.duration_us`)
+		if err := t.exec(ctx, ins.String(), attempts[:rows*6]...); err != nil {
+			return err
+		}
+		attempts = attempts[rows*6:]
+	}
+	return nil
 }
 
 // RetentionBatch is the most deliveries one retention statement deletes:
@@ -490,7 +554,7 @@ func (s *Store) DeleteFinished(ctx context.Context, state string, before time.Ti
 		for i, id := range ids {
 			args[i] = id
 		}
-		in := placeholders(1, len(ids))
+		in := placeholders(t, 1, len(ids))
 		if err := t.exec(ctx, `DELETE FROM chatwoot_attempts WHERE delivery_id IN (`+in+`)`, args...); err != nil {
 			return err
 		}
@@ -501,7 +565,7 @@ func (s *Store) DeleteFinished(ctx context.Context, state string, before time.Ti
 		for i, id := range events {
 			evArgs[i] = id
 		}
-		return t.exec(ctx, `DELETE FROM chatwoot_events WHERE id IN (`+placeholders(1, len(events))+`)
+		return t.exec(ctx, `DELETE FROM chatwoot_events WHERE id IN (`+placeholders(t, 1, len(events))+`)
 			AND NOT EXISTS (SELECT 1 FROM chatwoot_deliveries d WHERE d.event_id = chatwoot_events.id)`, evArgs...)
 	})
 	if err != nil {

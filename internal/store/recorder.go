@@ -36,6 +36,13 @@ type pendingOutcome struct {
 // MaxOutcomesPerWrite bounds one transaction.
 const MaxOutcomesPerWrite = 2000
 
+// WriteEvery is the least time from one write's start to the next's: each
+// write is a commit (on SQLite with synchronous=full, an fsync), and
+// writing as soon as one ended made a commit per few outcomes, most of a
+// drain's system time. It bounds what an outcome waits, and the window a
+// kill -9 can fall in, to one write plus WriteEvery.
+const WriteEvery = 5 * time.Millisecond
+
 // ErrRecorderClosed is returned by Record after Close.
 var ErrRecorderClosed = errors.New("the outcome recorder is closed")
 
@@ -99,7 +106,11 @@ func (r *Recorder) run() {
 			if len(batch) == 0 {
 				break
 			}
+			start := time.Now()
 			r.write(batch)
+			if open {
+				time.Sleep(WriteEvery - time.Since(start))
+			}
 		}
 		if !open {
 			return

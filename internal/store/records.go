@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -107,11 +108,18 @@ var (
 // db is the little SQL the records need, over database/sql (SQLite) or a
 // pgx pool (PostgreSQL). Placeholders are $1, $2, ... on both.
 type db interface {
+	// ph is the placeholder of the i-th (from 1) of a statement's
+	// parameters, used once each in order: "?" on SQLite, where a "$N"
+	// is a named parameter that its driver looks up by name at every
+	// bind (quadratic in a statement of hundreds), "$N" on PostgreSQL.
+	ph(i int) string
 	exec(ctx context.Context, q string, args ...any) error
 	query(ctx context.Context, q string, each func(scan func(dest ...any) error) error, args ...any) error
 }
 
 type sqlDB struct{ db *sql.DB }
+
+func (sqlDB) ph(int) string { return "?" }
 
 func (d sqlDB) exec(ctx context.Context, q string, args ...any) error {
 	_, err := d.db.ExecContext(ctx, q, args...)
@@ -134,6 +142,8 @@ type pgQuerier interface {
 }
 
 type pgDB struct{ q pgQuerier }
+
+func (pgDB) ph(i int) string { return "$" + strconv.Itoa(i) }
 
 func (d pgDB) exec(ctx context.Context, q string, args ...any) error {
 	_, err := d.q.Exec(ctx, q, args...)
