@@ -539,4 +539,3 @@ func TestAdminRecoverInput(t *testing.T) {
 		t.Fatalf("bad input reached the store: %d queries, %v retried", f.records.queries, f.jobs.retried)
 	}
 }
-

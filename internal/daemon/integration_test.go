@@ -850,10 +850,10 @@ func TestE2EAttemptLogShowsEveryAttempt(t *testing.T) {
 	var d struct {
 		State    string `json:"state"`
 		Attempts []struct {
-			Attempt    int      `json:"attempt"`
-			Status     int      `json:"status"`
+			Attempt    int     `json:"attempt"`
+			Status     int     `json:"status"`
 			DurationMS float64 `json:"duration_ms"`
-			Error      string   `json:"error"`
+			Error      string  `json:"error"`
 		} `json:"attempts"`
 	}
 	testproc.WaitFor(t, 5*time.Second, "both attempts in the log, with durations", func() bool {

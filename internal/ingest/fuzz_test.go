@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"testing"
 	"unicode/utf8"
-
 )
 
 // FuzzIngest posts arbitrary bodies and Idempotency-Keys to account 1 and

@@ -107,7 +107,7 @@ func (s *Store) Enqueue(ctx context.Context, c Client, evs []NewEvent, jobs func
 		params := jobs(fresh)
 		n, err := t.insertJobs(ctx, c, params)
 		if err == nil && n != len(params) {
-			err = errors.New("River inserted fewer jobs than given")
+			err = errors.New("fewer jobs inserted than given")
 		}
 		if err != nil {
 			return fmt.Errorf("queueing deliveries: %w", err)

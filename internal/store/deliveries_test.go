@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -118,7 +118,7 @@ func TestDeliveryRecords(t *testing.T) {
 			}
 		}
 		rec.Close()
-		if err := <-rec.Add(Outcome{ID: qs[2].ID}); err != ErrRecorderClosed {
+		if err := <-rec.Add(Outcome{ID: qs[2].ID}); !errors.Is(err, ErrRecorderClosed) {
 			t.Fatalf("add after close: %v", err)
 		}
 		d, err := st.DeliveryByUUID(ctx, "u-1")
@@ -128,7 +128,7 @@ func TestDeliveryRecords(t *testing.T) {
 		if as, err := st.Attempts(ctx, d.ID); err != nil || !reflect.DeepEqual(as, []Attempt{fail, ok}) {
 			t.Fatalf("attempts %+v %v", as, err)
 		}
-		if _, err := st.DeliveryByID(ctx, 999); err != ErrNoDelivery {
+		if _, err := st.DeliveryByID(ctx, 999); !errors.Is(err, ErrNoDelivery) {
 			t.Fatalf("missing delivery: %v", err)
 		}
 
@@ -195,8 +195,6 @@ func TestDeliveryRecords(t *testing.T) {
 		if ds, _ := st.ForAttempt(ctx, []int64{qs[1].ID}); len(ds) != 1 || string(ds[0].Payload) != string(payload) {
 			t.Fatal("the shared event went with its other delivery")
 		}
-		b, _ := json.Marshal(carried)
-		t.Logf("jobs carried %s", b)
 	})
 }
 
