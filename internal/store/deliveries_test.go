@@ -19,9 +19,9 @@ type noopArgs struct {
 
 func (noopArgs) Kind() string { return "test_ids" }
 
-// eachStore runs fn on a fresh SQLite store and, when the tests have one,
-// a fresh PostgreSQL database.
-func eachStore(t *testing.T, fn func(t *testing.T, st *Store, c Client)) {
+// eachStoreURL runs fn with the URL of a fresh SQLite store and, when the
+// tests have one, of a fresh PostgreSQL database.
+func eachStoreURL(t *testing.T, fn func(t *testing.T, url string)) {
 	for _, tt := range []struct {
 		name string
 		url  func(t *testing.T) string
@@ -29,19 +29,25 @@ func eachStore(t *testing.T, fn func(t *testing.T, st *Store, c Client)) {
 		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "s.db") }},
 		{"postgres", func(t *testing.T) string { return storetest.NewDatabase(t) }},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			st, err := Open(context.Background(), Options{URL: tt.url(t), Synchronous: SyncNormal})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = st.Close() })
-			c, err := st.NewClient(&river.Config{}) // insert-only
-			if err != nil {
-				t.Fatal(err)
-			}
-			fn(t, st, c)
-		})
+		t.Run(tt.name, func(t *testing.T) { fn(t, tt.url(t)) })
 	}
+}
+
+// eachStore runs fn on each fresh store of eachStoreURL, with an
+// insert-only River client.
+func eachStore(t *testing.T, fn func(t *testing.T, st *Store, c Client)) {
+	eachStoreURL(t, func(t *testing.T, url string) {
+		st, err := Open(context.Background(), Options{URL: url, Synchronous: SyncNormal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		c, err := st.NewClient(&river.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(t, st, c)
+	})
 }
 
 // oneJob carries every fresh delivery in one job.
