@@ -50,12 +50,16 @@ teardown() {
 trap teardown EXIT
 trap 'echo; echo "interrupted"; exit 130' INT TERM
 
-# free_port picks a loopback port nothing listens on and no other step took.
+# free_port picks a loopback port nothing listens on and no other step took,
+# below the kernel's ephemeral range: a port from that range can be taken
+# as the source port of any outgoing connection (the tests running beside
+# the demo make thousands) before the step that listens on it starts.
 taken=" "
+ephemeral_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 free_port() {
 	local p
 	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((10000 + RANDOM % (ephemeral_low - 10000)))
 		case $taken in *" $p "*) continue ;; esac
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			taken="$taken$p "
