@@ -24,8 +24,6 @@ type Recorder struct {
 	queue  []pendingOutcome
 	kick   chan struct{}
 	done   chan struct{}
-
-	maxWrite time.Duration // the longest write so far
 }
 
 type pendingOutcome struct {
@@ -76,24 +74,6 @@ func (r *Recorder) Add(o Outcome) <-chan error {
 	return ch
 }
 
-// Record writes o and waits for its commit (or ctx).
-func (r *Recorder) Record(ctx context.Context, o Outcome) error {
-	select {
-	case err := <-r.Add(o):
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// MaxWrite is the longest one write took so far: the window in which a
-// kill -9 can lose outcomes whose attempts were made.
-func (r *Recorder) MaxWrite() time.Duration {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.maxWrite
-}
-
 func (r *Recorder) run() {
 	defer close(r.done)
 	for {
@@ -124,16 +104,11 @@ func (r *Recorder) write(batch []pendingOutcome) {
 		os[i] = p.o
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	start := time.Now()
 	err := r.st.saveOutcomes(ctx, os)
-	took := time.Since(start)
 	cancel()
 	if err != nil {
 		r.log.Warn("recording delivery outcomes failed; their jobs are retried", "outcomes", len(os), "error", err)
 	}
-	r.mu.Lock()
-	r.maxWrite = max(r.maxWrite, took)
-	r.mu.Unlock()
 	for _, p := range batch {
 		p.done <- err
 	}
