@@ -255,12 +255,7 @@ func (h *Handler) recoverEndpoint(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("since: %q is not an RFC 3339 time; give the time from which to recover, like ?since=2026-12-01T00:00:00Z", raw))
 		return
 	}
-	switch _, status := h.opts.Endpoints.Lookup(key); status {
-	case endpoints.Disabled:
-		writeError(w, http.StatusConflict, fmt.Sprintf("webhook %d of account %d is disabled (it answered 410 Gone); enable it first: POST /v1/endpoints/%d/enable", key.ID, key.AccountID, key.ID))
-		return
-	case endpoints.Refused:
-		writeError(w, http.StatusConflict, fmt.Sprintf("the daemon refuses webhook %d of account %d (GET /v1/endpoints says why); fix its url in Chatwoot first", key.ID, key.AccountID))
+	if !h.deliverable(w, key) {
 		return
 	}
 	n, err := h.recover(r.Context(), key, since)
@@ -273,6 +268,22 @@ func (h *Handler) recoverEndpoint(w http.ResponseWriter, r *http.Request) {
 		Recovered int       `json:"recovered"` // deliveries re-queued
 		Since     time.Time `json:"since"`
 	}{n, since})
+}
+
+// deliverable reports whether deliveries to key can be replayed now; if
+// not, it answers 409 saying what to fix first.
+func (h *Handler) deliverable(w http.ResponseWriter, key endpoints.Key) bool {
+	switch _, status := h.opts.Endpoints.Lookup(key); status {
+	case endpoints.Removed:
+		writeError(w, http.StatusConflict, fmt.Sprintf("webhook %d of account %d no longer exists upstream; there is nowhere to deliver to", key.ID, key.AccountID))
+	case endpoints.Disabled:
+		writeError(w, http.StatusConflict, fmt.Sprintf("webhook %d of account %d is disabled (it answered 410 Gone); enable it first: POST /v1/endpoints/%d/enable", key.ID, key.AccountID, key.ID))
+	case endpoints.Refused:
+		writeError(w, http.StatusConflict, fmt.Sprintf("the daemon refuses webhook %d of account %d (GET /v1/endpoints says why); fix its url in Chatwoot first", key.ID, key.AccountID))
+	default:
+		return true
+	}
+	return false
 }
 
 // recover replays the endpoint's failed, dead and cancelled deliveries
@@ -584,16 +595,7 @@ func (h *Handler) retryDelivery(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, fmt.Sprintf("delivery %s is waiting for its attempt or has one in flight; wait for its outcome", d.UUID))
 		return
 	}
-	key := endpoints.Key{AccountID: d.AccountID, ID: d.WebhookID}
-	switch _, status := h.opts.Endpoints.Lookup(key); status {
-	case endpoints.Removed:
-		writeError(w, http.StatusConflict, fmt.Sprintf("webhook %d of account %d no longer exists upstream; there is nowhere to deliver to", key.ID, key.AccountID))
-		return
-	case endpoints.Disabled:
-		writeError(w, http.StatusConflict, fmt.Sprintf("webhook %d of account %d is disabled (it answered 410 Gone); enable it first: POST /v1/endpoints/%d/enable", key.ID, key.AccountID, key.ID))
-		return
-	case endpoints.Refused:
-		writeError(w, http.StatusConflict, fmt.Sprintf("the daemon refuses webhook %d of account %d (GET /v1/endpoints says why); fix its url in Chatwoot first", key.ID, key.AccountID))
+	if !h.deliverable(w, endpoints.Key{AccountID: d.AccountID, ID: d.WebhookID}) {
 		return
 	}
 	ok, err := h.replay(r.Context(), d)
