@@ -217,9 +217,13 @@ func (s *Store) DeliveryByUUID(ctx context.Context, uuid string) (Delivery, erro
 	return s.oneDelivery(ctx, `d.uuid = $1`, uuid)
 }
 
+func oneDeliverySQL(where string) string {
+	return `SELECT ` + deliveryColumns + ` FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id WHERE ` + where
+}
+
 func (s *Store) oneDelivery(ctx context.Context, where string, arg any) (Delivery, error) {
 	var out []Delivery
-	err := s.records.query(ctx, `SELECT `+deliveryColumns+` FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id WHERE `+where,
+	err := s.records.query(ctx, oneDeliverySQL(where),
 		func(scan func(...any) error) error {
 			d, err := scanDelivery(scan, false)
 			out = append(out, d)
@@ -531,6 +535,11 @@ func writeOutcomes(ctx context.Context, t *txn, os []Outcome, now int64) error {
 // a short transaction, so ingest and workers wait little behind it.
 const RetentionBatch = 1000
 
+// finishedBatchSQL selects a retention batch through the partial index
+// chatwoot_deliveries_finished: its "finished_at_us > 0" is what lets the
+// planners use that index.
+const finishedBatchSQL = `SELECT id, event_id FROM chatwoot_deliveries WHERE state = $1 AND finished_at_us > 0 AND finished_at_us < $2 ORDER BY finished_at_us LIMIT $3`
+
 // DeleteFinished deletes up to RetentionBatch deliveries in state that
 // finished before before, their attempts, and the events left without a
 // delivery; it returns how many deliveries it deleted.
@@ -538,7 +547,7 @@ func (s *Store) DeleteFinished(ctx context.Context, state string, before time.Ti
 	var ids, events []int64
 	err := s.inTx(ctx, func(t *txn) error {
 		ids, events = ids[:0], events[:0]
-		if err := t.query(ctx, `SELECT id, event_id FROM chatwoot_deliveries WHERE state = $1 AND finished_at_us > 0 AND finished_at_us < $2 ORDER BY finished_at_us LIMIT $3`,
+		if err := t.query(ctx, finishedBatchSQL,
 			func(scan func(...any) error) error {
 				var id, ev int64
 				err := scan(&id, &ev)

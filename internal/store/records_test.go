@@ -14,8 +14,12 @@ func TestDisabledMarks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(st.RecordsMigrated, []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}) {
-			t.Fatalf("first open applied record migrations %v, want 1 to 11", st.RecordsMigrated)
+		var all []int
+		for v := 1; v < len(recordMigrations); v++ {
+			all = append(all, v)
+		}
+		if !reflect.DeepEqual(st.RecordsMigrated, all) {
+			t.Fatalf("first open applied record migrations %v, want %v", st.RecordsMigrated, all)
 		}
 		at := time.Date(2026, 12, 2, 10, 0, 0, 123456000, time.UTC)
 		a := DisabledMark{AccountID: 1, WebhookID: 7, Fingerprint: "fp-a", At: at, Reason: "410"}

@@ -187,8 +187,11 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	// Plain file name form: modernc strips the query and applies the
 	// underscore keys on every new connection. _txlock=immediate takes the
 	// write lock at BEGIN, so a transaction never fails half way with
-	// SQLITE_BUSY when it upgrades from read to write.
-	dsn := fmt.Sprintf("%s?_txlock=immediate&_busy_timeout=%d&_journal_mode=WAL&_synchronous=%s",
+	// SQLITE_BUSY when it upgrades from read to write. temp_store=MEMORY
+	// keeps the statement journals of multi-row statements (their undo
+	// within a transaction) in memory: on files they were a write syscall
+	// per page.
+	dsn := fmt.Sprintf("%s?_txlock=immediate&_busy_timeout=%d&_journal_mode=WAL&_synchronous=%s&_pragma=temp_store(MEMORY)",
 		abs, opts.BusyTimeout.Milliseconds(), strings.ToUpper(sync))
 	registered, err := sql.Open("sqlite", "") // only to reach the registered driver
 	if err != nil {
