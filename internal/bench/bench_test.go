@@ -117,6 +117,9 @@ func TestBench(t *testing.T) {
 		b.throughputVia("1 endpoint through the relay", 1, b.size("BENCH_EVENTS", 30000, 300), b.size("BENCH_CLIENTS", 64, 8), ceiling, true)
 		b.latency(b.size("BENCH_RATE", 500, 50), time.Duration(b.size("BENCH_RATE_SECONDS", 20, 2))*time.Second, true)
 	}
+	if b.run("dead") {
+		b.deadEndpoint(b.size("BENCH_DEAD_BACKLOG", 100_000, 2000), b.size("BENCH_DEAD_RATE", 200, 50), time.Duration(b.size("BENCH_RATE_SECONDS", 20, 2))*time.Second)
+	}
 	if n := b.size("BENCH_BACKLOG", 1_000_000, 2000); n > 0 && b.run("backlog") {
 		b.backlog(n, time.Duration(b.size("BENCH_BACKLOG_SECONDS", 60, 2))*time.Second)
 	}
@@ -492,6 +495,9 @@ func (b *bench) backlog(n int, dur time.Duration) {
 	inserted := b.fill(storeURL, []endpoints.Endpoint{{AccountID: 1, ID: hook.ID}}, n, batch, 1)
 	b.add(fmt.Sprintf("writing the %s-delivery backlog", thousands(float64(n))), fmt.Sprintf("%s (%s/s)", inserted.Round(time.Second), thousands(float64(n)/inserted.Seconds())),
 		fmt.Sprintf("the store's Enqueue (event, delivery and job rows) in transactions of %s, straight into the store before the daemon starts (synchronous=normal for the fill)", thousands(batch)))
+	size := b.storeSize(storeURL)
+	b.add("store size per backlogged delivery", fmt.Sprintf("%.0f bytes", float64(size)/float64(n)),
+		fmt.Sprintf("%s for the %s deliveries written above (each its event with a %d-byte payload, its delivery row and its job), before the daemon starts: %s", mib(size), thousands(float64(n)), len(b.body), b.storeSizeWhat()))
 
 	startAt := time.Now()
 	d := b.startDaemon(env, storeURL)
@@ -513,6 +519,79 @@ func (b *bench) backlog(n int, dur time.Duration) {
 		fmt.Sprintf("%s at the end, %s peak", mib(cur), mib(peak)),
 		fmt.Sprintf("the daemon started on the backlog (ready in %s) and worked it for %s: %s failed attempts (connection refused), each rescheduled on the retry schedule; RSS sampled every 200 ms (highest sample %s), peak = VmHWM. A first /metrics scrape, which counts the queue by state, took %s",
 			ready.Round(100*time.Millisecond), dur, thousands(attempts), mib(maxRSS), msStr(scrape)))
+}
+
+// deadEndpoint measures what a dead endpoint costs a healthy one: n
+// deliveries to an endpoint nothing listens on (connection refused) are
+// stored as ingest coalesces them, and as soon as the daemon started on
+// them (default retry schedule) the healthy endpoint gets rate events/s
+// through the relay, as Chatwoot delivers them, for dur: the dead
+// endpoint's first attempts and its first retries fall in that time.
+func (b *bench) deadEndpoint(n, rate int, dur time.Duration) {
+	env := b.newEnv(1, http.StatusOK)
+	dead := env.webhook(b.t, "http://"+testproc.FreeAddr(b.t)+"/hook")
+	storeURL := b.freshStore("dead")
+	b.fill(storeURL, []endpoints.Endpoint{{AccountID: 1, ID: dead.ID}}, n, 10_000, delivery.DefaultBatchSize)
+	d := b.startDaemon(env, storeURL)
+	failed := func() float64 { return d.metric(b.t, `chatwoot_delivery_attempts_total{status_class="error"}`) }
+	events := int(float64(rate) * dur.Seconds())
+	posts := b.newPostLog(256, events, 1)
+	posts.secret = env.sinks[0].secret
+	target := env.relayURL(d.url, env.sinks[0])
+	start := time.Now()
+	late := posts.openLoop(rate, events, func(int) string { return target })
+	sent := time.Since(start)
+	deadAttempts := failed()
+	if f := posts.failed.Load(); f > 0 {
+		b.t.Fatalf("dead endpoint: %d posts failed", f)
+	}
+	env.waitAll(b.t, events, 2*time.Minute)
+	_, peak := d.rss()
+	lat := posts.latencies(env.arrivals())
+	if os.Getenv("BENCH_DEBUG") != "" {
+		b.t.Logf("daemon CPU %s over %s", d.cpu(), sent)
+		arr := env.arrivals()
+		byS := map[int][]time.Duration{}
+		for id, t0 := range posts.starts {
+			sec := int(t0.Sub(start).Seconds())
+			byS[sec] = append(byS[sec], arr[id].Sub(t0))
+		}
+		for sec := 0; sec < int(dur.Seconds()); sec++ {
+			b.t.Logf("second %d: p50 %s p99 %s max %s", sec, msStr(pct(byS[sec], 50)), msStr(pct(byS[sec], 99)), msStr(pct(byS[sec], 100)))
+		}
+	}
+	d.stop(b.t)
+	b.add(fmt.Sprintf("healthy endpoint's POST→delivered at %d events/s while a dead endpoint's %s-delivery backlog is attempted and retried", rate, thousands(float64(n))),
+		fmt.Sprintf("p50 %s, p99 %s", msStr(pct(lat, 50)), msStr(pct(lat, 99))),
+		fmt.Sprintf("%s deliveries to an endpoint that refuses connections stored first (batches of %d); from the daemon's start on them (default retry schedule, %s), %s events posted to a healthy endpoint's relay route at a fixed %d/s (open loop, achieved %.0f/s, sender at most %s behind); meanwhile %s failed attempts to the dead endpoint (%s/s). Max %s; relay answer p99 %s; daemon peak RSS %s",
+			thousands(float64(n)), delivery.DefaultBatchSize, delivery.DefaultSchedule, thousands(float64(events)), rate, float64(events)/sent.Seconds(), msStr(late),
+			thousands(deadAttempts), thousands(deadAttempts/sent.Seconds()), msStr(pct(lat, 100)), msStr(pct(posts.acks, 99)), mib(peak)))
+}
+
+// storeSize is the disk the store takes: the SQLite file and its WAL, or
+// the PostgreSQL relations of the daemon's tables and River's, indexes
+// and TOAST included.
+func (b *bench) storeSize(storeURL string) int64 {
+	if b.store == "sqlite" {
+		var n int64
+		for _, suffix := range []string{"", "-wal"} {
+			if fi, err := os.Stat(strings.TrimPrefix(storeURL, "sqlite:") + suffix); err == nil {
+				n += fi.Size()
+			}
+		}
+		return n
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, b.store)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int64
+	if err := conn.QueryRow(ctx, `SELECT SUM(pg_total_relation_size(t)) FROM unnest(ARRAY['river_job', 'chatwoot_events', 'chatwoot_deliveries', 'chatwoot_attempts']) AS t`).Scan(&n); err != nil {
+		b.t.Fatal(err)
+	}
+	return n
 }
 
 // env is a Chatwoot mock with one account's webhooks pointing at sinks.
@@ -641,10 +720,11 @@ type daemon struct {
 	url string
 }
 
-func (b *bench) startDaemon(e *env, storeURL string) *daemon {
+func (b *bench) startDaemon(e *env, storeURL string, flags ...string) *daemon {
 	addr := testproc.FreeAddr(b.t)
 	args := []string{"daemon", "--listen", addr, "--chatwoot-url", e.mockURL, "--api-access-token", mockapi.AdminToken,
 		"--store", storeURL, "--sqlite-synchronous", b.sync, "--allow-cidr", "127.0.0.0/8", "--log-level", "warn"}
+	args = append(args, flags...)
 	args = append(args, strings.Fields(os.Getenv("BENCH_DAEMON_FLAGS"))...)
 	cmd := exec.Command(b.bin, args...)
 	cmd.Env = append(os.Environ(), strings.Fields(os.Getenv("BENCH_DAEMON_ENV"))...)
@@ -977,4 +1057,11 @@ func envInt(name string, def int) int {
 		return n
 	}
 	return def
+}
+
+func (b *bench) storeSizeWhat() string {
+	if b.store == "sqlite" {
+		return "the SQLite file and its WAL"
+	}
+	return "pg_total_relation_size of river_job, chatwoot_events, chatwoot_deliveries and chatwoot_attempts"
 }

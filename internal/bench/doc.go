@@ -21,6 +21,10 @@
 //     X-Chatwoot-Delivery each — and delivered; and the relay's answer
 //     latency (POST→200) p50/p99 at a fixed rate;
 //   - the daemon's peak RSS (VmHWM) in each scenario;
+//   - a healthy endpoint's POST→delivered latency at 200 events/s while
+//     another endpoint's 100k-delivery backlog fails (connection refused)
+//     and retries;
+//   - the store's size per backlogged delivery;
 //   - the daemon's RSS while it works a backlog of 1M deliveries to a dead
 //     endpoint (connection refused), after the backlog was written straight
 //     into the store (the time that took is reported too).
@@ -43,7 +47,10 @@
 //	                      BENCH_BACKLOG_SECONDS how long the daemon works it (default 60)
 //	BENCH_DAEMON_FLAGS    extra daemon flags, space-separated (tuning experiments)
 //	BENCH_DAEMON_ENV      extra environment of the daemon, space-separated (e.g. GOGC=200)
-//	BENCH_ONLY            comma-separated scenarios: ceiling,river,one,fanout,drain,latency,relay,backlog
+//	BENCH_DEAD_BACKLOG    deliveries to the dead endpoint of the dead-endpoint run (default 100000),
+//	BENCH_DEAD_RATE       its healthy endpoint's events/s (default 200; it runs BENCH_RATE_SECONDS),
+//	BENCH_DEBUG           set: the dead-endpoint run also logs its latencies second by second
+//	BENCH_ONLY            comma-separated scenarios: ceiling,river,one,fanout,drain,latency,relay,dead,backlog
 //
 // Speed targets are never asserted: the test fails only when deliveries go
 // missing or fail verification.

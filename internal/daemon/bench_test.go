@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
 )
 
 // BenchmarkDeliveries measures events in → delivered end to end through
@@ -41,6 +42,7 @@ func benchDeliveries(b *testing.B, synchronous string, clients int) {
 	cw.set(1, chatwoot.Webhook{ID: 1, URL: relayed(1, rcv.srv.URL), Subscriptions: []string{"message_created"}, Secret: "bench-secret"})
 	base := startDaemon(b, cw, func(c *Config) {
 		c.SQLiteSynchronous = synchronous
+		c.BatchSize = delivery.DefaultBatchSize // the daemon's default; the tests' config makes a job per delivery
 		c.EndpointConcurrency = 64
 		benchTuning(c)
 	})

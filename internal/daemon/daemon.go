@@ -155,14 +155,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 	})
 	workers := river.NewWorkers()
 	river.AddWorker(workers, worker)
-	batchWorker := delivery.NewBatchWorker(worker, func(ctx context.Context, ps []river.InsertManyParams) error {
-		client, err := store.ClientFromContext(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = client.InsertMany(ctx, ps)
-		return err
-	})
+	batchWorker := delivery.NewBatchWorker(worker)
 	river.AddWorker(workers, batchWorker)
 	river.AddWorker(workers, &delivery.CancelWorker{Jobs: func(ctx context.Context) (delivery.Jobs, error) { return store.ClientFromContext(ctx) }, Records: st, Logger: log})
 

@@ -70,9 +70,12 @@ func IdempotentID(key string, ep endpoints.Key) string {
 func EndpointTag(k endpoints.Key) string { return fmt.Sprintf("ep-%d-%d", k.AccountID, k.ID) }
 
 // BehindPriority is the River priority of a delivery stored Behind (its
-// endpoint had a backlog not attempted yet: Backlog); the others have
-// River's default, 1, and River fetches by priority before age, so that
-// backlog does not hold up the first attempts of endpoints that have none.
+// endpoint had a backlog not attempted yet: Backlog), of one split off a
+// batch to wait for its retry, and of a batch's rest deferred after its
+// endpoint did not answer; the others have River's default, 1, and River
+// fetches by priority before age, so that a backlog or a failing
+// endpoint's retries do not hold up the first attempts of endpoints that
+// have none.
 const BehindPriority = 2
 
 // JobsFor returns the River jobs that carry freshly stored deliveries: those
@@ -134,10 +137,17 @@ var waiting = []rivertype.JobState{
 // AloneParams is the job of a delivery that goes on alone, with
 // maxAttempts attempts left, due at at (zero: now): one split off a batch,
 // or a replay. It is unique by delivery while its job waits, so a batch
-// that runs again cannot fork a delivery twice.
+// that runs again cannot fork a delivery twice. One that waits for a
+// retry (at set) goes behind first attempts (BehindPriority): a failing
+// endpoint's retries never hold up another endpoint's new deliveries.
 func AloneParams(d store.Delivery, maxAttempts int, at time.Time) river.InsertManyParams {
+	priority := 0 // River's default, 1
+	if !at.IsZero() {
+		priority = BehindPriority
+	}
 	return river.InsertManyParams{Args: Args{ID: d.ID}, InsertOpts: &river.InsertOpts{
 		MaxAttempts: max(maxAttempts, 1),
+		Priority:    priority,
 		ScheduledAt: at,
 		Tags:        []string{EndpointTag(endpoints.Key{AccountID: d.AccountID, ID: d.WebhookID})},
 		UniqueOpts:  river.UniqueOpts{ByArgs: true, ByState: waiting},

@@ -17,19 +17,17 @@ import (
 // recorded yet, never a whole batch). A delivery answered 2xx is done. At
 // the first one that is not — or once the batch has taken --timeout —
 // that delivery (after its attempt) and the rest of the batch (not
-// attempted) go on in jobs of their own, which the Worker takes on.
+// attempted) go on in jobs of their own, which the Worker takes on; when
+// the endpoint did not answer at all (connection refused, timeout), the
+// rest wait together, not attempted, for that delivery's retry.
 type BatchWorker struct {
 	river.WorkerDefaults[BatchArgs]
-	w      *Worker
-	insert func(context.Context, []river.InsertManyParams) error
+	w *Worker
 }
 
-// NewBatchWorker returns a BatchWorker attempting deliveries as w does;
-// insert stores the jobs of the deliveries that go on alone (the River
-// client's InsertMany).
-func NewBatchWorker(w *Worker, insert func(context.Context, []river.InsertManyParams) error) *BatchWorker {
-	return &BatchWorker{w: w, insert: insert}
-}
+// NewBatchWorker returns a BatchWorker attempting deliveries as w does,
+// with w's Records.
+func NewBatchWorker(w *Worker) *BatchWorker { return &BatchWorker{w: w} }
 
 // JobTimeout is how long one batch may run: a delivery's job timeout, plus
 // --timeout, after which the rest of the batch is split off.
@@ -41,21 +39,33 @@ func (b *BatchWorker) Timeout(*river.Job[BatchArgs]) time.Duration { return b.Jo
 // Work implements river.Worker.
 func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error {
 	w := b.w
-	ds, err := w.opts.Records.ForAttempt(ctx, job.Args.IDs)
+	// The first delivery is read alone, and the rest (their payloads)
+	// once it was delivered: a batch to an endpoint that does not answer
+	// reads one payload, not the batch's.
+	todo, err := b.pending(ctx, job.Args.IDs[:1])
+	unread := job.Args.IDs[1:]
+	if err == nil && len(todo) == 0 && len(unread) > 0 {
+		todo, err = b.pending(ctx, unread)
+		unread = nil
+	}
 	if err != nil {
 		return err
 	}
-	byID := make(map[int64]store.Delivery, len(ds))
-	for _, d := range ds {
-		byID[d.ID] = d
-	}
-	// In the batch's order; recorded succeeded (a batch run again after a
-	// crash), cancelled or deleted ones are skipped.
-	todo := make([]store.Delivery, 0, len(ds))
-	for _, id := range job.Args.IDs {
-		if d, ok := byID[id]; ok && !store.Final(d.State) {
-			todo = append(todo, d)
+	readRest := func() error {
+		if len(unread) == 0 {
+			return nil
 		}
+		more, err := b.pending(ctx, unread)
+		unread = nil
+		todo = append(todo, more...)
+		return err
+	}
+	// doneWith reads the rest once the last delivery read is done with.
+	doneWith := func(i int) error {
+		if i < len(todo)-1 {
+			return nil
+		}
+		return readRest()
 	}
 	if len(todo) == 0 {
 		return nil
@@ -72,6 +82,9 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 		return nil
 	}
 	if status != endpoints.Active {
+		if err := readRest(); err != nil {
+			return err
+		}
 		err := w.refusal(status, ep, "")
 		for _, d := range todo {
 			w.report(Result{Endpoint: key, DeliveryID: d.UUID, Attempt: 1, Start: time.Now(), Err: err, Outcome: Cancelled})
@@ -92,7 +105,14 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 	if snooze > 0 {
 		return river.JobSnooze(snooze)
 	}
-	defer release()
+	held := true
+	releaseOnce := func() {
+		if held {
+			held = false
+			release()
+		}
+	}
+	defer releaseOnce()
 
 	var split []river.InsertManyParams
 	deadline := time.Now().Add(w.opts.Timeout)
@@ -101,11 +121,15 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 	goOn := func(d store.Delivery, attemptsLeft int, at time.Time) {
 		split = append(split, AloneParams(d, attemptsLeft, at))
 	}
-	for i, d := range todo {
+	for i := 0; i < len(todo); i++ {
+		d := todo[i]
 		if d.Attempts > 0 || !ep.Subscribed(d.Event) || time.Now().After(deadline) {
 			// The Worker cancels or attempts it (one with an attempt: a
 			// batch run again after its failure was recorded).
 			goOn(d, d.MaxAttempts-d.Attempts, d.NextAttemptAt)
+			if err := doneWith(i); err != nil {
+				return err
+			}
 			continue
 		}
 		start := time.Now()
@@ -121,25 +145,86 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 		w.reportAttempt(d, key, 1, start, elapsed, resp.Status, out.State, aerr)
 		recorded = append(recorded, w.opts.Records.Add(out))
 		if out.State == store.StateSucceeded {
+			if err := doneWith(i); err != nil {
+				return err
+			}
 			continue
 		}
-		// The first failure: this delivery (if it has attempts left) and
-		// the rest go on alone.
+		// The first failure: this delivery (if it has attempts left) goes
+		// on alone. The rest go on alone now, unless the endpoint did not
+		// answer at all: then they wait, still a batch and not attempted,
+		// for this one's retry, so that a dead endpoint's backlog costs an
+		// attempt per batch and retry, not one per delivery.
+		rest := todo[i+1:]
 		if out.State == store.StateFailed {
 			goOn(d, d.MaxAttempts-1, out.NextAttemptAt)
+			if later := append(ids(rest), unread...); sendErr != nil && len(later) > 0 {
+				split = append(split, laterBatch(job, later, out.NextAttemptAt))
+				break
+			}
 		}
-		for _, rest := range todo[i+1:] {
-			goOn(rest, rest.MaxAttempts-rest.Attempts, time.Time{})
+		if err := readRest(); err != nil {
+			return err
+		}
+		for _, r := range todo[i+1:] {
+			goOn(r, r.MaxAttempts-r.Attempts, time.Time{})
 		}
 		break
+	}
+	releaseOnce() // the sends are over (Worker.Work says why)
+	var inserted <-chan error
+	if len(split) > 0 {
+		inserted = w.opts.Records.AddJobs(ctx, split) // committed with the outcomes, or after them
 	}
 	if err := waitAll(); err != nil {
 		return err
 	}
-	if len(split) > 0 {
-		if err := b.insert(ctx, split); err != nil {
-			return fmt.Errorf("storing the deliveries that go on alone: %w", err)
+	if inserted != nil {
+		if err := w.wait(ctx, inserted); err != nil {
+			return fmt.Errorf("storing the deliveries that go on without the batch: %w", err)
 		}
 	}
 	return nil
+}
+
+// laterBatch is the job of a batch's deliveries not attempted yet, as job
+// carried them, due at at. It is unique by its deliveries while it waits,
+// so a batch that runs again cannot defer them twice.
+func laterBatch(job *river.Job[BatchArgs], ids []int64, at time.Time) river.InsertManyParams {
+	return river.InsertManyParams{Args: BatchArgs{IDs: ids}, InsertOpts: &river.InsertOpts{
+		MaxAttempts: job.MaxAttempts,
+		Priority:    BehindPriority,
+		ScheduledAt: at,
+		Tags:        job.Tags,
+		UniqueOpts:  river.UniqueOpts{ByArgs: true, ByState: waiting},
+	}}
+}
+
+// pending reads the deliveries of ids that are still to be attempted, in
+// ids' order: those recorded final (a batch run again after a crash) or
+// deleted are left out.
+func (b *BatchWorker) pending(ctx context.Context, ids []int64) ([]store.Delivery, error) {
+	ds, err := b.w.opts.Records.ForAttempt(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]store.Delivery, len(ds))
+	for _, d := range ds {
+		byID[d.ID] = d
+	}
+	out := make([]store.Delivery, 0, len(ds))
+	for _, id := range ids {
+		if d, ok := byID[id]; ok && !store.Final(d.State) {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+func ids(ds []store.Delivery) []int64 {
+	out := make([]int64, len(ds))
+	for i, d := range ds {
+		out[i] = d.ID
+	}
+	return out
 }

@@ -123,6 +123,45 @@ func TestRiverBatch(t *testing.T) {
 	}
 }
 
+// TestRiverBatchToUnreachableEndpoint: when a batch's first delivery gets
+// no answer at all, the rest are not tried one by one at once: they wait,
+// not attempted and still one batch, for that delivery's retry, and then
+// flow.
+func TestRiverBatchToUnreachableEndpoint(t *testing.T) {
+	srv := newEndpointServer(t, 0, 200)
+	f := newWorkerFixture(t, srv.URL)
+	const retry = 300 * time.Millisecond
+	sched := Schedule{retry, retry}
+	r := newTestRiver(t, f.worker, sched, true)
+	uuids := []string{"d0000000-0000-4000-8000-00000000000a", "d0000000-0000-4000-8000-00000000000b", "d0000000-0000-4000-8000-00000000000c"}
+	qs := r.enqueue(t, DefaultBatchSize, sched.MaxAttempts(), []string{"message_created", "message_created", "message_created"}, uuids, nil)
+	for _, q := range qs {
+		r.waitState(t, q.ID, store.StateSucceeded, 10*time.Second)
+	}
+	if as := r.attempts(t, qs[0].ID); len(as) != 2 || as[0].Status != 0 || as[0].Error == "" || as[1].Status != 200 {
+		t.Fatalf("first delivery's attempts %+v; want no answer, then 200", as)
+	}
+	failedAt := srv.firstAt(uuids[0])
+	for i, q := range qs[1:] {
+		if as := r.attempts(t, q.ID); len(as) != 1 || as[0].Status != 200 {
+			t.Fatalf("delivery %d's attempts %+v; want one 200", i+1, as)
+		}
+		// The schedule's jitter is ±20%: the retry is 240ms away at least.
+		if wait := srv.firstAt(uuids[i+1]).Sub(failedAt); wait < retry*8/10 {
+			t.Fatalf("delivery %d was first sent %s after the endpoint did not answer; want it to wait for the retry (%s)", i+1, wait, retry)
+		}
+	}
+	if n := len(srv.requests()); n != 4 {
+		t.Fatalf("%d requests; want 4 (one failed, three delivered)", n)
+	}
+	for _, q := range qs[1:] {
+		d, _ := r.st.DeliveryByID(context.Background(), q.ID)
+		if d.JobID != 0 {
+			t.Fatalf("delivery %d went on in a job of its own (%d); want it in the deferred batch", q.ID, d.JobID)
+		}
+	}
+}
+
 // TestRiverBatchToRemovedEndpoint: a batch whose webhook is gone is
 // cancelled whole, without a request, each delivery recorded cancelled.
 func TestRiverBatchToRemovedEndpoint(t *testing.T) {

@@ -2,8 +2,11 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/riverqueue/river"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
 )
@@ -71,6 +74,12 @@ func (r *fakeRecords) Add(o store.Outcome) <-chan error {
 	r.rows[o.ID] = d
 	ch := make(chan error, 1)
 	ch <- nil
+	return ch
+}
+
+func (r *fakeRecords) AddJobs(context.Context, []river.InsertManyParams) <-chan error {
+	ch := make(chan error, 1)
+	ch <- errors.New("fakeRecords inserts no jobs")
 	return ch
 }
 

@@ -39,14 +39,7 @@ func newTestRiver(t *testing.T, w *Worker, schedule Schedule, start bool) *testR
 	w.opts.Schedule = schedule
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
-	river.AddWorker(workers, NewBatchWorker(w, func(ctx context.Context, ps []river.InsertManyParams) error {
-		c, err := store.ClientFromContext(ctx)
-		if err != nil {
-			return err
-		}
-		_, err = c.InsertMany(ctx, ps)
-		return err
-	}))
+	river.AddWorker(workers, NewBatchWorker(w))
 	c, err := st.NewClient(&river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 100}},
 		Workers:              workers,

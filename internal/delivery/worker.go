@@ -28,10 +28,13 @@ type Endpoints interface {
 const PauseSnooze = 5 * time.Minute
 
 // Records is the store as the workers see it: the deliveries to attempt,
-// and where their outcomes go (a store.Recorder).
+// and where their outcomes go (a store.Recorder), with the jobs a batch
+// leaves (those of its deliveries that go on without it), inserted by the
+// River client of the job's ctx.
 type Records interface {
 	ForAttempt(ctx context.Context, ids []int64) ([]store.Delivery, error)
 	Add(o store.Outcome) <-chan error
+	AddJobs(ctx context.Context, params []river.InsertManyParams) <-chan error
 }
 
 // WorkerOptions configures a Worker.
@@ -145,11 +148,14 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	if snooze > 0 {
 		return river.JobSnooze(snooze)
 	}
-	defer release()
 
 	start := time.Now()
 	resp, sendErr := w.opts.Sender.Send(ctx, Request{URL: ep.URL, Secret: ep.Secret, DeliveryID: d.UUID, Body: d.Payload})
 	elapsed := time.Since(start)
+	// The slot bounds requests to the endpoint, not the wait for the
+	// store: held through the commit, a fast-failing endpoint's
+	// deliveries queued for its slots and held River's workers.
+	release()
 	if sendErr != nil && ctx.Err() != nil {
 		return sendErr // stopping or timed out by River: not an attempt of the endpoint's
 	}

@@ -20,13 +20,15 @@ import (
 )
 
 // endpointServer answers each request with the next status of a script
-// (the last one repeats) and records what it got.
+// (the last one repeats; 0 hangs up without an answer) and records what
+// it got, and when.
 type endpointServer struct {
 	*httptest.Server
 	mu      sync.Mutex
 	script  []int
 	headers map[string]string // extra response headers
 	got     []*http.Request
+	at      []time.Time
 	bodies  [][]byte
 }
 
@@ -36,12 +38,20 @@ func newEndpointServer(t *testing.T, script ...int) *endpointServer {
 		body, _ := io.ReadAll(r.Body)
 		s.mu.Lock()
 		s.got = append(s.got, r)
+		s.at = append(s.at, time.Now())
 		s.bodies = append(s.bodies, body)
 		status := s.script[min(len(s.got), len(s.script))-1]
 		for k, v := range s.headers {
 			w.Header().Set(k, v)
 		}
 		s.mu.Unlock()
+		if status == 0 {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				_ = conn.Close()
+			}
+			return
+		}
 		if status >= 300 && status < 400 {
 			w.Header().Set("Location", "https://elsewhere.example/")
 		}
@@ -49,6 +59,18 @@ func newEndpointServer(t *testing.T, script ...int) *endpointServer {
 	}))
 	t.Cleanup(s.Close)
 	return s
+}
+
+// firstAt is when the first request of delivery id came.
+func (s *endpointServer) firstAt(id string) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, r := range s.got {
+		if r.Header.Get(chatwoot.HeaderDelivery) == id {
+			return s.at[i]
+		}
+	}
+	return time.Time{}
 }
 
 func (s *endpointServer) requests() []*http.Request {

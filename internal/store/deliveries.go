@@ -183,6 +183,10 @@ func placeholders(d db, from, n int) string {
 	return b.String()
 }
 
+func forAttemptSQL(d db, n int) string {
+	return `SELECT ` + deliveryColumns + `, e.payload FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id WHERE d.id IN (` + placeholders(d, 1, n) + `)`
+}
+
 // ForAttempt reads the deliveries of ids with their payloads, for a
 // worker; ids no longer stored (retention) are missing from the result.
 func (s *Store) ForAttempt(ctx context.Context, ids []int64) ([]Delivery, error) {
@@ -191,7 +195,7 @@ func (s *Store) ForAttempt(ctx context.Context, ids []int64) ([]Delivery, error)
 		args[i] = id
 	}
 	out := make([]Delivery, 0, len(ids))
-	err := s.records.query(ctx, `SELECT `+deliveryColumns+`, e.payload FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id WHERE d.id IN (`+placeholders(s.records, 1, len(ids))+`)`,
+	err := s.records.query(ctx, forAttemptSQL(s.records, len(ids)),
 		func(scan func(...any) error) error {
 			d, err := scanDelivery(scan, true)
 			out = append(out, d)
@@ -444,12 +448,24 @@ type Outcome struct {
 // big ones, so that a write pays little per-statement overhead.
 var outcomeChunks = []int{100, 10, 1}
 
-// saveOutcomes writes outcomes in one transaction, in order: a chunk of
+// saveOutcomes writes outcomes, and inserts jobs, in one transaction, in
+// order: a chunk of
 // outcomes is one UPDATE ... FROM (VALUES ...) and one multi-row INSERT
 // of their attempts. A delivery appears once per chunk (a later outcome
 // of it starts the next chunk), so each UPDATE touches a row once.
-func (s *Store) saveOutcomes(ctx context.Context, os []Outcome) error {
+// jobInsert is River jobs to insert with a client in an outcome write.
+type jobInsert struct {
+	c      Client
+	params []river.InsertManyParams
+}
+
+func (s *Store) saveOutcomes(ctx context.Context, os []Outcome, inserts []jobInsert) error {
 	return s.inTx(ctx, func(t *txn) error {
+		for _, in := range inserts {
+			if _, err := t.insertJobs(ctx, in.c, in.params); err != nil {
+				return fmt.Errorf("inserting %d jobs: %w", len(in.params), err)
+			}
+		}
 		now := time.Now().UnixMicro()
 		for len(os) > 0 {
 			n := 0

@@ -54,7 +54,7 @@ func BenchmarkSaveOutcomes(b *testing.B) {
 			os = append(os, Outcome{ID: id, State: StateSucceeded, Attempts: 1, JobID: id, Status: 200,
 				Attempt: &Attempt{Attempt: 1, At: time.Now(), Status: 200, Duration: 3 * time.Millisecond}})
 		}
-		if err := st.saveOutcomes(ctx, os); err != nil {
+		if err := st.saveOutcomes(ctx, os, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/riverqueue/river"
 )
 
 // Recorder writes outcomes with group commit: an outcome waits for the
@@ -26,8 +28,11 @@ type Recorder struct {
 	done   chan struct{}
 }
 
+// pendingOutcome is an outcome to write, or (c set) jobs to insert.
 type pendingOutcome struct {
 	o    Outcome
+	c    Client
+	jobs []river.InsertManyParams
 	done chan error
 }
 
@@ -57,15 +62,32 @@ func NewRecorder(st *Store, log *slog.Logger) *Recorder {
 
 // Add queues o and returns a channel that receives the write's error (nil
 // once committed).
-func (r *Recorder) Add(o Outcome) <-chan error {
+func (r *Recorder) Add(o Outcome) <-chan error { return r.add(pendingOutcome{o: o}) }
+
+// AddJobs queues River jobs to insert with the River client of a
+// worker's ctx (ClientFromContext), committed with the outcomes added
+// before them or after those: a batch's follow-up jobs cost no commit of
+// their own.
+func (r *Recorder) AddJobs(ctx context.Context, params []river.InsertManyParams) <-chan error {
+	c, err := ClientFromContext(ctx)
+	if err != nil {
+		ch := make(chan error, 1)
+		ch <- err
+		return ch
+	}
+	return r.add(pendingOutcome{c: c, jobs: params})
+}
+
+func (r *Recorder) add(p pendingOutcome) <-chan error {
 	ch := make(chan error, 1)
+	p.done = ch
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
 		ch <- ErrRecorderClosed
 		return ch
 	}
-	r.queue = append(r.queue, pendingOutcome{o, ch})
+	r.queue = append(r.queue, p)
 	select { // under mu: Close cannot close kick meanwhile
 	case r.kick <- struct{}{}:
 	default:
@@ -99,12 +121,21 @@ func (r *Recorder) run() {
 }
 
 func (r *Recorder) write(batch []pendingOutcome) {
-	os := make([]Outcome, len(batch))
-	for i, p := range batch {
-		os[i] = p.o
+	os := make([]Outcome, 0, len(batch))
+	var inserts []jobInsert
+	for _, p := range batch {
+		switch {
+		case p.c == nil:
+			os = append(os, p.o)
+		case len(inserts) > 0 && inserts[len(inserts)-1].c == p.c:
+			last := &inserts[len(inserts)-1]
+			last.params = append(last.params, p.jobs...)
+		default:
+			inserts = append(inserts, jobInsert{p.c, append([]river.InsertManyParams(nil), p.jobs...)})
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	err := r.st.saveOutcomes(ctx, os)
+	err := r.st.saveOutcomes(ctx, os, inserts)
 	cancel()
 	if err != nil {
 		r.log.Warn("recording delivery outcomes failed; their jobs are retried", "outcomes", len(os), "error", err)
