@@ -9,7 +9,11 @@
 // BatchWorker): deliveries to one endpoint stored together are carried to
 // their first attempt by one job, which pays River's per-job SQL once for
 // all of them, and any delivery not answered 2xx there goes on in a job of
-// its own. A worker reads the delivery and its payload from the store,
+// its own. When the endpoint does not answer at all (connection refused,
+// timeout), the rest of the batch is not tried one by one: it waits, still
+// a batch, for the failed delivery's retry, behind other endpoints' first
+// attempts (BehindPriority), so a dead endpoint's backlog costs one
+// attempt per batch and retry. A worker reads the delivery and its payload from the store,
 // and commits the outcome with its attempt (Records) before it returns.
 // Its X-Chatwoot-Delivery id is chosen at ingest and stays the same on
 // every attempt; the url and secret are looked up in the endpoint registry
