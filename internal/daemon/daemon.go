@@ -90,7 +90,9 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 	defer recorder.Close()
 
 	registry := endpoints.NewRegistry()
-	limiter := delivery.NewLimiter(delivery.LimiterOptions{PerEndpoint: cfg.EndpointConcurrency})
+	// A failing endpoint's deliveries hold at most a quarter of the
+	// workers waiting for its slots.
+	limiter := delivery.NewLimiter(delivery.LimiterOptions{PerEndpoint: cfg.EndpointConcurrency, MaxWaiting: max(cfg.Workers/4, 1)})
 	backlog := delivery.NewBacklog(cfg.EndpointConcurrency)
 	guard := netguard.NewGuard(cfg.AllowCIDRs)
 	sender := delivery.NewSender(delivery.SenderOptions{

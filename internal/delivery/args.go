@@ -69,6 +69,17 @@ func IdempotentID(key string, ep endpoints.Key) string {
 // be found (cancelled, resumed) without reading their rows.
 func EndpointTag(k endpoints.Key) string { return fmt.Sprintf("ep-%d-%d", k.AccountID, k.ID) }
 
+// TagKey is the endpoint an EndpointTag among tags names.
+func TagKey(tags []string) (endpoints.Key, bool) {
+	for _, t := range tags {
+		var k endpoints.Key
+		if n, err := fmt.Sscanf(t, "ep-%d-%d", &k.AccountID, &k.ID); err == nil && n == 2 && EndpointTag(k) == t {
+			return k, true
+		}
+	}
+	return endpoints.Key{}, false
+}
+
 // BehindPriority is the River priority of a delivery stored Behind (its
 // endpoint had a backlog not attempted yet: Backlog), of one split off a
 // batch to wait for its retry, and of a batch's rest deferred after its

@@ -39,6 +39,11 @@ func (b *BatchWorker) Timeout(*river.Job[BatchArgs]) time.Duration { return b.Jo
 // Work implements river.Worker.
 func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error {
 	w := b.w
+	key, release, err := w.enter(ctx, job.JobRow)
+	if err != nil {
+		return err
+	}
+	defer release()
 	// The first delivery is read alone, and the rest (their payloads)
 	// once it was delivered: a batch to an endpoint that does not answer
 	// reads one payload, not the batch's.
@@ -70,7 +75,6 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 	if len(todo) == 0 {
 		return nil
 	}
-	key := endpoints.Key{AccountID: todo[0].AccountID, ID: todo[0].WebhookID}
 	ep, status := w.opts.Endpoints.Lookup(key)
 	var recorded []<-chan error
 	waitAll := func() error {
@@ -85,6 +89,7 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 		if err := readRest(); err != nil {
 			return err
 		}
+		release()
 		err := w.refusal(status, ep, "")
 		for _, d := range todo {
 			w.report(Result{Endpoint: key, DeliveryID: d.UUID, Attempt: 1, Start: time.Now(), Err: err, Outcome: Cancelled})
@@ -95,24 +100,6 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 		}
 		return river.JobCancel(err)
 	}
-	if _, paused := w.opts.Endpoints.PausedAt(key); paused {
-		return river.JobSnooze(PauseSnooze)
-	}
-	release, snooze, err := w.opts.Limiter.Acquire(ctx, key, parseMetadata(job.JobRow).Snoozes)
-	if err != nil {
-		return err
-	}
-	if snooze > 0 {
-		return river.JobSnooze(snooze)
-	}
-	held := true
-	releaseOnce := func() {
-		if held {
-			held = false
-			release()
-		}
-	}
-	defer releaseOnce()
 
 	var split []river.InsertManyParams
 	deadline := time.Now().Add(w.opts.Timeout)
@@ -135,6 +122,7 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 		start := time.Now()
 		resp, sendErr := w.opts.Sender.Send(ctx, Request{URL: ep.URL, Secret: ep.Secret, DeliveryID: d.UUID, Body: d.Payload})
 		elapsed := time.Since(start)
+		w.opts.Limiter.Result(key, sendErr == nil && resp.OK())
 		if sendErr != nil && ctx.Err() != nil {
 			// Stopping or timed out: the batch runs again; what was
 			// recorded delivered is skipped then.
@@ -171,7 +159,7 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 		}
 		break
 	}
-	releaseOnce() // the sends are over (Worker.Work says why)
+	release() // the sends are over (Worker.enter says why)
 	var inserted <-chan error
 	if len(split) > 0 {
 		inserted = w.opts.Records.AddJobs(ctx, split) // committed with the outcomes, or after them

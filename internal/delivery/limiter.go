@@ -25,6 +25,13 @@ type LimiterOptions struct {
 	// MaxQueue bounds one wait for a slot, however steadily the endpoint
 	// frees them. Default 5 × MaxWait.
 	MaxQueue time.Duration
+
+	// MaxWaiting bounds the deliveries waiting in memory for the slots of
+	// an endpoint whose last attempt failed; more are snoozed. Each holds
+	// a River worker: a wave of a failing endpoint's due retries must
+	// leave workers for the others. A healthy endpoint's backlog is not
+	// bounded so. Default: no bound.
+	MaxWaiting int
 }
 
 // Limiter bounds the attempts in flight per endpoint. Deliveries fetched
@@ -51,6 +58,7 @@ type slot struct {
 	inFlight    map[uint64]time.Time // start of each slot hold
 	next        uint64               // id of the next slot hold
 	ended       uint64               // slot holds ended: the endpoint's progress
+	failing     bool                 // the last attempt failed (Result)
 }
 
 // NewLimiter returns a Limiter.
@@ -103,7 +111,7 @@ func (l *Limiter) Acquire(ctx context.Context, k endpoints.Key, snoozes int) (re
 		return rel, 0, nil
 	default:
 	}
-	if !l.fast(s, time.Now()) {
+	if !l.fast(s, time.Now()) || (s.failing && l.opts.MaxWaiting > 0 && s.waiting >= l.opts.MaxWaiting) {
 		l.mu.Unlock()
 		return nil, backoff(snoozes), nil
 	}
@@ -201,6 +209,15 @@ func (l *Limiter) Pause(k endpoints.Key, until time.Time) {
 	defer l.mu.Unlock()
 	if s := l.slot(k); until.After(s.pausedUntil) {
 		s.pausedUntil = until
+	}
+}
+
+// Result tells how an attempt to k ended: ok when answered 2xx.
+func (l *Limiter) Result(k endpoints.Key, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s, found := l.m[k]; found {
+		s.failing = !ok
 	}
 }
 

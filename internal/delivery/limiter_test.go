@@ -157,3 +157,53 @@ func TestLimiterDrainReleasesWaiters(t *testing.T) {
 		t.Fatal("Acquire after Drain took a slot")
 	}
 }
+
+// Beyond MaxWaiting deliveries waiting for the slots of a fast endpoint
+// whose last attempt failed, the next is snoozed at once: a failing
+// endpoint's wave of due jobs leaves River's workers to the others. A
+// healthy one's backlog is not bounded so.
+func TestLimiterBoundsWaitingForFailingEndpoint(t *testing.T) {
+	l := NewLimiter(LimiterOptions{PerEndpoint: 1, MaxWait: time.Second, MaxWaiting: 1})
+	k := endpoints.Key{AccountID: 1, ID: 1}
+	ctx := context.Background()
+	rel, _, _ := l.Acquire(ctx, k, 0)
+	// Healthy: a second waiter is let wait too.
+	for range 2 {
+		go func() {
+			if r, _, _ := l.Acquire(ctx, k, 0); r != nil {
+				r()
+			}
+		}()
+	}
+	waitFor := func(n int) {
+		for {
+			l.mu.Lock()
+			w := l.m[k].waiting
+			l.mu.Unlock()
+			if w == n {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitFor(2)
+	rel()
+	waitFor(0)
+	rel, _, _ = l.Acquire(ctx, k, 0)
+	l.Result(k, false)
+	waited := make(chan func(), 1)
+	go func() {
+		r, _, _ := l.Acquire(ctx, k, 0) // waits: the one allowed
+		waited <- r
+	}()
+	waitFor(1)
+	if r, snooze, err := l.Acquire(ctx, k, 0); r != nil || snooze <= 0 || err != nil {
+		t.Fatalf("Acquire past MaxWaiting = %v %s %v; want a snooze", r != nil, snooze, err)
+	}
+	rel()
+	if r := <-waited; r == nil {
+		t.Fatal("the waiting delivery did not get the slot")
+	} else {
+		r()
+	}
+}

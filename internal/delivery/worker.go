@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
@@ -113,6 +115,11 @@ var (
 // Work implements river.Worker: one attempt of the delivery, recorded in
 // the store before it returns.
 func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
+	key, release, err := w.enter(ctx, job.JobRow)
+	if err != nil {
+		return err
+	}
+	defer release()
 	ds, err := w.opts.Records.ForAttempt(ctx, []int64{job.Args.ID})
 	if err != nil {
 		return err
@@ -127,35 +134,22 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	case store.StateCancelled, store.StateDead:
 		return river.JobCancel(fmt.Errorf("the delivery is %s", d.State))
 	}
-	key := endpoints.Key{AccountID: d.AccountID, ID: d.WebhookID}
 	attempt := d.Attempts + 1
 	ep, status := w.opts.Endpoints.Lookup(key)
 	if err := w.refusal(status, ep, d.Event); err != nil {
+		release()
 		w.report(Result{Endpoint: key, DeliveryID: d.UUID, Attempt: attempt, Start: time.Now(), Err: err, Outcome: Cancelled})
 		if rerr := w.wait(ctx, w.opts.Records.Add(store.Outcome{ID: d.ID, State: store.StateCancelled, Attempts: d.Attempts, JobID: job.ID, Error: err.Error()})); rerr != nil {
 			return rerr
 		}
 		return river.JobCancel(err)
 	}
-	if _, paused := w.opts.Endpoints.PausedAt(key); paused {
-		return river.JobSnooze(PauseSnooze)
-	}
-
-	release, snooze, err := w.opts.Limiter.Acquire(ctx, key, parseMetadata(job.JobRow).Snoozes)
-	if err != nil {
-		return err // stopping: River puts the job back without counting the attempt
-	}
-	if snooze > 0 {
-		return river.JobSnooze(snooze)
-	}
 
 	start := time.Now()
 	resp, sendErr := w.opts.Sender.Send(ctx, Request{URL: ep.URL, Secret: ep.Secret, DeliveryID: d.UUID, Body: d.Payload})
 	elapsed := time.Since(start)
-	// The slot bounds requests to the endpoint, not the wait for the
-	// store: held through the commit, a fast-failing endpoint's
-	// deliveries queued for its slots and held River's workers.
-	release()
+	w.opts.Limiter.Result(key, sendErr == nil && resp.OK())
+	release() // enter says why
 	if sendErr != nil && ctx.Err() != nil {
 		return sendErr // stopping or timed out by River: not an attempt of the endpoint's
 	}
@@ -169,6 +163,37 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		return rerr // not recorded: River retries, and the attempt may be repeated
 	}
 	return err
+}
+
+// errUntagged cancels a job that does not name its endpoint; every job
+// the daemon inserts carries its EndpointTag.
+var errUntagged = errors.New("internal error: a delivery job without its endpoint tag")
+
+// enter takes one of the endpoint's slots (Limiter) for a job, from the
+// endpoint its tag names, before anything is read from the store; a
+// paused endpoint's job is snoozed. The slot is held through the reads
+// and the requests, not the wait for the outcome's commit: so a wave of
+// one endpoint's due jobs (River makes retries due every few seconds, all
+// at once) waits for that endpoint's slots, not in the store connection's
+// queue ahead of other endpoints' deliveries. release may be called more
+// than once.
+func (w *Worker) enter(ctx context.Context, row *rivertype.JobRow) (key endpoints.Key, release func(), err error) {
+	key, ok := TagKey(row.Tags)
+	if !ok {
+		return key, nil, river.JobCancel(errUntagged)
+	}
+	if _, paused := w.opts.Endpoints.PausedAt(key); paused {
+		return key, nil, river.JobSnooze(PauseSnooze)
+	}
+	rel, snooze, err := w.opts.Limiter.Acquire(ctx, key, parseMetadata(row).Snoozes)
+	if err != nil {
+		return key, nil, err // stopping: River puts the job back without counting the attempt
+	}
+	if snooze > 0 {
+		return key, nil, river.JobSnooze(snooze)
+	}
+	var once sync.Once
+	return key, func() { once.Do(rel) }, nil
 }
 
 // wait waits for an outcome's commit.

@@ -112,7 +112,7 @@ func (f *workerFixture) newJob(attempt int) *river.Job[Args] {
 // jobFor is the job of stored delivery id at River's attempt-th attempt.
 func (f *workerFixture) jobFor(id int64, attempt int) *river.Job[Args] {
 	return &river.Job[Args]{
-		JobRow: &rivertype.JobRow{ID: 100 + id, Attempt: attempt, MaxAttempts: 4, Metadata: []byte(`{}`)},
+		JobRow: &rivertype.JobRow{ID: 100 + id, Attempt: attempt, MaxAttempts: 4, Metadata: []byte(`{}`), Tags: []string{EndpointTag(endpoints.Key{AccountID: 1, ID: 7})}},
 		Args:   Args{ID: id},
 	}
 }
@@ -293,5 +293,23 @@ func TestWorkerStoredErrorHidesQuery(t *testing.T) {
 	err := f.worker.Work(context.Background(), f.newJob(1))
 	if err == nil || strings.Contains(err.Error(), "topsecret") {
 		t.Fatalf("Work = %v; want a connection error without the url's query", err)
+	}
+}
+
+// TestWorkerCancelsUntaggedJob: the endpoint's slot is taken from the
+// job's tag before the store is read, so a job without one is cancelled,
+// nothing sent or recorded.
+func TestWorkerCancelsUntaggedJob(t *testing.T) {
+	srv := newEndpointServer(t, 200)
+	f := newWorkerFixture(t, srv.URL)
+	job := f.newJob(1)
+	job.Tags = nil
+	err := f.worker.Work(context.Background(), job)
+	var cancelled *river.JobCancelError
+	if !errors.As(err, &cancelled) || !errors.Is(err, errUntagged) {
+		t.Fatalf("Work = %v; want the job cancelled for want of its endpoint tag", err)
+	}
+	if len(srv.requests()) != 0 || len(f.records.outcomes) != 0 {
+		t.Fatalf("%d requests, outcomes %+v", len(srv.requests()), f.records.outcomes)
 	}
 }
