@@ -410,6 +410,10 @@ func (b *bench) latency(rate int, dur time.Duration, relay bool) {
 	b.add("peak RSS, latency run", mib(peak), "VmHWM of the daemon process")
 }
 
+// fillBehindAfter is --endpoint-concurrency's default: fill stores a
+// backlog behind other endpoints' deliveries as ingest would.
+const fillBehindAfter = 16
+
 // fill writes n deliveries straight into the store at storeURL, spread
 // over eps in turn, chunk per transaction, coalesced into batches of
 // batchSize (1: a job each) as ingest coalesces deliveries committed
@@ -431,7 +435,7 @@ func (b *bench) fill(storeURL string, eps []endpoints.Endpoint, n, chunk, batchS
 		for j := i; j < i+cap(evs); j++ {
 			ep := eps[j%len(eps)]
 			evs = append(evs, store.NewEvent{AccountID: ep.AccountID, Event: chatwoot.EventMessageCreated, Payload: b.body,
-				Deliveries: []store.NewDelivery{{UUID: uuid.NewString(), WebhookID: ep.ID, MaxAttempts: 8}}})
+				Deliveries: []store.NewDelivery{{UUID: uuid.NewString(), WebhookID: ep.ID, MaxAttempts: 8, BehindAfter: fillBehindAfter}}})
 		}
 		if _, err := st.Enqueue(ctx, c, evs, func(qs []store.Queued) []river.InsertManyParams { return delivery.JobsFor(qs, batchSize) }); err != nil {
 			b.t.Fatal(err)

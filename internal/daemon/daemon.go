@@ -93,7 +93,6 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 	// A failing endpoint's deliveries hold at most a quarter of the
 	// workers waiting for its slots.
 	limiter := delivery.NewLimiter(delivery.LimiterOptions{PerEndpoint: cfg.EndpointConcurrency, MaxWaiting: max(cfg.Workers/4, 1)})
-	backlog := delivery.NewBacklog(cfg.EndpointConcurrency)
 	guard := netguard.NewGuard(cfg.AllowCIDRs)
 	sender := delivery.NewSender(delivery.SenderOptions{
 		Timeout:             cfg.Timeout,
@@ -141,9 +140,6 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 			}
 		},
 		OnResult: func(r delivery.Result) {
-			if r.Attempt == 1 {
-				backlog.Release(r.Endpoint)
-			}
 			if r.Sent {
 				errText := ""
 				if r.Err != nil {
@@ -222,7 +218,6 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		OnRemoved: func(_ context.Context, eps []endpoints.Endpoint) {
 			for _, ep := range eps {
 				limiter.Forget(ep.Key())
-				backlog.Forget(ep.Key())
 			}
 			cancelPending(client, eps, delivery.CancelRemoved)
 		},
@@ -236,7 +231,7 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 		Registry:    registry,
 		Queue:       queue{st, client, cfg.BatchSize},
 		MaxAttempts: cfg.Schedule.MaxAttempts(),
-		Backlog:     backlog,
+		BehindAfter: cfg.EndpointConcurrency,
 		OnQueued:    mets.Queued,
 		Store:       storeHealth,
 		Relay: ingest.RelayOptions{

@@ -39,8 +39,10 @@
 // was disabled at its turn). River's jobs carry delivery ids only: an
 // event, its deliveries and their jobs commit in one transaction;
 // deliveries to one endpoint committed together travel to their first
-// attempt as one batch job, and one not answered 2xx there goes on in a job
-// of its own, which River retries (--retry-schedule). Each outcome, with
+// attempt as one batch job, and one answered anything but 2xx there goes
+// on in a job of its own, which River retries (--retry-schedule); when the
+// endpoint does not answer at all, the batch waits as one job for that
+// delivery's retries (delivery's doc says how). Each outcome, with
 // its attempt, is committed (store.Recorder, group commit) before its job
 // completes: a delivery recorded succeeded is never sent again, and after
 // a kill -9 only attempts in flight or answered within the last write's
@@ -48,8 +50,8 @@
 // endpoint (--endpoint-concurrency) while the endpoint keeps answering, and
 // snoozes only for a slow, stalled or paused endpoint. A delivery stored
 // while its endpoint already has --endpoint-concurrency stored and not
-// attempted gets River priority 2, so other endpoints' deliveries pass the
-// backlog.
+// attempted (counted in the store, so every replica and a restart agree)
+// gets River priority 2, so other endpoints' deliveries pass the backlog.
 //
 // # Replicas
 //

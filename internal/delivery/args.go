@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
@@ -81,7 +80,7 @@ func TagKey(tags []string) (endpoints.Key, bool) {
 }
 
 // BehindPriority is the River priority of a delivery stored Behind (its
-// endpoint had a backlog not attempted yet: Backlog), of one split off a
+// endpoint had a stored backlog of first attempts: store.Enqueue), of one split off a
 // batch to wait for its retry, and of a batch's rest deferred after its
 // endpoint did not answer; the others have River's default, 1, and River
 // fetches by priority before age, so that a backlog or a failing
@@ -138,19 +137,13 @@ func JobsFor(qs []store.Queued, batchSize int) []river.InsertManyParams {
 	return out
 }
 
-// waiting are the job states of a delivery's job that has not ended: a
-// second job for the same delivery is not inserted while one is in them.
-var waiting = []rivertype.JobState{
-	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
-	rivertype.JobStateRunning, rivertype.JobStateScheduled,
-}
-
 // AloneParams is the job of a delivery that goes on alone, with
-// maxAttempts attempts left, due at at (zero: now): one split off a batch,
-// or a replay. It is unique by delivery while its job waits, so a batch
-// that runs again cannot fork a delivery twice. One that waits for a
-// retry (at set) goes behind first attempts (BehindPriority): a failing
-// endpoint's retries never hold up another endpoint's new deliveries.
+// maxAttempts attempts left, due at at (zero: now): one split off a batch
+// (inserted as the batch completes: store.Recorder.Finish), or a replay
+// (inserted as the delivery's state moves: store.Store.Requeue). One that
+// waits for a retry (at set) goes behind first attempts (BehindPriority):
+// a failing endpoint's retries never hold up another endpoint's new
+// deliveries.
 func AloneParams(d store.Delivery, maxAttempts int, at time.Time) river.InsertManyParams {
 	priority := 0 // River's default, 1
 	if !at.IsZero() {
@@ -161,6 +154,5 @@ func AloneParams(d store.Delivery, maxAttempts int, at time.Time) river.InsertMa
 		Priority:    priority,
 		ScheduledAt: at,
 		Tags:        []string{EndpointTag(endpoints.Key{AccountID: d.AccountID, ID: d.WebhookID})},
-		UniqueOpts:  river.UniqueOpts{ByArgs: true, ByState: waiting},
 	}}
 }

@@ -17,9 +17,11 @@ import (
 // recorded yet, never a whole batch). A delivery answered 2xx is done. At
 // the first one that is not — or once the batch has taken --timeout —
 // that delivery (after its attempt) and the rest of the batch (not
-// attempted) go on in jobs of their own, which the Worker takes on; when
+// attempted) go on in jobs of their own, which the Worker takes on. When
 // the endpoint did not answer at all (connection refused, timeout), the
-// rest wait together, not attempted, for that delivery's retry.
+// rest wait together, not attempted, with that delivery, which is retried
+// first in the batch (the probe) on its schedule; they flow once it is
+// answered, and are dead with it if it never is.
 type BatchWorker struct {
 	river.WorkerDefaults[BatchArgs]
 	w *Worker
@@ -108,11 +110,39 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 	goOn := func(d store.Delivery, attemptsLeft int, at time.Time) {
 		split = append(split, AloneParams(d, attemptsLeft, at))
 	}
+deliveries:
 	for i := 0; i < len(todo); i++ {
 		d := todo[i]
-		if d.Attempts > 0 || !ep.Subscribed(d.Event) || time.Now().After(deadline) {
-			// The Worker cancels or attempts it (one with an attempt: a
-			// batch run again after its failure was recorded).
+		attempt := 1
+		if d.Attempts > 0 {
+			switch {
+			case d.JobID != 0 || d.State == store.StatePending:
+				// A job of its own carries it (its retries, or a replay).
+				if err := doneWith(i); err != nil {
+					return err
+				}
+				continue
+			case i == 0 && d.State == store.StateFailed && d.LastStatus == 0:
+				// The batch's probe: its first delivery got no answer, and
+				// the rest wait with it (see below). It is retried here
+				// when due, or the batch waits on with it.
+				if d.NextAttemptAt.After(time.Now()) {
+					split = append(split, laterBatch(job, append(ids(todo), unread...), d.NextAttemptAt))
+					break deliveries
+				}
+				attempt = d.Attempts + 1
+			default:
+				// A batch run again after this one's failure was recorded
+				// and before the jobs it left were: the Worker takes it on.
+				goOn(d, d.MaxAttempts-d.Attempts, d.NextAttemptAt)
+				if err := doneWith(i); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		if !ep.Subscribed(d.Event) || time.Now().After(deadline) {
+			// The Worker cancels or attempts it.
 			goOn(d, d.MaxAttempts-d.Attempts, d.NextAttemptAt)
 			if err := doneWith(i); err != nil {
 				return err
@@ -128,9 +158,9 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 			// recorded delivered is skipped then.
 			return sendErr
 		}
-		out, aerr := w.outcome(ctx, d, ep, 1, d.MaxAttempts <= 1, resp, sendErr)
-		out.Attempt = &store.Attempt{Attempt: 1, At: start.UTC(), Status: resp.Status, Error: errText(aerr), Duration: elapsed}
-		w.reportAttempt(d, key, 1, start, elapsed, resp.Status, out.State, aerr)
+		out, aerr := w.outcome(ctx, d, ep, attempt, attempt >= d.MaxAttempts, resp, sendErr)
+		out.Attempt = &store.Attempt{Attempt: attempt, At: start.UTC(), Status: resp.Status, Error: errText(aerr), Duration: elapsed}
+		w.reportAttempt(d, key, attempt, start, elapsed, resp.Status, out.State, aerr)
 		recorded = append(recorded, w.opts.Records.Add(out))
 		if out.State == store.StateSucceeded {
 			if err := doneWith(i); err != nil {
@@ -138,37 +168,47 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 			}
 			continue
 		}
-		// The first failure: this delivery (if it has attempts left) goes
-		// on alone. The rest go on alone now, unless the endpoint did not
-		// answer at all: then they wait, still a batch and not attempted,
-		// for this one's retry, so that a dead endpoint's backlog costs an
-		// attempt per batch and retry, not one per delivery.
+		// The first failure. When the endpoint did not answer at all, the
+		// rest wait with this delivery, still a batch and not attempted,
+		// and it probes the endpoint at each of its retries: a dead
+		// endpoint's backlog costs an attempt per batch and retry. If its
+		// schedule runs out unanswered, the rest are dead with it. When
+		// the endpoint answered, this delivery (if it has attempts left)
+		// and the rest go on alone.
 		rest := todo[i+1:]
+		if sendErr != nil && out.State == store.StateFailed {
+			split = append(split, laterBatch(job, append(append([]int64{d.ID}, ids(rest)...), unread...), out.NextAttemptAt))
+			break
+		}
 		if out.State == store.StateFailed {
-			goOn(d, d.MaxAttempts-1, out.NextAttemptAt)
-			if later := append(ids(rest), unread...); sendErr != nil && len(later) > 0 {
-				split = append(split, laterBatch(job, later, out.NextAttemptAt))
-				break
-			}
+			goOn(d, d.MaxAttempts-attempt, out.NextAttemptAt)
 		}
 		if err := readRest(); err != nil {
 			return err
 		}
 		for _, r := range todo[i+1:] {
+			if sendErr != nil && out.State == store.StateDead && r.Attempts == 0 {
+				err := fmt.Errorf("not attempted: the endpoint answered none of the %d attempts of delivery %s, ahead of it in its batch", attempt, d.UUID)
+				w.report(Result{Endpoint: key, DeliveryID: r.UUID, Attempt: 1, Start: time.Now(), Err: err, Outcome: Dead})
+				recorded = append(recorded, w.opts.Records.Add(store.Outcome{ID: r.ID, State: store.StateDead, Error: err.Error()}))
+				continue
+			}
 			goOn(r, r.MaxAttempts-r.Attempts, time.Time{})
 		}
 		break
 	}
 	release() // the sends are over (Worker.enter says why)
-	var inserted <-chan error
+	var finished <-chan error
 	if len(split) > 0 {
-		inserted = w.opts.Records.AddJobs(ctx, split) // committed with the outcomes, or after them
+		// Completed with its follow-ups, or neither: run again, it does
+		// not fork its deliveries twice.
+		finished = w.opts.Records.Finish(ctx, job.JobRow, split)
 	}
 	if err := waitAll(); err != nil {
 		return err
 	}
-	if inserted != nil {
-		if err := w.wait(ctx, inserted); err != nil {
+	if finished != nil {
+		if err := w.wait(ctx, finished); err != nil {
 			return fmt.Errorf("storing the deliveries that go on without the batch: %w", err)
 		}
 	}
@@ -176,15 +216,16 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 }
 
 // laterBatch is the job of a batch's deliveries not attempted yet, as job
-// carried them, due at at. It is unique by its deliveries while it waits,
-// so a batch that runs again cannot defer them twice.
+// carried them, due at at. Like every follow-up job it is not unique
+// (River's scheduler checks a unique job's collisions one by one, which on
+// SQLite held the store for hundreds of milliseconds at each retry wave of
+// a dead endpoint): it is inserted as its batch completes, never twice.
 func laterBatch(job *river.Job[BatchArgs], ids []int64, at time.Time) river.InsertManyParams {
 	return river.InsertManyParams{Args: BatchArgs{IDs: ids}, InsertOpts: &river.InsertOpts{
 		MaxAttempts: job.MaxAttempts,
 		Priority:    BehindPriority,
 		ScheduledAt: at,
 		Tags:        job.Tags,
-		UniqueOpts:  river.UniqueOpts{ByArgs: true, ByState: waiting},
 	}}
 }
 

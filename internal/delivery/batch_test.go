@@ -162,6 +162,56 @@ func TestRiverBatchToUnreachableEndpoint(t *testing.T) {
 	}
 }
 
+// TestRiverBatchToDeadEndpoint: a batch's first delivery probes an
+// endpoint that never answers on its own schedule, in one job with the
+// rest (one attempt per retry, no other job); when its schedule runs out
+// the rest are dead with it, not attempted, and kept for replay.
+func TestRiverBatchToDeadEndpoint(t *testing.T) {
+	srv := newEndpointServer(t, 0)
+	f := newWorkerFixture(t, srv.URL)
+	sched := Schedule{150 * time.Millisecond} // River's scheduler runs the retry within 5s
+	r := newTestRiver(t, f.worker, sched, true)
+	uuids := []string{"e0000000-0000-4000-8000-00000000000a", "e0000000-0000-4000-8000-00000000000b", "e0000000-0000-4000-8000-00000000000c"}
+	qs := r.enqueue(t, DefaultBatchSize, sched.MaxAttempts(), []string{"message_created", "message_created", "message_created"}, uuids, nil)
+	for _, q := range qs {
+		r.waitState(t, q.ID, store.StateDead, 10*time.Second)
+	}
+	if as := r.attempts(t, qs[0].ID); len(as) != 2 || as[0].Attempt != 1 || as[1].Attempt != 2 || as[1].Status != 0 || as[1].Error == "" {
+		t.Fatalf("the probe's attempts %+v; want its 2, unanswered", as)
+	}
+	for _, q := range qs[1:] {
+		d, _ := r.st.DeliveryByID(context.Background(), q.ID)
+		if as := r.attempts(t, q.ID); len(as) != 0 || d.Attempts != 0 || !strings.Contains(d.LastError, uuids[0]) {
+			t.Fatalf("delivery %d: %+v with attempts %+v; want dead with the probe, not attempted", q.ID, d, as)
+		}
+	}
+	if n := len(srv.requests()); n != 2 {
+		t.Fatalf("%d requests; want the probe's 2", n)
+	}
+	res, err := r.c.JobList(context.Background(), river.NewJobListParams().First(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, j := range res.Jobs {
+		kinds = append(kinds, j.Kind)
+	}
+	if len(res.Jobs) != 2 || slices.Contains(kinds, Kind) {
+		t.Fatalf("jobs %v; want the batch and one for the retry, no job of one delivery", kinds)
+	}
+	// Kept for replay: the first replayed goes on alone.
+	replayed, err := r.st.Requeue(context.Background(), r.c, qs[1].ID, []string{store.StateDead}, func(d store.Delivery) []river.InsertManyParams {
+		return []river.InsertManyParams{AloneParams(d, 1, time.Time{})}
+	})
+	if err != nil || !replayed {
+		t.Fatalf("replay %v %v", replayed, err)
+	}
+	r.waitState(t, qs[1].ID, store.StateDead, 10*time.Second)
+	if as := r.attempts(t, qs[1].ID); len(as) != 1 {
+		t.Fatalf("replayed delivery's attempts %+v; want one", as)
+	}
+}
+
 // TestRiverBatchToRemovedEndpoint: a batch whose webhook is gone is
 // cancelled whole, without a request, each delivery recorded cancelled.
 func TestRiverBatchToRemovedEndpoint(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
 )
@@ -77,7 +78,7 @@ func (r *fakeRecords) Add(o store.Outcome) <-chan error {
 	return ch
 }
 
-func (r *fakeRecords) AddJobs(context.Context, []river.InsertManyParams) <-chan error {
+func (r *fakeRecords) Finish(context.Context, *rivertype.JobRow, []river.InsertManyParams) <-chan error {
 	ch := make(chan error, 1)
 	ch <- errors.New("fakeRecords inserts no jobs")
 	return ch

@@ -31,12 +31,12 @@ const PauseSnooze = 5 * time.Minute
 
 // Records is the store as the workers see it: the deliveries to attempt,
 // and where their outcomes go (a store.Recorder), with the jobs a batch
-// leaves (those of its deliveries that go on without it), inserted by the
-// River client of the job's ctx.
+// leaves (those of its deliveries that go on without it), inserted as the
+// batch's job is completed (store.Recorder.Finish).
 type Records interface {
 	ForAttempt(ctx context.Context, ids []int64) ([]store.Delivery, error)
 	Add(o store.Outcome) <-chan error
-	AddJobs(ctx context.Context, params []river.InsertManyParams) <-chan error
+	Finish(ctx context.Context, job *rivertype.JobRow, params []river.InsertManyParams) <-chan error
 }
 
 // WorkerOptions configures a Worker.

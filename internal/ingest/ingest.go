@@ -51,11 +51,10 @@ type Options struct {
 	// default 1000.
 	MaxBatch int
 
-	// Backlog, when set, decides which new deliveries are stored behind
-	// the other endpoints' (delivery.NewDelivery.Behind) from the count of
-	// each endpoint's deliveries not attempted yet. The worker releases
-	// what ingest reserves.
-	Backlog *delivery.Backlog
+	// BehindAfter, when positive, stores a new delivery behind the other
+	// endpoints' once its endpoint has this many stored deliveries waiting
+	// for their first attempt (store.NewDelivery.BehindAfter).
+	BehindAfter int
 
 	// InsertTimeout bounds one commit; default 30s.
 	InsertTimeout time.Duration
@@ -196,13 +195,12 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		if key != "" {
 			ids[i] = delivery.IdempotentID(key, ep.Key())
 		}
-		ev.Deliveries[i] = store.NewDelivery{UUID: ids[i], WebhookID: ep.ID, MaxAttempts: h.opts.MaxAttempts, Behind: h.reserve(ep.Key())}
+		ev.Deliveries[i] = store.NewDelivery{UUID: ids[i], WebhookID: ep.ID, MaxAttempts: h.opts.MaxAttempts, BehindAfter: h.opts.BehindAfter}
 	}
 	out := Accepted{Deliveries: len(eps), DeliveryIDs: ids}
 	if len(eps) > 0 {
 		queued, err := h.batcher.insert(ev)
 		h.opts.Store.Note(err)
-		h.releaseUnstored(eps, queued, err)
 		if err != nil {
 			h.logLimited(hclog.Error, "store", "storing deliveries failed; nothing was queued", "account", account, "event", event, "error", err)
 			w.Header().Set("Retry-After", "1")
@@ -233,24 +231,6 @@ func (h *Handler) logLimited(level hclog.Level, key, msg string, kv ...any) {
 			kv = append(kv, "repeated", held, "repeated_within", h.opts.LogEvery.String())
 		}
 		h.log.Log(level, msg, kv...)
-	}
-}
-
-func (h *Handler) reserve(k endpoints.Key) bool {
-	return h.opts.Backlog != nil && h.opts.Backlog.Reserve(k)
-}
-
-// releaseUnstored gives back what reserve counted for deliveries that were
-// not stored: all of them after an error, the duplicates otherwise
-// (results are in the order of eps).
-func (h *Handler) releaseUnstored(eps []endpoints.Endpoint, queued []store.Queued, err error) {
-	if h.opts.Backlog == nil {
-		return
-	}
-	for i, ep := range eps {
-		if err != nil || i < len(queued) && queued[i].Duplicate {
-			h.opts.Backlog.Release(ep.Key())
-		}
 	}
 }
 

@@ -154,10 +154,9 @@ func (h *Handler) relay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	queued, err := h.batcher.insert(store.NewEvent{AccountID: account, Event: event, Payload: body, Deliveries: []store.NewDelivery{
-		{UUID: id, WebhookID: ep.ID, MaxAttempts: h.opts.MaxAttempts, Behind: h.reserve(ep.Key())},
+		{UUID: id, WebhookID: ep.ID, MaxAttempts: h.opts.MaxAttempts, BehindAfter: h.opts.BehindAfter},
 	}})
 	h.opts.Store.Note(err)
-	h.releaseUnstored([]endpoints.Endpoint{ep}, queued, err)
 	if err != nil {
 		refuse(RelayStoreError, http.StatusServiceUnavailable, "the delivery could not be stored; nothing was queued", "endpoint", ep.String(), "error", err)
 		return

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // The delivery records: chatwoot_events holds each accepted event once
@@ -46,8 +47,10 @@ type NewDelivery struct {
 	UUID        string
 	WebhookID   int64
 	MaxAttempts int
-	// Behind is passed to the job builder (River priority).
-	Behind bool
+	// BehindAfter: the delivery is stored Behind (Queued.Behind, a lower
+	// River priority) when at least this many of its endpoint's deliveries
+	// are stored and wait for their first attempt; 0 never.
+	BehindAfter int
 }
 
 // Queued is a delivery Enqueue stored, or found stored already.
@@ -56,7 +59,9 @@ type Queued struct {
 	UUID                 string
 	AccountID, WebhookID int64
 	MaxAttempts          int
-	Behind               bool
+	// Behind: the endpoint had a backlog of first attempts when this was
+	// stored (NewDelivery.BehindAfter); passed to the job builder.
+	Behind bool
 	// Duplicate: a delivery with this UUID was stored before; nothing
 	// new was queued for it.
 	Duplicate bool
@@ -73,6 +78,10 @@ func (s *Store) Enqueue(ctx context.Context, c Client, evs []NewEvent, jobs func
 		out = out[:0]
 		now := time.Now().UnixMicro()
 		var fresh []Queued
+		waiting, err := unattempted(ctx, t, evs)
+		if err != nil {
+			return fmt.Errorf("counting the endpoints' backlogs: %w", err)
+		}
 		for _, ev := range evs {
 			var eventID int64
 			if err := t.query(ctx, `INSERT INTO chatwoot_events (account_id, event, payload, received_at_us, idempotency_key) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
@@ -82,7 +91,9 @@ func (s *Store) Enqueue(ctx context.Context, c Client, evs []NewEvent, jobs func
 			}
 			stored := 0
 			for _, d := range ev.Deliveries {
-				q := Queued{UUID: d.UUID, AccountID: ev.AccountID, WebhookID: d.WebhookID, MaxAttempts: d.MaxAttempts, Behind: d.Behind}
+				k := endpointKey{ev.AccountID, d.WebhookID}
+				q := Queued{UUID: d.UUID, AccountID: ev.AccountID, WebhookID: d.WebhookID, MaxAttempts: d.MaxAttempts,
+					Behind: d.BehindAfter > 0 && waiting[k] >= d.BehindAfter}
 				if err := t.query(ctx, `INSERT INTO chatwoot_deliveries (uuid, event_id, account_id, webhook_id, state, attempts, max_attempts, job_id, created_at_us, next_attempt_at_us, last_status, last_error, finished_at_us)
 					VALUES ($1, $2, $3, $4, 'pending', 0, $5, 0, $6, 0, 0, '', 0) ON CONFLICT (uuid) DO NOTHING RETURNING id`,
 					func(scan func(...any) error) error { return scan(&q.ID) },
@@ -91,6 +102,7 @@ func (s *Store) Enqueue(ctx context.Context, c Client, evs []NewEvent, jobs func
 				}
 				if q.Duplicate = q.ID == 0; !q.Duplicate {
 					stored++
+					waiting[k]++
 					fresh = append(fresh, q)
 				}
 				out = append(out, q)
@@ -118,6 +130,72 @@ func (s *Store) Enqueue(ctx context.Context, c Client, evs []NewEvent, jobs func
 		return nil, err
 	}
 	return out, nil
+}
+
+type endpointKey struct{ account, webhook int64 }
+
+// unattemptedChunk bounds the endpoints one backlog query names.
+const unattemptedChunk = 200
+
+// unattempted counts, for each endpoint evs deliver to with a BehindAfter,
+// its stored deliveries that wait for their first attempt, up to the
+// largest BehindAfter: through the partial index chatwoot_deliveries_unattempted,
+// each endpoint reads at most that many entries however deep its backlog.
+// It is a fact of what was committed: on PostgreSQL, another replica's
+// transaction still open is not counted.
+func unattempted(ctx context.Context, t *txn, evs []NewEvent) (map[endpointKey]int, error) {
+	counts := map[endpointKey]int{}
+	var keys []endpointKey
+	limit := 0
+	for _, ev := range evs {
+		for _, d := range ev.Deliveries {
+			k := endpointKey{ev.AccountID, d.WebhookID}
+			if _, seen := counts[k]; d.BehindAfter > 0 && !seen {
+				counts[k] = 0
+				keys = append(keys, k)
+			}
+			limit = max(limit, d.BehindAfter)
+		}
+	}
+	for len(keys) > 0 {
+		chunk := keys[:min(len(keys), unattemptedChunk)]
+		keys = keys[len(chunk):]
+		args := make([]any, 0, 2*len(chunk)+1)
+		for _, k := range chunk {
+			args = append(args, k.account, k.webhook)
+		}
+		args = append(args, limit)
+		err := t.query(ctx, unattemptedSQL(t, len(chunk)), func(scan func(...any) error) error {
+			var k endpointKey
+			var n int
+			if err := scan(&k.account, &k.webhook, &n); err != nil {
+				return err
+			}
+			counts[k] = n
+			return nil
+		}, args...)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return counts, nil
+}
+
+// unattemptedSQL counts the backlogs of n endpoints, given as n (account,
+// webhook) pairs and then the count's limit.
+func unattemptedSQL(d db, n int) string {
+	var q strings.Builder
+	q.WriteString(`WITH k (account_id, webhook_id) AS (VALUES `)
+	for i := range n {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		fmt.Fprintf(&q, "(CAST(%s AS BIGINT), CAST(%s AS BIGINT))", d.ph(2*i+1), d.ph(2*i+2))
+	}
+	q.WriteString(`) SELECT k.account_id, k.webhook_id, (SELECT count(*) FROM (SELECT 1 FROM chatwoot_deliveries d
+		WHERE d.account_id = k.account_id AND d.webhook_id = k.webhook_id AND d.attempts = 0 AND d.state = 'pending'
+		LIMIT ` + d.ph(2*n+1) + `) x) FROM k`)
+	return q.String()
 }
 
 // Delivery is a delivery's record, with its event's name (and payload,
@@ -375,6 +453,26 @@ func (s *Store) AttemptsOf(ctx context.Context, ids []int64) (map[int64][]Attemp
 func (s *Store) Requeue(ctx context.Context, c Client, id int64, from []string, jobs func(Delivery) []river.InsertManyParams) (bool, error) {
 	ok := false
 	err := s.inTx(ctx, func(t *txn) error {
+		// The state moves in one conditional UPDATE: of two replays at
+		// once (two replicas' admin calls), one queues a job.
+		args := []any{id}
+		for _, st := range from {
+			args = append(args, st)
+		}
+		var moved []int64
+		if err := t.query(ctx, `UPDATE chatwoot_deliveries SET state = 'pending', max_attempts = attempts + 1, next_attempt_at_us = 0, finished_at_us = 0
+			WHERE id = $1 AND state IN (`+placeholders(pgDB{}, 2, len(from))+`) RETURNING id`,
+			func(scan func(...any) error) error {
+				var id int64
+				err := scan(&id)
+				moved = append(moved, id)
+				return err
+			}, args...); err != nil {
+			return err
+		}
+		if len(moved) == 0 {
+			return nil
+		}
 		var ds []Delivery
 		if err := t.query(ctx, `SELECT `+deliveryColumns+` FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id WHERE d.id = $1`,
 			func(scan func(...any) error) error {
@@ -384,14 +482,10 @@ func (s *Store) Requeue(ctx context.Context, c Client, id int64, from []string, 
 			}, id); err != nil {
 			return err
 		}
-		if len(ds) == 0 || !contains(from, ds[0].State) {
-			return nil
+		if len(ds) == 0 {
+			return errors.New("the delivery went while it was requeued")
 		}
 		d := ds[0]
-		d.MaxAttempts, d.State = d.Attempts+1, StatePending
-		if err := t.exec(ctx, `UPDATE chatwoot_deliveries SET state = 'pending', max_attempts = $2, next_attempt_at_us = 0, finished_at_us = 0 WHERE id = $1`, id, d.MaxAttempts); err != nil {
-			return err
-		}
 		if params := jobs(d); len(params) > 0 {
 			if _, err := t.insertJobs(ctx, c, params); err != nil {
 				return err
@@ -404,15 +498,6 @@ func (s *Store) Requeue(ctx context.Context, c Client, id int64, from []string, 
 		return false, fmt.Errorf("requeueing delivery %d: %w", id, err)
 	}
 	return ok, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // CancelWaiting marks the deliveries of an endpoint that wait for an
@@ -448,22 +533,56 @@ type Outcome struct {
 // big ones, so that a write pays little per-statement overhead.
 var outcomeChunks = []int{100, 10, 1}
 
-// saveOutcomes writes outcomes, and inserts jobs, in one transaction, in
-// order: a chunk of
-// outcomes is one UPDATE ... FROM (VALUES ...) and one multi-row INSERT
-// of their attempts. A delivery appears once per chunk (a later outcome
-// of it starts the next chunk), so each UPDATE touches a row once.
-// jobInsert is River jobs to insert with a client in an outcome write.
-type jobInsert struct {
-	c      Client
-	params []river.InsertManyParams
+// Finish is a worker's job to complete, and the jobs that carry on its
+// work, in an outcome write (Recorder.Finish).
+type Finish struct {
+	// Ctx is the job's: River's client, which completes the job, is in it.
+	Ctx    context.Context
+	Job    *rivertype.JobRow
+	Params []river.InsertManyParams
+	// Err is set by the write: ErrJobNotRunning, and Params not inserted,
+	// when the job was no longer running.
+	Err error
 }
 
-func (s *Store) saveOutcomes(ctx context.Context, os []Outcome, inserts []jobInsert) error {
+// ErrJobNotRunning: a job finished in an outcome write was no longer
+// running (rescued, or cancelled): its follow-up jobs were not inserted,
+// since whoever runs it now inserts its own.
+var ErrJobNotRunning = errors.New("the job is no longer running; its follow-up jobs were not inserted")
+
+// saveOutcomes completes fs's jobs and inserts their follow-ups, and
+// writes outcomes, in one transaction, in order: a job's follow-ups are
+// there if and only if the job is completed, so a job run again (after a
+// crash, or rescued) never inserts them twice. A chunk of outcomes is one
+// UPDATE ... FROM (VALUES ...) and one multi-row INSERT of their
+// attempts. A delivery appears once per chunk (a later outcome of it
+// starts the next chunk), so each UPDATE touches a row once.
+func (s *Store) saveOutcomes(ctx context.Context, os []Outcome, fs []*Finish) error {
 	return s.inTx(ctx, func(t *txn) error {
-		for _, in := range inserts {
-			if _, err := t.insertJobs(ctx, in.c, in.params); err != nil {
-				return fmt.Errorf("inserting %d jobs: %w", len(in.params), err)
+		byClient := map[Client][]river.InsertManyParams{}
+		var clients []Client
+		for _, f := range fs {
+			c, err := ClientFromContext(f.Ctx)
+			if err == nil {
+				err = t.completeJob(jobContext{ctx, f.Ctx}, f.Job)
+			}
+			if errors.Is(err, rivertype.ErrNotFound) {
+				f.Err = ErrJobNotRunning
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("completing job %d: %w", f.Job.ID, err)
+			}
+			if _, seen := byClient[c]; !seen {
+				clients = append(clients, c)
+			}
+			byClient[c] = append(byClient[c], f.Params...)
+		}
+		for _, c := range clients {
+			if params := byClient[c]; len(params) > 0 {
+				if _, err := t.insertJobs(ctx, c, params); err != nil {
+					return fmt.Errorf("inserting %d jobs: %w", len(params), err)
+				}
 			}
 		}
 		now := time.Now().UnixMicro()

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -205,3 +206,72 @@ func TestDeliveryRecords(t *testing.T) {
 }
 
 func oneJobOf(d Delivery) []river.InsertManyParams { return oneJob([]Queued{{ID: d.ID}}) }
+
+// TestEnqueueBehindFromTheStoredBacklog: whether a delivery goes behind is
+// a fact of the store (its endpoint's deliveries waiting for their first
+// attempt), so a second store on the same database — a replica, or the
+// daemon after a restart — decides the same.
+func TestEnqueueBehindFromTheStoredBacklog(t *testing.T) {
+	eachStoreURL(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		open := func() (*Store, Client) {
+			st, err := Open(ctx, Options{URL: url, Synchronous: SyncNormal})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = st.Close() })
+			c, err := st.NewClient(&river.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st, c
+		}
+		n := 0
+		enqueue := func(st *Store, c Client, webhooks ...int64) (behind []bool) {
+			t.Helper()
+			ev := NewEvent{AccountID: 1, Event: "message_created", Payload: []byte(`{}`)}
+			for _, w := range webhooks {
+				n++
+				ev.Deliveries = append(ev.Deliveries, NewDelivery{UUID: fmt.Sprint("b-", n), WebhookID: w, MaxAttempts: 3, BehindAfter: 2})
+			}
+			qs, err := st.Enqueue(ctx, c, []NewEvent{ev}, oneJob)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range qs {
+				behind = append(behind, q.Behind)
+			}
+			return behind
+		}
+		a, ca := open()
+		if got := enqueue(a, ca, 7, 7, 7, 8); !reflect.DeepEqual(got, []bool{false, false, true, false}) {
+			t.Fatalf("first event: behind %v", got)
+		}
+		b, cb := open()
+		if got := enqueue(b, cb, 7, 8); !reflect.DeepEqual(got, []bool{true, false}) {
+			t.Fatalf("from a second store: behind %v", got)
+		}
+		// A duplicate counts once.
+		if qs, err := b.Enqueue(ctx, cb, []NewEvent{{AccountID: 1, Event: "message_created", Payload: []byte(`{}`),
+			Deliveries: []NewDelivery{{UUID: "b-6", WebhookID: 8, MaxAttempts: 3, BehindAfter: 2}}}}, oneJob); err != nil || !qs[0].Duplicate {
+			t.Fatalf("duplicate %+v %v", qs, err)
+		}
+		// First attempts recorded (whatever their outcome) shrink the
+		// backlog: 7 has b-1..b-3 and b-5; three attempted leave one.
+		rec := NewRecorder(a, nil)
+		defer rec.Close()
+		for _, uuid := range []string{"b-1", "b-2", "b-3"} {
+			d, err := a.DeliveryByUUID(ctx, uuid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := Attempt{Attempt: 1, At: time.Now(), Status: 503, Error: "503"}
+			if err := <-rec.Add(Outcome{ID: d.ID, State: StateFailed, Attempts: 1, NextAttemptAt: time.Now().Add(time.Hour), Status: 503, Error: "503", Attempt: &at}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := enqueue(b, cb, 7, 7, 8); !reflect.DeepEqual(got, []bool{false, true, true}) {
+			t.Fatalf("after three first attempts: behind %v", got)
+		}
+	})
+}

@@ -20,6 +20,7 @@ func TestRecordQueriesUseIndexes(t *testing.T) {
 		{"by uuid", oneDeliverySQL(`d.uuid = $1`), []any{"x"}, "USING INDEX sqlite_autoindex_chatwoot_deliveries_1"},
 		{"retention batch", finishedBatchSQL, []any{StateSucceeded, 1, 10}, "USING INDEX chatwoot_deliveries_finished"},
 		{"for attempt", forAttemptSQL(st.records, 3), []any{1, 2, 3}, "SEARCH d USING INTEGER PRIMARY KEY"},
+		{"backlog", unattemptedSQL(st.records, 2), []any{1, 2, 1, 3, 16}, "USING COVERING INDEX chatwoot_deliveries_unattempted"},
 		{"endpoint log", `SELECT d.id, d.state FROM chatwoot_deliveries d WHERE (d.account_id = $1 AND d.webhook_id = $2) AND d.id < $3 ORDER BY d.id DESC LIMIT $4`, []any{1, 2, 100, 10}, "USING INDEX chatwoot_deliveries_endpoint"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // Recorder writes outcomes with group commit: an outcome waits for the
@@ -28,11 +29,10 @@ type Recorder struct {
 	done   chan struct{}
 }
 
-// pendingOutcome is an outcome to write, or (c set) jobs to insert.
+// pendingOutcome is an outcome to write, or (f set) a job to finish.
 type pendingOutcome struct {
 	o    Outcome
-	c    Client
-	jobs []river.InsertManyParams
+	f    *Finish
 	done chan error
 }
 
@@ -64,18 +64,14 @@ func NewRecorder(st *Store, log *slog.Logger) *Recorder {
 // once committed).
 func (r *Recorder) Add(o Outcome) <-chan error { return r.add(pendingOutcome{o: o}) }
 
-// AddJobs queues River jobs to insert with the River client of a
-// worker's ctx (ClientFromContext), committed with the outcomes added
-// before them or after those: a batch's follow-up jobs cost no commit of
-// their own.
-func (r *Recorder) AddJobs(ctx context.Context, params []river.InsertManyParams) <-chan error {
-	c, err := ClientFromContext(ctx)
-	if err != nil {
-		ch := make(chan error, 1)
-		ch <- err
-		return ch
-	}
-	return r.add(pendingOutcome{c: c, jobs: params})
+// Finish queues job's completion, with the River jobs that carry on its
+// work (params), both in the write of the outcomes added before it or in
+// a later one: the follow-ups exist if and only if the job is completed,
+// so a job run again cannot insert them twice. ctx is the job's (River's
+// client is in it). The channel receives ErrJobNotRunning if the job was
+// rescued or cancelled meanwhile.
+func (r *Recorder) Finish(ctx context.Context, job *rivertype.JobRow, params []river.InsertManyParams) <-chan error {
+	return r.add(pendingOutcome{f: &Finish{Ctx: context.WithoutCancel(ctx), Job: job, Params: params}})
 }
 
 func (r *Recorder) add(p pendingOutcome) <-chan error {
@@ -122,25 +118,25 @@ func (r *Recorder) run() {
 
 func (r *Recorder) write(batch []pendingOutcome) {
 	os := make([]Outcome, 0, len(batch))
-	var inserts []jobInsert
+	var fs []*Finish
 	for _, p := range batch {
-		switch {
-		case p.c == nil:
+		if p.f != nil {
+			fs = append(fs, p.f)
+		} else {
 			os = append(os, p.o)
-		case len(inserts) > 0 && inserts[len(inserts)-1].c == p.c:
-			last := &inserts[len(inserts)-1]
-			last.params = append(last.params, p.jobs...)
-		default:
-			inserts = append(inserts, jobInsert{p.c, append([]river.InsertManyParams(nil), p.jobs...)})
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	err := r.st.saveOutcomes(ctx, os, inserts)
+	err := r.st.saveOutcomes(ctx, os, fs)
 	cancel()
 	if err != nil {
 		r.log.Warn("recording delivery outcomes failed; their jobs are retried", "outcomes", len(os), "error", err)
 	}
 	for _, p := range batch {
+		if err == nil && p.f != nil {
+			p.done <- p.f.Err
+			continue
+		}
 		p.done <- err
 	}
 }

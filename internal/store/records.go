@@ -98,6 +98,9 @@ var recordMigrations = []string{
 	// the largest part of recording it.
 	12: `DROP INDEX chatwoot_deliveries_finished`,
 	13: `CREATE INDEX chatwoot_deliveries_finished ON chatwoot_deliveries (state, finished_at_us) WHERE finished_at_us > 0`,
+	// 14: an endpoint's deliveries waiting for their first attempt, the
+	// stored backlog that decides a new delivery's priority (Enqueue).
+	14: `CREATE INDEX chatwoot_deliveries_unattempted ON chatwoot_deliveries (account_id, webhook_id) WHERE attempts = 0 AND state = 'pending'`,
 }
 
 // dialect is what differs between the two databases in the migrations:

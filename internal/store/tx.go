@@ -8,6 +8,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // txn is one transaction over the records and River's jobs together: what
@@ -18,8 +21,12 @@ type txn struct {
 	// insertJobs inserts River jobs in this transaction, without reading
 	// them back (River's InsertManyFastTx).
 	insertJobs func(ctx context.Context, c Client, params []river.InsertManyParams) (int, error)
-	commit     func(ctx context.Context) error
-	rollback   func(ctx context.Context) error
+	// completeJob completes a running job in this transaction (River's
+	// JobCompleteTx; ctx must hold the job's client), or returns
+	// rivertype.ErrNotFound if it is no longer running or gone.
+	completeJob func(ctx context.Context, job *rivertype.JobRow) error
+	commit      func(ctx context.Context) error
+	rollback    func(ctx context.Context) error
 }
 
 type sqlTx struct{ tx *sql.Tx }
@@ -55,6 +62,9 @@ func beginSQLite(db *sql.DB) func(context.Context) (*txn, error) {
 				}
 				return rc.InsertManyFastTx(ctx, tx, params)
 			},
+			completeJob: func(ctx context.Context, job *rivertype.JobRow) error {
+				return completed(river.JobCompleteTx[*riversqlite.Driver](ctx, tx, &river.Job[anyArgs]{JobRow: job}))
+			},
 			commit:   func(context.Context) error { return tx.Commit() },
 			rollback: func(context.Context) error { return tx.Rollback() },
 		}, nil
@@ -76,11 +86,38 @@ func beginPostgres(pool *pgxpool.Pool) func(context.Context) (*txn, error) {
 				}
 				return rc.InsertManyFastTx(ctx, tx, params)
 			},
+			completeJob: func(ctx context.Context, job *rivertype.JobRow) error {
+				return completed(river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, &river.Job[anyArgs]{JobRow: job}))
+			},
 			commit:   tx.Commit,
 			rollback: tx.Rollback,
 		}, nil
 	}
 }
+
+// completed is JobCompleteTx's result as completeJob's: River returns the
+// row unchanged, not an error, when the job was no longer running.
+func completed(job *river.Job[anyArgs], err error) error {
+	if err == nil && job.State != rivertype.JobStateCompleted {
+		return rivertype.ErrNotFound
+	}
+	return err
+}
+
+// anyArgs reads any job's args: completing a job needs only its row.
+type anyArgs map[string]any
+
+func (anyArgs) Kind() string { return "" }
+
+// jobContext is the deadline of one context with the values of another: a
+// job completed in the recorder's transaction needs its client (a value of
+// the job's context), not the job's deadline.
+type jobContext struct {
+	context.Context
+	values context.Context
+}
+
+func (c jobContext) Value(key any) any { return c.values.Value(key) }
 
 // inTx runs fn in a transaction, committed if fn returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(t *txn) error) error {

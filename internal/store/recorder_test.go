@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+type finishArgs struct {
+	Rescued bool `json:"rescued"`
+}
+
+func (finishArgs) Kind() string { return "test_finish" }
+
+// finishWorker finishes its job through the recorder with one follow-up
+// job; a Rescued job is put back in the queue first, as River's rescuer
+// would while it still runs.
+type finishWorker struct {
+	river.WorkerDefaults[finishArgs]
+	st   *Store
+	rec  *Recorder
+	done chan error
+}
+
+func (w *finishWorker) Work(ctx context.Context, job *river.Job[finishArgs]) error {
+	if job.Args.Rescued {
+		if err := w.st.records.exec(ctx, `UPDATE river_job SET state = 'available' WHERE id = $1`, job.ID); err != nil {
+			return err
+		}
+	}
+	other := w.rec.Add(Outcome{ID: 999, State: StateSucceeded}) // no such row: a no-op in the same write
+	err := <-w.rec.Finish(ctx, job.JobRow, []river.InsertManyParams{{Args: noopArgs{IDs: []int64{job.ID}}}})
+	if oerr := <-other; oerr != nil {
+		err = errors.Join(err, oerr)
+	}
+	w.done <- err
+	if job.Args.Rescued {
+		return river.JobCancel(err) // not run again by the test
+	}
+	return nil
+}
+
+// TestRecorderFinishesAJobWithItsFollowUps: a job's follow-up jobs are
+// inserted in the write that completes it, or not at all when it was no
+// longer running (rescued meanwhile): a job run again never inserts them
+// twice.
+func TestRecorderFinishesAJobWithItsFollowUps(t *testing.T) {
+	eachStoreURL(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		st, err := Open(ctx, Options{URL: url, Synchronous: SyncNormal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		rec := NewRecorder(st, nil)
+		t.Cleanup(rec.Close)
+		w := &finishWorker{st: st, rec: rec, done: make(chan error, 1)}
+		workers := river.NewWorkers()
+		river.AddWorker(workers, w)
+		river.AddWorker(workers, river.WorkFunc(func(context.Context, *river.Job[noopArgs]) error { return nil }))
+		c, err := st.NewClient(&river.Config{Workers: workers, Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 1}},
+			FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 20 * time.Millisecond, TestOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Stop(context.Background()) })
+		followUps := func() int {
+			t.Helper()
+			res, err := c.JobList(ctx, river.NewJobListParams().Kinds("test_ids").First(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(res.Jobs)
+		}
+		for _, rescued := range []bool{false, true} {
+			before := followUps()
+			res, err := c.InsertMany(ctx, []river.InsertManyParams{{Args: finishArgs{Rescued: rescued}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ferr error
+			select {
+			case ferr = <-w.done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the job did not run")
+			}
+			row, err := c.JobGet(ctx, res[0].Job.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			added := followUps() - before
+			if !rescued && (ferr != nil || row.State != "completed" || added != 1) {
+				t.Fatalf("finished: %v, job %s, %d follow-ups; want completed with its one follow-up", ferr, row.State, added)
+			}
+			if rescued && (!errors.Is(ferr, ErrJobNotRunning) || added != 0) {
+				t.Fatalf("rescued: %v, %d follow-ups; want ErrJobNotRunning and none", ferr, added)
+			}
+		}
+	})
+}
