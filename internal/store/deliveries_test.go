@@ -38,17 +38,25 @@ func eachStoreURL(t *testing.T, fn func(t *testing.T, url string)) {
 // insert-only River client.
 func eachStore(t *testing.T, fn func(t *testing.T, st *Store, c Client)) {
 	eachStoreURL(t, func(t *testing.T, url string) {
-		st, err := Open(context.Background(), Options{URL: url, Synchronous: SyncNormal})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
-		c, err := st.NewClient(&river.Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		st, c := openInsertOnly(t, url)
 		fn(t, st, c)
 	})
+}
+
+// openInsertOnly opens the store at url, closed with the test, with an
+// insert-only River client.
+func openInsertOnly(t *testing.T, url string) (*Store, Client) {
+	t.Helper()
+	st, err := Open(context.Background(), Options{URL: url, Synchronous: SyncNormal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	c, err := st.NewClient(&river.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, c
 }
 
 // oneJob carries every fresh delivery in one job.
@@ -214,18 +222,6 @@ func oneJobOf(d Delivery) []river.InsertManyParams { return oneJob([]Queued{{ID:
 func TestEnqueueBehindFromTheStoredBacklog(t *testing.T) {
 	eachStoreURL(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		open := func() (*Store, Client) {
-			st, err := Open(ctx, Options{URL: url, Synchronous: SyncNormal})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = st.Close() })
-			c, err := st.NewClient(&river.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st, c
-		}
 		n := 0
 		enqueue := func(st *Store, c Client, webhooks ...int64) (behind []bool) {
 			t.Helper()
@@ -243,11 +239,11 @@ func TestEnqueueBehindFromTheStoredBacklog(t *testing.T) {
 			}
 			return behind
 		}
-		a, ca := open()
+		a, ca := openInsertOnly(t, url)
 		if got := enqueue(a, ca, 7, 7, 7, 8); !reflect.DeepEqual(got, []bool{false, false, true, false}) {
 			t.Fatalf("first event: behind %v", got)
 		}
-		b, cb := open()
+		b, cb := openInsertOnly(t, url)
 		if got := enqueue(b, cb, 7, 8); !reflect.DeepEqual(got, []bool{true, false}) {
 			t.Fatalf("from a second store: behind %v", got)
 		}
