@@ -536,9 +536,9 @@ var outcomeChunks = []int{100, 10, 1}
 // Finish is a worker's job to complete, and the jobs that carry on its
 // work, in an outcome write (Recorder.Finish).
 type Finish struct {
-	// Ctx is the job's: River's client, which completes the job, is in it.
-	Ctx    context.Context
-	Job    *rivertype.JobRow
+	Job *rivertype.JobRow
+	// Client inserts Params (the job's: ClientFromContext).
+	Client Client
 	Params []river.InsertManyParams
 	// Err is set by the write: ErrJobNotRunning, and Params not inserted,
 	// when the job was no longer running.
@@ -561,22 +561,25 @@ func (s *Store) saveOutcomes(ctx context.Context, os []Outcome, fs []*Finish) er
 	return s.inTx(ctx, func(t *txn) error {
 		byClient := map[Client][]river.InsertManyParams{}
 		var clients []Client
-		for _, f := range fs {
-			c, err := ClientFromContext(f.Ctx)
-			if err == nil {
-				err = t.completeJob(jobContext{ctx, f.Ctx}, f.Job)
+		if len(fs) > 0 {
+			ids := make([]int64, len(fs))
+			for i, f := range fs {
+				ids[i] = f.Job.ID
 			}
-			if errors.Is(err, rivertype.ErrNotFound) {
-				f.Err = ErrJobNotRunning
-				continue
-			}
+			done, err := t.completeJobs(ctx, ids)
 			if err != nil {
-				return fmt.Errorf("completing job %d: %w", f.Job.ID, err)
+				return fmt.Errorf("completing %d jobs: %w", len(ids), err)
 			}
-			if _, seen := byClient[c]; !seen {
-				clients = append(clients, c)
+			for _, f := range fs {
+				if !done[f.Job.ID] {
+					f.Err = ErrJobNotRunning
+					continue
+				}
+				if _, seen := byClient[f.Client]; !seen {
+					clients = append(clients, f.Client)
+				}
+				byClient[f.Client] = append(byClient[f.Client], f.Params...)
 			}
-			byClient[c] = append(byClient[c], f.Params...)
 		}
 		for _, c := range clients {
 			if params := byClient[c]; len(params) > 0 {

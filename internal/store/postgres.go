@@ -119,7 +119,7 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 			return river.NewClient(driver, cfg)
 		},
 		exec:  driver.GetExecutor(),
-		begin: beginPostgres(pool),
+		begin: beginPostgres(pool, driver),
 	}
 	if err := st.noteMigrations(ctx, migrator, res); err != nil {
 		pool.Close()

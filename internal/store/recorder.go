@@ -67,11 +67,17 @@ func (r *Recorder) Add(o Outcome) <-chan error { return r.add(pendingOutcome{o: 
 // Finish queues job's completion, with the River jobs that carry on its
 // work (params), both in the write of the outcomes added before it or in
 // a later one: the follow-ups exist if and only if the job is completed,
-// so a job run again cannot insert them twice. ctx is the job's (River's
-// client is in it). The channel receives ErrJobNotRunning if the job was
+// so a job run again cannot insert them twice. ctx is the job's (its River
+// client inserts them). The channel receives ErrJobNotRunning if the job was
 // rescued or cancelled meanwhile.
 func (r *Recorder) Finish(ctx context.Context, job *rivertype.JobRow, params []river.InsertManyParams) <-chan error {
-	return r.add(pendingOutcome{f: &Finish{Ctx: context.WithoutCancel(ctx), Job: job, Params: params}})
+	c, err := ClientFromContext(ctx)
+	if err != nil {
+		ch := make(chan error, 1)
+		ch <- err
+		return ch
+	}
+	return r.add(pendingOutcome{f: &Finish{Job: job, Client: c, Params: params}})
 }
 
 func (r *Recorder) add(p pendingOutcome) <-chan error {

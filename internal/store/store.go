@@ -250,7 +250,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 			return river.NewClient(driver, cfg)
 		},
 		exec:  driver.GetExecutor(),
-		begin: beginSQLite(db),
+		begin: beginSQLite(db, driver),
 	}
 	if err := st.noteMigrations(ctx, migrator, res); err != nil {
 		db.Close()

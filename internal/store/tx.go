@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
@@ -21,12 +23,13 @@ type txn struct {
 	// insertJobs inserts River jobs in this transaction, without reading
 	// them back (River's InsertManyFastTx).
 	insertJobs func(ctx context.Context, c Client, params []river.InsertManyParams) (int, error)
-	// completeJob completes a running job in this transaction (River's
-	// JobCompleteTx; ctx must hold the job's client), or returns
-	// rivertype.ErrNotFound if it is no longer running or gone.
-	completeJob func(ctx context.Context, job *rivertype.JobRow) error
-	commit      func(ctx context.Context) error
-	rollback    func(ctx context.Context) error
+	// completeJobs completes running jobs in this transaction, in one
+	// statement (River's JobSetStateIfRunningMany, which JobCompleteTx
+	// calls for one job), and reports which were: one no longer running
+	// (rescued, cancelled) or gone is left as it is.
+	completeJobs func(ctx context.Context, ids []int64) (map[int64]bool, error)
+	commit       func(ctx context.Context) error
+	rollback     func(ctx context.Context) error
 }
 
 type sqlTx struct{ tx *sql.Tx }
@@ -47,7 +50,7 @@ func (d sqlTx) query(ctx context.Context, q string, each func(scan func(dest ...
 	return eachRow(rows, each)
 }
 
-func beginSQLite(db *sql.DB) func(context.Context) (*txn, error) {
+func beginSQLite(db *sql.DB, driver *riversqlite.Driver) func(context.Context) (*txn, error) {
 	return func(ctx context.Context) (*txn, error) {
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
@@ -62,8 +65,8 @@ func beginSQLite(db *sql.DB) func(context.Context) (*txn, error) {
 				}
 				return rc.InsertManyFastTx(ctx, tx, params)
 			},
-			completeJob: func(ctx context.Context, job *rivertype.JobRow) error {
-				return completed(river.JobCompleteTx[*riversqlite.Driver](ctx, tx, &river.Job[anyArgs]{JobRow: job}))
+			completeJobs: func(ctx context.Context, ids []int64) (map[int64]bool, error) {
+				return completeJobs(ctx, driver.UnwrapExecutor(tx), ids)
 			},
 			commit:   func(context.Context) error { return tx.Commit() },
 			rollback: func(context.Context) error { return tx.Rollback() },
@@ -71,7 +74,7 @@ func beginSQLite(db *sql.DB) func(context.Context) (*txn, error) {
 	}
 }
 
-func beginPostgres(pool *pgxpool.Pool) func(context.Context) (*txn, error) {
+func beginPostgres(pool *pgxpool.Pool, driver *riverpgxv5.Driver) func(context.Context) (*txn, error) {
 	return func(ctx context.Context) (*txn, error) {
 		tx, err := pool.Begin(ctx)
 		if err != nil {
@@ -86,8 +89,8 @@ func beginPostgres(pool *pgxpool.Pool) func(context.Context) (*txn, error) {
 				}
 				return rc.InsertManyFastTx(ctx, tx, params)
 			},
-			completeJob: func(ctx context.Context, job *rivertype.JobRow) error {
-				return completed(river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, &river.Job[anyArgs]{JobRow: job}))
+			completeJobs: func(ctx context.Context, ids []int64) (map[int64]bool, error) {
+				return completeJobs(ctx, driver.UnwrapExecutor(tx), ids)
 			},
 			commit:   tx.Commit,
 			rollback: tx.Rollback,
@@ -95,29 +98,34 @@ func beginPostgres(pool *pgxpool.Pool) func(context.Context) (*txn, error) {
 	}
 }
 
-// completed is JobCompleteTx's result as completeJob's: River returns the
-// row unchanged, not an error, when the job was no longer running.
-func completed(job *river.Job[anyArgs], err error) error {
-	if err == nil && job.State != rivertype.JobStateCompleted {
-		return rivertype.ErrNotFound
+// completeJobs marks the running jobs of ids completed through exec (a
+// transaction's) and reports which it completed: River returns a job no
+// longer running unchanged, not an error.
+func completeJobs(ctx context.Context, exec riverdriver.Executor, ids []int64) (map[int64]bool, error) {
+	now := time.Now().UTC()
+	p := &riverdriver.JobSetStateIfRunningManyParams{
+		ID:              ids,
+		Attempt:         make([]*int, len(ids)),
+		ErrData:         make([][]byte, len(ids)),
+		FinalizedAt:     make([]*time.Time, len(ids)),
+		MetadataDoMerge: make([]bool, len(ids)),
+		MetadataUpdates: make([][]byte, len(ids)),
+		ScheduledAt:     make([]*time.Time, len(ids)),
+		State:           make([]rivertype.JobState, len(ids)),
 	}
-	return err
+	for i := range ids {
+		p.FinalizedAt[i], p.State[i] = &now, rivertype.JobStateCompleted
+	}
+	rows, err := exec.JobSetStateIfRunningMany(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	done := make(map[int64]bool, len(rows))
+	for _, r := range rows {
+		done[r.ID] = r.State == rivertype.JobStateCompleted
+	}
+	return done, nil
 }
-
-// anyArgs reads any job's args: completing a job needs only its row.
-type anyArgs map[string]any
-
-func (anyArgs) Kind() string { return "" }
-
-// jobContext is the deadline of one context with the values of another: a
-// job completed in the recorder's transaction needs its client (a value of
-// the job's context), not the job's deadline.
-type jobContext struct {
-	context.Context
-	values context.Context
-}
-
-func (c jobContext) Value(key any) any { return c.values.Value(key) }
 
 // inTx runs fn in a transaction, committed if fn returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(t *txn) error) error {
