@@ -116,8 +116,7 @@ deliveries:
 		attempt := 1
 		if d.Attempts > 0 {
 			switch {
-			case d.JobID != 0 || d.State == store.StatePending:
-				// A job of its own carries it (its retries, or a replay).
+			case carried(d):
 				if err := doneWith(i); err != nil {
 					return err
 				}
@@ -187,6 +186,9 @@ deliveries:
 			return err
 		}
 		for _, r := range todo[i+1:] {
+			if carried(r) {
+				continue
+			}
 			if sendErr != nil && out.State == store.StateDead && r.Attempts == 0 {
 				err := fmt.Errorf("not attempted: the endpoint answered none of the %d attempts of delivery %s, ahead of it in its batch", attempt, d.UUID)
 				w.report(Result{Endpoint: key, DeliveryID: r.UUID, Attempt: 1, Start: time.Now(), Err: err, Outcome: Dead})
@@ -213,6 +215,13 @@ deliveries:
 		}
 	}
 	return nil
+}
+
+// carried reports whether a job of its own carries d, a delivery of a
+// batch already attempted: its retries (the job recorded itself), or a
+// replay (pending again). The batch leaves it to that job.
+func carried(d store.Delivery) bool {
+	return d.Attempts > 0 && (d.JobID != 0 || d.State == store.StatePending)
 }
 
 // laterBatch is the job of a batch's deliveries not attempted yet, as job
