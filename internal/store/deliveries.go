@@ -459,18 +459,17 @@ func (s *Store) Requeue(ctx context.Context, c Client, id int64, from []string, 
 		for _, st := range from {
 			args = append(args, st)
 		}
-		var moved []int64
+		moved := false
 		if err := t.query(ctx, `UPDATE chatwoot_deliveries SET state = 'pending', max_attempts = attempts + 1, next_attempt_at_us = 0, finished_at_us = 0
 			WHERE id = $1 AND state IN (`+placeholders(pgDB{}, 2, len(from))+`) RETURNING id`,
 			func(scan func(...any) error) error {
+				moved = true
 				var id int64
-				err := scan(&id)
-				moved = append(moved, id)
-				return err
+				return scan(&id)
 			}, args...); err != nil {
 			return err
 		}
-		if len(moved) == 0 {
+		if !moved {
 			return nil
 		}
 		var ds []Delivery
@@ -533,9 +532,9 @@ type Outcome struct {
 // big ones, so that a write pays little per-statement overhead.
 var outcomeChunks = []int{100, 10, 1}
 
-// Finish is a worker's job to complete, and the jobs that carry on its
+// finish is a worker's job to complete, and the jobs that carry on its
 // work, in an outcome write (Recorder.Finish).
-type Finish struct {
+type finish struct {
 	Job *rivertype.JobRow
 	// Client inserts Params (the job's: ClientFromContext).
 	Client Client
@@ -557,7 +556,7 @@ var ErrJobNotRunning = errors.New("the job is no longer running; its follow-up j
 // UPDATE ... FROM (VALUES ...) and one multi-row INSERT of their
 // attempts. A delivery appears once per chunk (a later outcome of it
 // starts the next chunk), so each UPDATE touches a row once.
-func (s *Store) saveOutcomes(ctx context.Context, os []Outcome, fs []*Finish) error {
+func (s *Store) saveOutcomes(ctx context.Context, os []Outcome, fs []*finish) error {
 	return s.inTx(ctx, func(t *txn) error {
 		byClient := map[Client][]river.InsertManyParams{}
 		var clients []Client

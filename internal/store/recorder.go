@@ -32,7 +32,7 @@ type Recorder struct {
 // pendingOutcome is an outcome to write, or (f set) a job to finish.
 type pendingOutcome struct {
 	o    Outcome
-	f    *Finish
+	f    *finish
 	done chan error
 }
 
@@ -77,7 +77,7 @@ func (r *Recorder) Finish(ctx context.Context, job *rivertype.JobRow, params []r
 		ch <- err
 		return ch
 	}
-	return r.add(pendingOutcome{f: &Finish{Job: job, Client: c, Params: params}})
+	return r.add(pendingOutcome{f: &finish{Job: job, Client: c, Params: params}})
 }
 
 func (r *Recorder) add(p pendingOutcome) <-chan error {
@@ -124,7 +124,7 @@ func (r *Recorder) run() {
 
 func (r *Recorder) write(batch []pendingOutcome) {
 	os := make([]Outcome, 0, len(batch))
-	var fs []*Finish
+	var fs []*finish
 	for _, p := range batch {
 		if p.f != nil {
 			fs = append(fs, p.f)
