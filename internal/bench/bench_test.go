@@ -435,7 +435,7 @@ func (b *bench) fill(storeURL string, eps []endpoints.Endpoint, n, chunk, batchS
 		for j := i; j < i+cap(evs); j++ {
 			ep := eps[j%len(eps)]
 			evs = append(evs, store.NewEvent{AccountID: ep.AccountID, Event: chatwoot.EventMessageCreated, Payload: b.body,
-				Deliveries: []store.NewDelivery{{UUID: uuid.NewString(), WebhookID: ep.ID, MaxAttempts: 8, BehindAfter: fillBehindAfter}}})
+				Deliveries: []store.NewDelivery{{UUID: chatwoot.NewDeliveryID(), WebhookID: ep.ID, MaxAttempts: 8, BehindAfter: fillBehindAfter}}})
 		}
 		if _, err := st.Enqueue(ctx, c, evs, func(qs []store.Queued) []river.InsertManyParams { return delivery.JobsFor(qs, batchSize) }); err != nil {
 			b.t.Fatal(err)

@@ -18,9 +18,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/lograte"
@@ -59,7 +59,7 @@ type Options struct {
 	// InsertTimeout bounds one commit; default 30s.
 	InsertTimeout time.Duration
 
-	// NewID returns a fresh delivery id; default a random UUID.
+	// NewID returns a fresh delivery id; default chatwoot.NewDeliveryID.
 	NewID func() string
 
 	// OnQueued, when set, is told how many deliveries a post committed
@@ -103,7 +103,7 @@ func New(opts Options) *Handler {
 		opts.MaxAttempts = 1
 	}
 	if opts.NewID == nil {
-		opts.NewID = func() string { return uuid.NewString() }
+		opts.NewID = chatwoot.NewDeliveryID
 	}
 	if opts.Relay.Tolerance <= 0 {
 		opts.Relay.Tolerance = 5 * time.Minute

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
@@ -148,6 +149,32 @@ func TestIngestFansOutToSubscribers(t *testing.T) {
 	// No subscriber: accepted, nothing stored.
 	if w := post(h, "/v1/accounts/2/events", `{"event":"message_created"}`); w.Code != http.StatusAccepted || !strings.Contains(w.Body.String(), `"deliveries":0`) {
 		t.Fatalf("account without subscribers: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestIngestDeliveryIDsAreTimeOrdered: a fresh delivery id is a UUIDv7,
+// so ids made later sort after earlier ones (within a millisecond too)
+// and the store's unique index on them grows at its end.
+func TestIngestDeliveryIDsAreTimeOrdered(t *testing.T) {
+	ins := &fakeInserter{}
+	h := newTestHandler(t, testRegistry(), ins)
+	var ids []string
+	for range 3 {
+		w := post(h, "/v1/accounts/1/events", `{"event":"message_created"}`)
+		var out Accepted
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || len(out.DeliveryIDs) != 2 {
+			t.Fatalf("answer %d %s", w.Code, w.Body)
+		}
+		ids = append(ids, out.DeliveryIDs...)
+	}
+	for i, id := range ids {
+		u, err := uuid.Parse(id)
+		if err != nil || u.Version() != 7 {
+			t.Fatalf("delivery id %q: version %v, %v; want a UUIDv7", id, u.Version(), err)
+		}
+		if i > 0 && id <= ids[i-1] {
+			t.Fatalf("delivery ids out of order: %q after %q", id, ids[i-1])
+		}
 	}
 }
 
