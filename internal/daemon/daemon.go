@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -37,7 +38,23 @@ func Command(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	setGCPercent(os.LookupEnv)
 	return Run(ctx, cfg, Hooks{})
+}
+
+// GCPercent is the daemon's GOGC when the environment sets none. Its live
+// heap is small (about 60 MiB of RSS with a million deliveries stored) and
+// every delivery allocates its request, payload and rows anew, so Go's
+// default of 100 collects so often that it costs a sixth of the daemon's
+// CPU; the measurements guide has the figures.
+const GCPercent = 400
+
+// setGCPercent applies GCPercent unless GOGC is set, which wins as Go
+// documents it.
+func setGCPercent(lookup func(string) (string, bool)) {
+	if _, set := lookup("GOGC"); !set {
+		debug.SetGCPercent(GCPercent)
+	}
 }
 
 // Hooks let tests and benchmarks observe and replace parts of a running

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +108,27 @@ func TestHelpNeverPrintsTheToken(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "super-secret") || !strings.Contains(out.String(), "--retry-schedule") && !strings.Contains(out.String(), "-retry-schedule") {
 		t.Fatalf("usage leaks the token or misses flags:\n%s", out.String())
+	}
+}
+
+// TestGCPercent: the daemon collects at GCPercent unless GOGC is set.
+func TestGCPercent(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want int
+	}{
+		{"unset", nil, GCPercent},
+		{"GOGC set", map[string]string{"GOGC": "100"}, 100}, // the runtime applied it at start
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			debug.SetGCPercent(100)
+			setGCPercent(func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
+			if got := debug.SetGCPercent(100); got != tc.want {
+				t.Errorf("GC percent %d, want %d", got, tc.want)
+			}
+		})
 	}
 }
