@@ -164,20 +164,21 @@ func TestRiverBatchToUnreachableEndpoint(t *testing.T) {
 
 // TestRiverBatchToDeadEndpoint: a batch's first delivery probes an
 // endpoint that never answers on its own schedule, in one job with the
-// rest (one attempt per retry, no other job); when its schedule runs out
+// rest (one attempt per retry: one job behind other endpoints' first
+// attempts, snoozed between them); when its schedule runs out
 // the rest are dead with it, not attempted, and kept for replay.
 func TestRiverBatchToDeadEndpoint(t *testing.T) {
 	srv := newEndpointServer(t, 0)
 	f := newWorkerFixture(t, srv.URL)
-	sched := Schedule{150 * time.Millisecond} // River's scheduler runs the retry within 5s
+	sched := Schedule{150 * time.Millisecond, 150 * time.Millisecond} // River's scheduler runs each retry within 5s
 	r := newTestRiver(t, f.worker, sched, true)
 	uuids := []string{"e0000000-0000-4000-8000-00000000000a", "e0000000-0000-4000-8000-00000000000b", "e0000000-0000-4000-8000-00000000000c"}
 	qs := r.enqueue(t, DefaultBatchSize, sched.MaxAttempts(), []string{"message_created", "message_created", "message_created"}, uuids, nil)
 	for _, q := range qs {
 		r.waitState(t, q.ID, store.StateDead, 10*time.Second)
 	}
-	if as := r.attempts(t, qs[0].ID); len(as) != 2 || as[0].Attempt != 1 || as[1].Attempt != 2 || as[1].Status != 0 || as[1].Error == "" {
-		t.Fatalf("the probe's attempts %+v; want its 2, unanswered", as)
+	if as := r.attempts(t, qs[0].ID); len(as) != 3 || as[0].Attempt != 1 || as[2].Attempt != 3 || as[2].Status != 0 || as[2].Error == "" {
+		t.Fatalf("the probe's attempts %+v; want its 3, unanswered", as)
 	}
 	for _, q := range qs[1:] {
 		d, _ := r.st.DeliveryByID(context.Background(), q.ID)
@@ -185,19 +186,24 @@ func TestRiverBatchToDeadEndpoint(t *testing.T) {
 			t.Fatalf("delivery %d: %+v with attempts %+v; want dead with the probe, not attempted", q.ID, d, as)
 		}
 	}
-	if n := len(srv.requests()); n != 2 {
-		t.Fatalf("%d requests; want the probe's 2", n)
+	if n := len(srv.requests()); n != 3 {
+		t.Fatalf("%d requests; want the probe's 3", n)
 	}
 	res, err := r.c.JobList(context.Background(), river.NewJobListParams().First(100))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var kinds []string
+	// Two jobs: the batch, and the one it left behind other endpoints'
+	// first attempts, snoozed for the probe's second retry rather than
+	// followed by a third.
+	var jobs []string
 	for _, j := range res.Jobs {
-		kinds = append(kinds, j.Kind)
+		jobs = append(jobs, fmt.Sprintf("%s priority %d %s %s", j.Kind, j.Priority, j.State, j.Metadata))
 	}
-	if len(res.Jobs) != 2 || slices.Contains(kinds, Kind) {
-		t.Fatalf("jobs %v; want the batch and one for the retry, no job of one delivery", kinds)
+	slices.Sort(jobs)
+	if len(res.Jobs) != 2 || res.Jobs[0].Kind != BatchKind || res.Jobs[1].Kind != BatchKind ||
+		res.Jobs[0].Priority+res.Jobs[1].Priority != 1+BehindPriority || parseMetadata(res.Jobs[0]).Snoozes+parseMetadata(res.Jobs[1]).Snoozes != 1 {
+		t.Fatalf("jobs %v; want the batch and its successor behind, snoozed once", jobs)
 	}
 	// Kept for replay: the first replayed goes on alone.
 	replayed, err := r.st.Requeue(context.Background(), r.c, qs[1].ID, []string{store.StateDead}, func(d store.Delivery) []river.InsertManyParams {

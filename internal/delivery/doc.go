@@ -14,10 +14,12 @@
 // retried first in it on its schedule (the probe) and the rest wait, not
 // attempted, behind other endpoints' first attempts (BehindPriority); they
 // flow once it is answered and are dead with it if it never is, so a dead
-// endpoint's backlog costs one attempt per batch and retry. The jobs a
-// batch leaves are inserted in the write that completes its job
-// (store.Recorder.Finish): run again, a batch never forks its deliveries
-// twice, and no follow-up job needs River's uniqueness. A worker reads the
+// endpoint's backlog costs one attempt per batch and retry; a job that
+// waits as it is (its deliveries unchanged, behind already) is snoozed
+// rather than followed by another. The jobs a batch leaves are inserted
+// in the write that completes its job (store.Recorder.Finish): run again,
+// a batch never forks its deliveries twice, and no follow-up job needs
+// River's uniqueness. A worker reads the
 // delivery and its payload from the store, and commits the outcome with
 // its attempt (Records) before it returns.
 // Its X-Chatwoot-Delivery id is chosen at ingest and stays the same on
