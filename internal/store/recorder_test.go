@@ -17,7 +17,8 @@ func (finishArgs) Kind() string { return "test_finish" }
 
 // finishWorker finishes its job through the recorder with one follow-up
 // job; a Rescued job is put back in the queue first, as River's rescuer
-// would while it still runs.
+// would while it still runs: retryable, for later (left available, River
+// would fetch it again before Finish, and Finish would complete that run).
 type finishWorker struct {
 	river.WorkerDefaults[finishArgs]
 	st   *Store
@@ -27,7 +28,7 @@ type finishWorker struct {
 
 func (w *finishWorker) Work(ctx context.Context, job *river.Job[finishArgs]) error {
 	if job.Args.Rescued {
-		if err := w.st.records.exec(ctx, `UPDATE river_job SET state = 'available' WHERE id = $1`, job.ID); err != nil {
+		if err := w.st.records.exec(ctx, `UPDATE river_job SET state = 'retryable', scheduled_at = $2 WHERE id = $1`, job.ID, time.Now().Add(time.Hour).UTC()); err != nil {
 			return err
 		}
 	}
@@ -36,7 +37,10 @@ func (w *finishWorker) Work(ctx context.Context, job *river.Job[finishArgs]) err
 	if oerr := <-other; oerr != nil {
 		err = errors.Join(err, oerr)
 	}
-	w.done <- err
+	select {
+	case w.done <- err:
+	case <-ctx.Done(): // a test that failed no longer reads
+	}
 	if job.Args.Rescued {
 		return river.JobCancel(err) // not run again by the test
 	}
