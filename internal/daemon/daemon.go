@@ -43,10 +43,10 @@ func Command(ctx context.Context, args []string) error {
 }
 
 // GCPercent is the daemon's GOGC when the environment sets none. Its live
-// heap is small (about 60 MiB of RSS with a million deliveries stored) and
-// every delivery allocates its request, payload and rows anew, so Go's
-// default of 100 collects so often that it costs a sixth of the daemon's
-// CPU; the measurements guide has the figures.
+// heap is small (the store holds the backlog) and every delivery allocates
+// its requests, payload and rows anew, so with Go's default of 100 the
+// collector runs often enough to take a large share of the CPU; the
+// measurements guide has the figures.
 const GCPercent = 400
 
 // setGCPercent applies GCPercent unless GOGC is set, which wins as Go
