@@ -537,7 +537,8 @@ func (b *bench) deadEndpoint(n, rate int, dur time.Duration) {
 	storeURL := b.freshStore("dead")
 	b.fill(storeURL, []endpoints.Endpoint{{AccountID: 1, ID: dead.ID}}, n, 10_000, delivery.DefaultBatchSize)
 	d := b.startDaemon(env, storeURL)
-	failed := func() float64 { return d.metric(b.t, `chatwoot_delivery_attempts_total{status_class="error"}`) }
+	const failedSeries = `chatwoot_delivery_attempts_total{status_class="error"}`
+	failed := func() float64 { return d.metric(b.t, failedSeries) }
 	events := int(float64(rate) * dur.Seconds())
 	posts := b.newPostLog(256, events, 1)
 	posts.secret = env.sinks[0].secret
@@ -554,7 +555,8 @@ func (b *bench) deadEndpoint(n, rate int, dur time.Duration) {
 				t.Stop()
 				return
 			case <-t.C:
-				if failed() >= float64(n/delivery.DefaultBatchSize) {
+				// Not failed(): t.Fatal belongs to the test's goroutine.
+				if v, err := d.scrape(failedSeries); err == nil && v >= float64(n/delivery.DefaultBatchSize) {
 					t.Stop()
 					firstPass <- time.Since(start)
 					return
@@ -846,18 +848,28 @@ func (d *daemon) rss() (cur, peak int64) {
 }
 
 func (d *daemon) metric(t *testing.T, series string) float64 {
-	resp, err := http.Get(d.url + "/metrics")
+	v, err := d.scrape(series)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return v
+}
+
+// scrape reads one series from /metrics (0 when absent); unlike metric it
+// may be called from any goroutine.
+func (d *daemon) scrape(series string) (float64, error) {
+	resp, err := http.Get(d.url + "/metrics")
+	if err != nil {
+		return 0, err
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindSubmatch(body)
 	if m == nil {
-		return 0
+		return 0, nil
 	}
 	v, _ := strconv.ParseFloat(string(m[1]), 64)
-	return v
+	return v, nil
 }
 
 // freshStore returns an empty store for a scenario: a new SQLite file, or
