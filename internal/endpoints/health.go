@@ -111,6 +111,7 @@ func (r *Registry) Enable(k Key) (found, wasDisabled bool) {
 	}
 	wasDisabled = e.disabled()
 	e.disabledFP, e.disabledAt, e.disabledReason = "", time.Time{}, ""
+	r.enabledAt[k] = time.Now()
 	return true, wasDisabled
 }
 

@@ -113,17 +113,26 @@ func (e *entry) disabled() bool { return e.disabledFP != "" && e.disabledFP == e
 // Registry is safe for concurrent use. Readers (ingest, workers) never
 // block on the network: the reconciler swaps in whole accounts.
 type Registry struct {
-	mu        sync.RWMutex
-	accounts  map[int64]map[int64]*entry
-	health    map[Key]*Health
-	paused    map[Key]time.Time // paused through the admin API, by when
+	mu       sync.RWMutex
+	accounts map[int64]map[int64]*entry
+	health   map[Key]*Health
+	paused   map[Key]time.Time // paused through the admin API, by when
+	// enabledAt and resumedAt are when this process last enabled or
+	// resumed an endpoint: a store read begun before then may still hold
+	// the mark or pause it cleared, and must not bring it back.
+	enabledAt map[Key]time.Time
+	resumedAt map[Key]time.Time
 	ready     chan struct{}
 	readyOnce sync.Once
 }
 
 // NewRegistry returns an empty, not yet ready registry.
 func NewRegistry() *Registry {
-	return &Registry{accounts: make(map[int64]map[int64]*entry), health: make(map[Key]*Health), paused: make(map[Key]time.Time), ready: make(chan struct{})}
+	return &Registry{
+		accounts: make(map[int64]map[int64]*entry), health: make(map[Key]*Health),
+		paused: make(map[Key]time.Time), enabledAt: make(map[Key]time.Time), resumedAt: make(map[Key]time.Time),
+		ready: make(chan struct{}),
+	}
 }
 
 // Change is what one Replace did to an account's endpoints.
@@ -224,6 +233,8 @@ func (r *Registry) replace(accountID int64, next map[int64]*entry) Change {
 			ch.Removed = append(ch.Removed, old.Endpoint)
 			delete(r.health, old.Key())
 			delete(r.paused, old.Key())
+			delete(r.enabledAt, old.Key())
+			delete(r.resumedAt, old.Key())
 		}
 	}
 	r.accounts[accountID] = next
@@ -363,10 +374,11 @@ type Mark struct {
 const markGrace = 10 * time.Second
 
 // ApplyMarks makes the registry's disabled marks the store's, read at
-// readAt: an endpoint with a mark of its current fingerprint is disabled;
-// one disabled here with no such mark is enabled (another replica, or the
-// admin API, enabled it), unless its mark is younger than markGrace. It
-// returns the endpoints it disabled and enabled.
+// readAt: an endpoint with a mark of its current fingerprint is disabled,
+// unless this process enabled it after readAt (the read may predate the
+// mark's removal); one disabled here with no such mark is enabled (another
+// replica, or the admin API, enabled it), unless its mark is younger than
+// markGrace. It returns the endpoints it disabled and enabled.
 func (r *Registry) ApplyMarks(marks []Mark, readAt time.Time) (disabled, enabled []Endpoint) {
 	byKey := make(map[Key]Mark, len(marks))
 	for _, m := range marks {
@@ -379,7 +391,7 @@ func (r *Registry) ApplyMarks(marks []Mark, readAt time.Time) (disabled, enabled
 			m, ok := byKey[e.Key()]
 			switch {
 			case ok && m.Fingerprint == e.Fingerprint():
-				if !e.disabled() {
+				if !e.disabled() && !readAt.Before(r.enabledAt[e.Key()]) {
 					e.disabledFP, e.disabledAt, e.disabledReason = m.Fingerprint, m.At, m.Reason
 					disabled = append(disabled, e.Endpoint)
 				}
@@ -422,6 +434,7 @@ func (r *Registry) Resume(k Key) (found, wasPaused bool) {
 	}
 	_, wasPaused = r.paused[k]
 	delete(r.paused, k)
+	r.resumedAt[k] = time.Now()
 	return true, wasPaused
 }
 
@@ -434,7 +447,8 @@ func (r *Registry) PausedAt(k Key) (time.Time, bool) {
 }
 
 // ApplyPauses makes the registry's pauses the store's, read at readAt, as
-// ApplyMarks does for disabled marks. It returns the endpoints it paused
+// ApplyMarks does for disabled marks (a pause read before this process
+// resumed the endpoint is stale). It returns the endpoints it paused
 // and resumed.
 func (r *Registry) ApplyPauses(pauses []Pause, readAt time.Time) (paused, resumed []Key) {
 	stored := make(map[Key]time.Time, len(pauses))
@@ -447,7 +461,7 @@ func (r *Registry) ApplyPauses(pauses []Pause, readAt time.Time) (paused, resume
 		if _, registered := r.accounts[k.AccountID][k.ID]; !registered {
 			continue
 		}
-		if _, ok := r.paused[k]; !ok {
+		if _, ok := r.paused[k]; !ok && !readAt.Before(r.resumedAt[k]) {
 			r.paused[k] = at
 			paused = append(paused, k)
 		}

@@ -160,6 +160,47 @@ func TestRegistryApplyMarks(t *testing.T) {
 	}
 }
 
+// A store read begun before the admin API enabled or resumed an endpoint
+// may still hold its mark or pause: applied after, it must not undo the
+// admin's change. A read begun after it is the store's word.
+func TestRegistryStaleReadDoesNotUndoEnableOrResume(t *testing.T) {
+	r := NewRegistry()
+	r.Replace(1, []chatwoot.Webhook{hook(1, "https://a.example/h", "message_created")})
+	ep, _ := r.Lookup(Key{1, 1})
+	marks := []Mark{{Key: ep.Key(), Fingerprint: ep.Fingerprint(), At: time.Now(), Reason: DisabledGone}}
+	pauses := []Pause{{Key: ep.Key(), At: time.Now()}}
+	r.ApplyMarks(marks, time.Now())
+	r.ApplyPauses(pauses, time.Now())
+
+	readAt := time.Now() // the poll's read begins; then the admin API acts
+	if found, was := r.Enable(ep.Key()); !found || !was {
+		t.Fatal("Enable")
+	}
+	if found, was := r.Resume(ep.Key()); !found || !was {
+		t.Fatal("Resume")
+	}
+	if d, _ := r.ApplyMarks(marks, readAt); len(d) != 0 {
+		t.Fatalf("a read from before the enable disabled %v again", d)
+	}
+	if p, _ := r.ApplyPauses(pauses, readAt); len(p) != 0 {
+		t.Fatalf("a read from before the resume paused %v again", p)
+	}
+	if _, st := r.Lookup(ep.Key()); st != Active {
+		t.Fatalf("status %v, want active", st)
+	}
+	if _, ok := r.PausedAt(ep.Key()); ok {
+		t.Fatal("paused again")
+	}
+
+	// Another replica disables and pauses it after the enable: honoured.
+	if d, _ := r.ApplyMarks(marks, time.Now()); len(d) != 1 {
+		t.Fatalf("a read after the enable disabled %v", d)
+	}
+	if p, _ := r.ApplyPauses(pauses, time.Now()); len(p) != 1 {
+		t.Fatalf("a read after the resume paused %v", p)
+	}
+}
+
 func TestRegistryPause(t *testing.T) {
 	r := NewRegistry()
 	r.Replace(1, []chatwoot.Webhook{hook(1, "https://a.example/h", "message_created"), hook(2, "https://b.example/h", "message_created")})
