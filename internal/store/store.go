@@ -28,6 +28,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -78,6 +79,9 @@ type Options struct {
 
 	// noStmtCache turns the prepared statement cache off (benchmarks).
 	noStmtCache bool
+	// checkpointInterval is how often SQLite's WAL is checkpointed
+	// (checkpoint.go); tests set it long to run the steps themselves.
+	checkpointInterval time.Duration
 }
 
 // Client is the part of a *river.Client the daemon uses, whatever the
@@ -126,7 +130,8 @@ type Store struct {
 	// Open applied (see records.go).
 	RecordsMigrated []int
 
-	db        *sql.DB // SQLite only
+	db        *sql.DB       // SQLite only
+	ck        *checkpointer // SQLite only
 	records   db
 	ping      func(context.Context) error
 	close     func() error
@@ -193,7 +198,8 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	// per page.
 	dsn := fmt.Sprintf("%s?_txlock=immediate&_busy_timeout=%d&_journal_mode=WAL&_synchronous=%s&_pragma=temp_store(MEMORY)",
 		abs, opts.BusyTimeout.Milliseconds(), strings.ToUpper(sync))
-	registered, err := sql.Open("sqlite", "") // only to reach the registered driver
+	writerDSN := dsn + "&_pragma=wal_autocheckpoint(0)" // checkpoint.go checkpoints
+	registered, err := sql.Open("sqlite", "")           // only to reach the registered driver
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", abs, err)
 	}
@@ -201,9 +207,9 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	_ = registered.Close()
 	var db *sql.DB
 	if opts.noStmtCache {
-		db = sql.OpenDB(plainConnector{drv, dsn})
+		db = sql.OpenDB(plainConnector{drv, writerDSN})
 	} else {
-		db = sql.OpenDB(&cachingConnector{drv: drv, dsn: dsn})
+		db = sql.OpenDB(&cachingConnector{drv: drv, dsn: writerDSN})
 	}
 	// SQLite has one writer; River runs many things concurrently. One
 	// connection serialises them in Go instead of in SQLITE_BUSY retries.
@@ -232,6 +238,17 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 		db.Close()
 		return nil, fmt.Errorf("migrating %s: %w", abs, err)
 	}
+	own := sql.OpenDB(plainConnector{drv, dsn})
+	own.SetMaxOpenConns(1)
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.checkpointInterval == 0 {
+		opts.checkpointInterval = checkpointInterval
+	}
+	ck := startCheckpointer(db, own, log, opts.checkpointInterval)
+	closeDB := func() error { return errors.Join(ck.Close(), db.Close()) }
 	st := &Store{
 		Description: fmt.Sprintf("sqlite %s (synchronous=%s)", abs, sync),
 		// SQLite has no LISTEN: the poll interval is the pickup latency of
@@ -240,12 +257,13 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 		Tuning:          Tuning{FetchCooldown: 5 * time.Millisecond, FetchPollInterval: 25 * time.Millisecond},
 		RecordsMigrated: recs,
 		db:              db,
+		ck:              ck,
 		records:         sqlDB{db},
 		ping: func(ctx context.Context) error {
 			var one int
 			return db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 		},
-		close: db.Close,
+		close: closeDB,
 		newClient: func(cfg *river.Config) (Client, error) {
 			return river.NewClient(driver, cfg)
 		},
@@ -253,7 +271,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 		begin: beginSQLite(db, driver),
 	}
 	if err := st.noteMigrations(ctx, migrator, res); err != nil {
-		db.Close()
+		closeDB()
 		return nil, err
 	}
 	return st, nil
