@@ -6,6 +6,12 @@
 // underneath; everything else talks to River through the Client interface,
 // and to the daemon's own tables (records.go) through Store's methods.
 //
+// # SQLite
+//
+// One connection runs every statement, River's and ours, in WAL mode; a
+// second only checkpoints the WAL into the database (checkpoint.go), so no
+// commit waits for a checkpoint.
+//
 // # PostgreSQL
 //
 // Each replica opens one pgx pool of --store's pool_max_conns connections
@@ -271,7 +277,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 		begin: beginSQLite(db, driver),
 	}
 	if err := st.noteMigrations(ctx, migrator, res); err != nil {
-		closeDB()
+		_ = closeDB()
 		return nil, err
 	}
 	return st, nil
