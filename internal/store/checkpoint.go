@@ -28,7 +28,6 @@ type checkpointer struct {
 	writer, own *sql.DB
 	log         *slog.Logger
 	interval    time.Duration
-	resetFrames int
 
 	stop context.CancelFunc
 	done sync.WaitGroup
@@ -36,7 +35,7 @@ type checkpointer struct {
 
 func startCheckpointer(writer, own *sql.DB, log *slog.Logger, interval time.Duration) *checkpointer {
 	ctx, stop := context.WithCancel(context.Background())
-	c := &checkpointer{writer: writer, own: own, log: log, interval: interval, resetFrames: walResetFrames, stop: stop}
+	c := &checkpointer{writer: writer, own: own, log: log, interval: interval, stop: stop}
 	c.done.Add(1)
 	go func() {
 		defer c.done.Done()
@@ -68,10 +67,10 @@ func (c *checkpointer) run(ctx context.Context) {
 }
 
 // step checkpoints on the checkpointer's connection and, past
-// resetFrames, once more on the writer's.
+// walResetFrames, once more on the writer's.
 func (c *checkpointer) step(ctx context.Context) error {
 	frames, err := checkpoint(ctx, c.own)
-	if err == nil && frames >= c.resetFrames {
+	if err == nil && frames >= walResetFrames {
 		_, err = checkpoint(ctx, c.writer)
 	}
 	return err

@@ -63,10 +63,7 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = 15 * time.Second
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := opts.logger()
 
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

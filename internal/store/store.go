@@ -90,6 +90,14 @@ type Options struct {
 	checkpointInterval time.Duration
 }
 
+// logger is Logger, or a logger that discards.
+func (o Options) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Logger
+}
+
 // Client is the part of a *river.Client the daemon uses, whatever the
 // database's transaction type.
 type Client interface {
@@ -246,14 +254,10 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	}
 	own := sql.OpenDB(plainConnector{drv, dsn})
 	own.SetMaxOpenConns(1)
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	if opts.checkpointInterval == 0 {
 		opts.checkpointInterval = checkpointInterval
 	}
-	ck := startCheckpointer(db, own, log, opts.checkpointInterval)
+	ck := startCheckpointer(db, own, opts.logger(), opts.checkpointInterval)
 	closeDB := func() error { return errors.Join(ck.Close(), db.Close()) }
 	st := &Store{
 		Description: fmt.Sprintf("sqlite %s (synchronous=%s)", abs, sync),
