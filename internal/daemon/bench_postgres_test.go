@@ -179,6 +179,7 @@ func benchLoad(b *testing.B, store func(*Config), replicas, clients, rate int) {
 	for i := range bases {
 		bases[i] = startDaemon(b, cw, func(c *Config) {
 			store(c)
+			c.BatchSize = delivery.DefaultBatchSize // the daemon's default; the tests' config makes a job per delivery
 			c.EndpointConcurrency = 64
 			benchTuning(c)
 		})

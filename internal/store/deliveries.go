@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,31 +76,32 @@ type Queued struct {
 func (s *Store) Enqueue(ctx context.Context, c Client, evs []NewEvent, jobs func([]Queued) []river.InsertManyParams) ([]Queued, error) {
 	var out []Queued
 	err := s.inTx(ctx, func(t *txn) error {
-		out = out[:0]
 		now := time.Now().UnixMicro()
-		var fresh []Queued
 		waiting, err := unattempted(ctx, t, evs)
 		if err != nil {
 			return fmt.Errorf("counting the endpoints' backlogs: %w", err)
 		}
-		for _, ev := range evs {
-			var eventID int64
-			if err := t.query(ctx, `INSERT INTO chatwoot_events (account_id, event, payload, received_at_us, idempotency_key) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-				func(scan func(...any) error) error { return scan(&eventID) },
-				ev.AccountID, ev.Event, string(ev.Payload), now, ev.IdempotencyKey); err != nil {
-				return fmt.Errorf("storing an event: %w", err)
-			}
+		eventIDs, err := insertEvents(ctx, t, evs, now)
+		if err != nil {
+			return fmt.Errorf("storing %d events: %w", len(evs), err)
+		}
+		ids, err := insertDeliveries(ctx, t, evs, eventIDs, now)
+		if err != nil {
+			return fmt.Errorf("storing deliveries: %w", err)
+		}
+		out = make([]Queued, 0, len(ids))
+		var fresh []Queued
+		var unused []any // events whose deliveries are all duplicates
+		for i, ev := range evs {
 			stored := 0
 			for _, d := range ev.Deliveries {
 				k := endpointKey{ev.AccountID, d.WebhookID}
 				q := Queued{UUID: d.UUID, AccountID: ev.AccountID, WebhookID: d.WebhookID, MaxAttempts: d.MaxAttempts,
 					Behind: d.BehindAfter > 0 && waiting[k] >= d.BehindAfter}
-				if err := t.query(ctx, `INSERT INTO chatwoot_deliveries (uuid, event_id, account_id, webhook_id, state, attempts, max_attempts, job_id, created_at_us, next_attempt_at_us, last_status, last_error, finished_at_us)
-					VALUES ($1, $2, $3, $4, 'pending', 0, $5, 0, $6, 0, 0, '', 0) ON CONFLICT (uuid) DO NOTHING RETURNING id`,
-					func(scan func(...any) error) error { return scan(&q.ID) },
-					d.UUID, eventID, ev.AccountID, d.WebhookID, d.MaxAttempts, now); err != nil {
-					return fmt.Errorf("storing a delivery: %w", err)
-				}
+				// The first of a UUID given twice took the row; the
+				// second is the duplicate.
+				q.ID = ids[d.UUID]
+				delete(ids, d.UUID)
 				if q.Duplicate = q.ID == 0; !q.Duplicate {
 					stored++
 					waiting[k]++
@@ -108,9 +110,12 @@ func (s *Store) Enqueue(ctx context.Context, c Client, evs []NewEvent, jobs func
 				out = append(out, q)
 			}
 			if stored == 0 {
-				if err := t.exec(ctx, `DELETE FROM chatwoot_events WHERE id = $1`, eventID); err != nil {
-					return fmt.Errorf("dropping a duplicate event: %w", err)
-				}
+				unused = append(unused, eventIDs[i])
+			}
+		}
+		if len(unused) > 0 {
+			if err := t.exec(ctx, `DELETE FROM chatwoot_events WHERE id IN (`+placeholders(t, 1, len(unused))+`)`, unused...); err != nil {
+				return fmt.Errorf("dropping %d duplicate events: %w", len(unused), err)
 			}
 		}
 		if len(fresh) == 0 {
@@ -130,6 +135,110 @@ func (s *Store) Enqueue(ctx context.Context, c Client, evs []NewEvent, jobs func
 		return nil, err
 	}
 	return out, nil
+}
+
+// insertChunks are the row counts of Enqueue's multi-row INSERTs: a few
+// fixed sizes, so that the statement caches hold few statements, big
+// enough that a batch of ingest is a handful of statements (on
+// PostgreSQL each is a round trip) rather than one per row.
+var insertChunks = []int{256, 64, 16, 4, 1}
+
+// chunk is the largest of sizes (descending, ending in 1) that is at most n.
+func chunk(n int, sizes []int) int {
+	for _, size := range sizes {
+		if n >= size {
+			return size
+		}
+	}
+	return 1
+}
+
+// insertEvents stores evs and returns their row ids, in order. The rows
+// are inserted in the order of an ordinal, so each database numbers them
+// in that order (PostgreSQL evaluates the identity's nextval after the
+// ORDER BY; SQLite assigns rowids as it inserts): the ids RETURNING gives,
+// in whatever order, sorted, are the events' in order.
+func insertEvents(ctx context.Context, t *txn, evs []NewEvent, now int64) ([]int64, error) {
+	ids := make([]int64, 0, len(evs))
+	for rest := evs; len(rest) > 0; {
+		n := chunk(len(rest), insertChunks)
+		var q strings.Builder
+		q.WriteString(`INSERT INTO chatwoot_events (account_id, event, payload, received_at_us, idempotency_key)
+			SELECT column1, column2, column3, column4, column5 FROM (VALUES `)
+		args := make([]any, 0, 5*n)
+		for i, ev := range rest[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			b := len(args)
+			fmt.Fprintf(&q, "(CAST(%s AS BIGINT), CAST(%s AS TEXT), CAST(%s AS TEXT), CAST(%s AS BIGINT), CAST(%s AS TEXT), %d)",
+				t.ph(b+1), t.ph(b+2), t.ph(b+3), t.ph(b+4), t.ph(b+5), i)
+			args = append(args, ev.AccountID, ev.Event, string(ev.Payload), now, ev.IdempotencyKey)
+		}
+		q.WriteString(`) AS v ORDER BY column6 RETURNING id`)
+		from := len(ids)
+		err := t.query(ctx, q.String(), func(scan func(...any) error) error {
+			var id int64
+			err := scan(&id)
+			ids = append(ids, id)
+			return err
+		}, args...)
+		if err != nil {
+			return nil, err
+		}
+		if len(ids)-from != n {
+			return nil, fmt.Errorf("%d of %d events inserted", len(ids)-from, n)
+		}
+		slices.Sort(ids[from:])
+		rest = rest[n:]
+	}
+	return ids, nil
+}
+
+// insertDeliveries stores the deliveries of evs (eventIDs: the events'
+// rows, in order) and returns the row of each UUID it stored; a UUID
+// stored before is missing (ON CONFLICT DO NOTHING), and so is none given
+// twice: the first took the row.
+func insertDeliveries(ctx context.Context, t *txn, evs []NewEvent, eventIDs []int64, now int64) (map[string]int64, error) {
+	type row struct {
+		ev int
+		d  NewDelivery
+	}
+	var rows []row
+	for i, ev := range evs {
+		for _, d := range ev.Deliveries {
+			rows = append(rows, row{i, d})
+		}
+	}
+	ids := make(map[string]int64, len(rows))
+	for rest := rows; len(rest) > 0; {
+		n := chunk(len(rest), insertChunks)
+		var q strings.Builder
+		q.WriteString(`INSERT INTO chatwoot_deliveries (uuid, event_id, account_id, webhook_id, state, attempts, max_attempts, job_id, created_at_us, next_attempt_at_us, last_status, last_error, finished_at_us) VALUES `)
+		args := make([]any, 0, 6*n)
+		for i, r := range rest[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			b := len(args)
+			fmt.Fprintf(&q, "(%s, %s, %s, %s, 'pending', 0, %s, 0, %s, 0, 0, '', 0)",
+				t.ph(b+1), t.ph(b+2), t.ph(b+3), t.ph(b+4), t.ph(b+5), t.ph(b+6))
+			args = append(args, r.d.UUID, eventIDs[r.ev], evs[r.ev].AccountID, r.d.WebhookID, r.d.MaxAttempts, now)
+		}
+		q.WriteString(` ON CONFLICT (uuid) DO NOTHING RETURNING id, uuid`)
+		err := t.query(ctx, q.String(), func(scan func(...any) error) error {
+			var id int64
+			var uuid string
+			err := scan(&id, &uuid)
+			ids[uuid] = id
+			return err
+		}, args...)
+		if err != nil {
+			return nil, err
+		}
+		rest = rest[n:]
+	}
+	return ids, nil
 }
 
 type endpointKey struct{ account, webhook int64 }
@@ -595,12 +704,7 @@ func (s *Store) saveOutcomes(ctx context.Context, os []Outcome, fs []*finish) er
 				seen[os[n].ID] = true
 				n++
 			}
-			for _, size := range outcomeChunks {
-				if n >= size {
-					n = size
-					break
-				}
-			}
+			n = chunk(n, outcomeChunks)
 			if err := writeOutcomes(ctx, t, os[:n], now); err != nil {
 				return err
 			}
@@ -643,13 +747,7 @@ func writeOutcomes(ctx context.Context, t *txn, os []Outcome, now int64) error {
 	}
 	// Attempts in fixed-size statements too (6 parameters each).
 	for len(attempts) > 0 {
-		rows := len(attempts) / 6
-		for _, size := range outcomeChunks {
-			if rows >= size {
-				rows = size
-				break
-			}
-		}
+		rows := chunk(len(attempts)/6, outcomeChunks)
 		var ins strings.Builder
 		ins.WriteString(`INSERT INTO chatwoot_attempts (delivery_id, attempt, at_us, status, error, duration_us) VALUES `)
 		for i := range rows {

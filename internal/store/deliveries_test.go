@@ -271,3 +271,81 @@ func TestEnqueueBehindFromTheStoredBacklog(t *testing.T) {
 		}
 	})
 }
+
+// TestEnqueueManyEvents stores batches that span several statement sizes
+// (insertChunks), concurrently: each delivery must name its own event,
+// whatever order the database returned the ids in, and a UUID given twice
+// or stored before is a duplicate.
+func TestEnqueueManyEvents(t *testing.T) {
+	eachStore(t, func(t *testing.T, st *Store, c Client) {
+		ctx := context.Background()
+		if _, err := st.Enqueue(ctx, c, []NewEvent{{AccountID: 1, Event: "message_created", Payload: []byte(`{}`),
+			Deliveries: []NewDelivery{{UUID: "stored-before", WebhookID: 1, MaxAttempts: 1}}}}, oneJob); err != nil {
+			t.Fatal(err)
+		}
+		batch := func(g int) []NewEvent {
+			evs := make([]NewEvent, 300) // 256 + 16 + 16 + 4 + 4 + 4
+			for i := range evs {
+				ev := NewEvent{AccountID: 1, Event: "message_created", Payload: fmt.Appendf(nil, `{"n":"%d-%d"}`, g, i)}
+				for w := range 1 + i%3 {
+					ev.Deliveries = append(ev.Deliveries, NewDelivery{UUID: fmt.Sprintf("%d-%d-%d", g, i, w), WebhookID: int64(w + 1), MaxAttempts: 1})
+				}
+				evs[i] = ev
+			}
+			evs[7].Deliveries = append(evs[7].Deliveries, NewDelivery{UUID: fmt.Sprintf("%d-3-0", g), WebhookID: 9, MaxAttempts: 1})
+			evs[299].Deliveries = []NewDelivery{{UUID: "stored-before", WebhookID: 1, MaxAttempts: 1}}
+			return evs
+		}
+		const writers = 3
+		errs := make(chan error, writers)
+		for g := range writers {
+			go func() {
+				evs := batch(g)
+				qs, err := st.Enqueue(ctx, c, evs, oneJob)
+				if err != nil {
+					errs <- err
+					return
+				}
+				var ids []int64
+				want := map[int64]string{}
+				k := 0
+				for i, ev := range evs {
+					for _, d := range ev.Deliveries {
+						q := qs[k]
+						k++
+						dup := (i == 7 && d.WebhookID == 9) || i == 299
+						if q.UUID != d.UUID || q.Duplicate != dup || (q.ID == 0) != dup {
+							errs <- fmt.Errorf("writer %d, event %d: queued %+v for %s", g, i, q, d.UUID)
+							return
+						}
+						if !dup {
+							ids = append(ids, q.ID)
+							want[q.ID] = string(ev.Payload)
+						}
+					}
+				}
+				ds, err := st.ForAttempt(ctx, ids)
+				if err == nil && len(ds) != len(ids) {
+					err = fmt.Errorf("read %d of %d deliveries", len(ds), len(ids))
+				}
+				for _, d := range ds {
+					if err == nil && string(d.Payload) != want[d.ID] {
+						err = fmt.Errorf("writer %d: delivery %d (%s) carries %s, want %s", g, d.ID, d.UUID, d.Payload, want[d.ID])
+					}
+				}
+				errs <- err
+			}()
+		}
+		for range writers {
+			if err := <-errs; err != nil {
+				t.Error(err)
+			}
+		}
+		// Per writer: 299 events stored (the last one's only delivery was a
+		// duplicate instead of its three), 1+2+3 deliveries per three events.
+		ev, ds, _, err := st.RecordCounts(ctx)
+		if err != nil || ev != 1+writers*299 || ds != 1+writers*(100*(1+2+3)-3) {
+			t.Fatalf("counts: %d events, %d deliveries, %v", ev, ds, err)
+		}
+	})
+}
