@@ -94,7 +94,7 @@ func ParseFlags(args []string, getenv func(string) string, out io.Writer) (Confi
 	fs.StringVar(&cfg.Token, "api-access-token", "", "an administrator's API access `token` (default $"+EnvToken+")")
 	fs.StringVar(&accounts, "accounts", "", "comma-separated account `ids` to deliver for (default: every account the token administers)")
 	fs.DurationVar(&cfg.ReconcileInterval, "reconcile-interval", 30*time.Second, "how often the webhooks are listed from Chatwoot")
-	fs.StringVar(&cfg.Store, "store", store.DefaultURL, "durable queue: sqlite:`PATH` (one daemon), or postgres://user:password@host:5432/db?sslmode=require shared by several replicas (pool size: &pool_max_conns=N, default 10)")
+	fs.StringVar(&cfg.Store, "store", store.DefaultURL, "durable queue: sqlite:`PATH` (one daemon), or postgres://user:password@host:5432/db?sslmode=require shared by several replicas (pool size: &pool_max_conns=N, default 10, plus 3 for the daemon's writes)")
 	fs.StringVar(&cfg.SQLiteSynchronous, "sqlite-synchronous", store.SyncFull, "full: an accepted event survives power loss; normal: survives kill -9 only, faster commits")
 	fs.DurationVar(&cfg.Retention, "retention", 72*time.Hour, "how long delivered and cancelled deliveries are kept (the delivery log, and the Idempotency-Key window)")
 	fs.DurationVar(&cfg.DeadRetention, "dead-retention", 0, "how long dead deliveries (retries exhausted) are kept for replay; 0 keeps them forever")

@@ -361,16 +361,17 @@ func TestE2EKill9LosesNoAcceptedEvent(t *testing.T) {
 	// What may be sent again, counted from the store: the deliveries of
 	// running jobs whose outcome was not recorded (in flight, or completed
 	// inside the recorder's write window). A batch's deliveries recorded
-	// before the kill are not sent again.
+	// before the kill are not sent again. A batch's ids are one string
+	// (delivery.IDList): "[" + ids + "]" is a JSON array.
 	var runningAtKill int
 	if err := db.QueryRow(`SELECT count(*) FROM chatwoot_deliveries WHERE state NOT IN ('succeeded', 'dead', 'cancelled') AND id IN (
-			SELECT CAST(j.value AS INTEGER) FROM river_job r, json_each(r.args, '$.ids') j WHERE r.kind = ? AND r.state = 'running'
+			SELECT CAST(j.value AS INTEGER) FROM river_job r, json_each('[' || json_extract(r.args, '$.ids') || ']') j WHERE r.kind = ? AND r.state = 'running'
 			UNION SELECT json_extract(args, '$.id') FROM river_job WHERE kind = ? AND state = 'running')`, delivery.BatchKind, delivery.Kind).Scan(&runningAtKill); err != nil {
 		t.Fatal(err)
 	}
 	var recordedInRunning int
 	if err := db.QueryRow(`SELECT count(*) FROM chatwoot_deliveries WHERE state = 'succeeded' AND id IN (
-			SELECT CAST(j.value AS INTEGER) FROM river_job r, json_each(r.args, '$.ids') j WHERE r.kind = ? AND r.state = 'running')`, delivery.BatchKind).Scan(&recordedInRunning); err != nil {
+			SELECT CAST(j.value AS INTEGER) FROM river_job r, json_each('[' || json_extract(r.args, '$.ids') || ']') j WHERE r.kind = ? AND r.state = 'running')`, delivery.BatchKind).Scan(&recordedInRunning); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("killed with %d accepted, %d delivered, %d deliveries of running jobs not recorded (%d recorded delivered in running batches: not sent again)", atKill, deliveredAtKill, runningAtKill, recordedInRunning)

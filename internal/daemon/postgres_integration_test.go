@@ -85,7 +85,7 @@ func TestPostgresE2EKill9OneReplicaLosesNothing(t *testing.T) {
 	// running jobs whose outcome was not recorded (in flight, or completed
 	// inside the recorder's write window); a batch's recorded ones are not.
 	runningAtKill := pgCount(t, conn, `SELECT count(*) FROM chatwoot_deliveries WHERE state NOT IN ('succeeded', 'dead', 'cancelled') AND id IN (
-		SELECT jsonb_array_elements_text(args -> 'ids')::bigint FROM river_job WHERE kind = $1 AND state = 'running'
+		SELECT unnest(string_to_array(args ->> 'ids', ','))::bigint FROM river_job WHERE kind = $1 AND state = 'running'
 		UNION SELECT (args ->> 'id')::bigint FROM river_job WHERE kind = $2 AND state = 'running')`, delivery.BatchKind, delivery.Kind)
 	_, deliveredAtKill, _ := rcv.stats()
 	t.Logf("killed replica A with %d accepted, %d delivered, %d deliveries of running jobs not recorded", events.acceptedN(), deliveredAtKill, runningAtKill)

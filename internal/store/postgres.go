@@ -27,6 +27,9 @@ const (
 	// holds one connection for good, and fetching, completing and inserting
 	// must not wait on each other.
 	MinPoolMaxConns = 4
+	// writeConns is the pool of the daemon's own transactions, beside
+	// pool_max_conns.
+	writeConns = 3
 )
 
 // migrateLockKey is the PostgreSQL advisory lock around migrations:
@@ -77,10 +80,23 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 		return nil, fail("cannot connect: %v; check that PostgreSQL runs there and that the user, password, database and sslmode are right", err)
 	}
 
+	// The daemon's own transactions (ingest's commits, the recorder's
+	// outcome writes: one in flight each) get connections of their own, so
+	// they never queue for one behind hundreds of workers reading
+	// deliveries and River's fetches and completions.
+	wcfg := cfg.Copy()
+	wcfg.MaxConns, wcfg.MinConns = writeConns, 0
+	writes, err := pgxpool.NewWithConfig(ctx, wcfg)
+	if err != nil {
+		pool.Close()
+		return nil, fail("%v", err)
+	}
+	closePools := func() { writes.Close(); pool.Close() }
+
 	driver := riverpgxv5.New(pool)
 	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: log})
 	if err != nil {
-		pool.Close()
+		closePools()
 		return nil, err
 	}
 	var recs []int
@@ -93,11 +109,11 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 		return res, err
 	})
 	if err != nil {
-		pool.Close()
+		closePools()
 		return nil, fail("migrating: %v", err)
 	}
 	st := &Store{
-		Description: fmt.Sprintf("postgres %s (pool %d)", redacted, cfg.MaxConns),
+		Description: fmt.Sprintf("postgres %s (pool %d, and %d for the daemon's writes)", redacted, cfg.MaxConns, writeConns),
 		// LISTEN/NOTIFY wakes the fetch loop when a delivery is inserted,
 		// by any replica; polling only catches what no notification
 		// announces (retries and snoozes coming due), so it can be slower.
@@ -111,15 +127,15 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 			}
 			return nil
 		},
-		close: func() error { pool.Close(); return nil },
+		close: func() error { closePools(); return nil },
 		newClient: func(cfg *river.Config) (Client, error) {
 			return river.NewClient(driver, cfg)
 		},
 		exec:  driver.GetExecutor(),
-		begin: beginPostgres(pool, driver),
+		begin: beginPostgres(writes, driver),
 	}
 	if err := st.noteMigrations(ctx, migrator, res); err != nil {
-		pool.Close()
+		closePools()
 		return nil, fail("%v", err)
 	}
 	return st, nil

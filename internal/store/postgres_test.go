@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store/storetest"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/testproc"
@@ -43,6 +44,42 @@ func TestPostgresOpenMigratesAndDescribes(t *testing.T) {
 	defer again.Close()
 	if len(again.Migrated) != 0 || again.Version != st.Version {
 		t.Fatalf("second open migrated %v to version %d, want nothing and %d", again.Migrated, again.Version, st.Version)
+	}
+}
+
+// TestPostgresWritesDoNotWaitForThePool: with every connection of River's
+// pool taken (workers reading deliveries, fetches), an ingest commit still
+// goes through on the connections of the daemon's writes.
+func TestPostgresWritesDoNotWaitForThePool(t *testing.T) {
+	u, err := url.Parse(storetest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", "4")
+	u.RawQuery = q.Encode()
+	st, c := openInsertOnly(t, u.String())
+	pool := st.records.(pgDB).q.(*pgxpool.Pool)
+	ctx := context.Background()
+	var held []*pgxpool.Conn
+	for range 4 {
+		conn, err := pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, conn)
+	}
+	defer func() {
+		for _, conn := range held {
+			conn.Release()
+		}
+	}()
+	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err = st.Enqueue(wait, c, []NewEvent{{AccountID: 1, Event: "message_created", Payload: []byte(`{}`),
+		Deliveries: []NewDelivery{{UUID: "u-1", WebhookID: 1, MaxAttempts: 1}}}}, oneJob)
+	if err != nil {
+		t.Fatalf("Enqueue with River's pool taken: %v", err)
 	}
 }
 
