@@ -360,7 +360,7 @@ func (b *bench) throughputVia(name string, nEndpoints, events, clients int, ceil
 		thousands(float64(events)), thousands(float64(total)), clients, thousands(float64(total)/ingested.Seconds()),
 		msStr(pct(posts.acks, 50)), msStr(pct(posts.acks, 99)), msStr(pct(e2e, 50)), msStr(pct(e2e, 99)))
 	if relay {
-		how = fmt.Sprintf("%s events posted to the relay route by %d concurrent clients as Chatwoot delivers them (signed with the webhook's secret, an X-Chatwoot-Delivery each), each answered 200 once its signature verified and its delivery committed (one queue job per delivery: relayed deliveries are unique by Chatwoot's id); from the first POST to the last verified delivery. The relay accepted %s events/s; POST→200 p50 %s p99 %s; POST→delivered p50 %s p99 %s",
+		how = fmt.Sprintf("%s events posted to the relay route by %d concurrent clients as Chatwoot delivers them (signed with the webhook's secret, an X-Chatwoot-Delivery each), each answered 200 once its signature verified and its delivery committed (deliveries committed together travel as one queue job, as ingest's do); from the first POST to the last verified delivery. The relay accepted %s events/s; POST→200 p50 %s p99 %s; POST→delivered p50 %s p99 %s",
 			thousands(float64(events)), clients, thousands(float64(total)/ingested.Seconds()),
 			msStr(pct(posts.acks, 50)), msStr(pct(posts.acks, 99)), msStr(pct(e2e, 50)), msStr(pct(e2e, 99)))
 	}
