@@ -170,9 +170,8 @@ func insertEvents(ctx context.Context, t *txn, evs []NewEvent, now int64) ([]int
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			b := len(args)
 			fmt.Fprintf(&q, "(CAST(%s AS BIGINT), CAST(%s AS TEXT), CAST(%s AS TEXT), CAST(%s AS BIGINT), CAST(%s AS TEXT), %d)",
-				t.ph(b+1), t.ph(b+2), t.ph(b+3), t.ph(b+4), t.ph(b+5), i)
+				append(rowPH(t, i, 5), i)...)
 			args = append(args, ev.AccountID, ev.Event, string(ev.Payload), now, ev.IdempotencyKey)
 		}
 		q.WriteString(`) AS v ORDER BY column6 RETURNING id`)
@@ -220,9 +219,7 @@ func insertDeliveries(ctx context.Context, t *txn, evs []NewEvent, eventIDs []in
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			b := len(args)
-			fmt.Fprintf(&q, "(%s, %s, %s, %s, 'pending', 0, %s, 0, %s, 0, 0, '', 0)",
-				t.ph(b+1), t.ph(b+2), t.ph(b+3), t.ph(b+4), t.ph(b+5), t.ph(b+6))
+			fmt.Fprintf(&q, "(%s, %s, %s, %s, 'pending', 0, %s, 0, %s, 0, 0, '', 0)", rowPH(t, i, 6)...)
 			args = append(args, r.d.UUID, eventIDs[r.ev], evs[r.ev].AccountID, r.d.WebhookID, r.d.MaxAttempts, now)
 		}
 		q.WriteString(` ON CONFLICT (uuid) DO NOTHING RETURNING id, uuid`)
@@ -356,6 +353,16 @@ func usTime(us int64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMicro(us).UTC()
+}
+
+// rowPH are the placeholders of row i (from 0) of a multi-row statement
+// whose rows take per parameters each, as arguments for the row's format.
+func rowPH(d db, i, per int) []any {
+	ph := make([]any, per)
+	for k := range ph {
+		ph[k] = d.ph(i*per + k + 1)
+	}
+	return ph
 }
 
 // placeholders are n parameters of d from from on, comma-separated.
@@ -730,9 +737,8 @@ func writeOutcomes(ctx context.Context, t *txn, os []Outcome, now int64) error {
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		b := len(args)
 		fmt.Fprintf(&q, "(CAST(%s AS BIGINT), CAST(%s AS TEXT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS TEXT), CAST(%s AS BIGINT))",
-			t.ph(b+1), t.ph(b+2), t.ph(b+3), t.ph(b+4), t.ph(b+5), t.ph(b+6), t.ph(b+7), t.ph(b+8))
+			rowPH(t, i, 8)...)
 		args = append(args, o.ID, o.State, o.Attempts, o.JobID, next, o.Status, o.Error, finished)
 		if a := o.Attempt; a != nil {
 			attempts = append(attempts, o.ID, a.Attempt, a.At.UnixMicro(), a.Status, a.Error, a.Duration.Microseconds())
