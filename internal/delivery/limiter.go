@@ -27,7 +27,8 @@ type LimiterOptions struct {
 	MaxQueue time.Duration
 
 	// MaxWaiting bounds the deliveries waiting in memory for the slots of
-	// an endpoint whose last attempt failed; more are snoozed. Each holds
+	// an endpoint whose last attempt failed; more are snoozed, those that
+	// were waiting already when it failed included. Each holds
 	// a River worker: a wave of a failing endpoint's due retries must
 	// leave workers for the others. A healthy endpoint's backlog is not
 	// bounded so. Default: no bound.
@@ -59,6 +60,11 @@ type slot struct {
 	next        uint64               // id of the next slot hold
 	ended       uint64               // slot holds ended: the endpoint's progress
 	failing     bool                 // the last attempt failed (Result)
+	// kick is closed (and replaced) when the endpoint turns failing, so
+	// that the deliveries waiting beyond MaxWaiting leave: they began to
+	// wait while it looked healthy (a dead backlog's first fetch, at a
+	// daemon's start), and held every worker until each had its turn.
+	kick chan struct{}
 }
 
 // NewLimiter returns a Limiter.
@@ -81,7 +87,7 @@ func (l *Limiter) MaxQueue() time.Duration { return l.opts.MaxQueue }
 func (l *Limiter) slot(k endpoints.Key) *slot {
 	s, ok := l.m[k]
 	if !ok {
-		s = &slot{sem: make(chan struct{}, l.opts.PerEndpoint), inFlight: make(map[uint64]time.Time, l.opts.PerEndpoint)}
+		s = &slot{sem: make(chan struct{}, l.opts.PerEndpoint), inFlight: make(map[uint64]time.Time, l.opts.PerEndpoint), kick: make(chan struct{})}
 		l.m[k] = s
 	}
 	return s
@@ -116,12 +122,15 @@ func (l *Limiter) Acquire(ctx context.Context, k endpoints.Key, snoozes int) (re
 		return nil, backoff(snoozes), nil
 	}
 	s.waiting++
-	seen := s.ended
+	seen, kick := s.ended, s.kick
 	l.mu.Unlock()
+	left := false // waiting already counted down (kicked)
 	defer func() {
-		l.mu.Lock()
-		s.waiting--
-		l.mu.Unlock()
+		if !left {
+			l.mu.Lock()
+			s.waiting--
+			l.mu.Unlock()
+		}
 	}()
 
 	// Blocked senders on a channel are served first come, first served.
@@ -146,6 +155,16 @@ func (l *Limiter) Acquire(ctx context.Context, k endpoints.Key, snoozes int) (re
 			stalled.Reset(l.opts.MaxWait)
 		case <-queue.C:
 			return nil, backoff(snoozes), nil
+		case <-kick:
+			l.mu.Lock()
+			if s.failing && l.opts.MaxWaiting > 0 && s.waiting > l.opts.MaxWaiting {
+				s.waiting--
+				left = true
+				l.mu.Unlock()
+				return nil, backoff(snoozes), nil
+			}
+			kick = s.kick
+			l.mu.Unlock()
 		case <-l.drain:
 			return nil, drainSnooze, nil
 		case <-ctx.Done():
@@ -217,6 +236,10 @@ func (l *Limiter) Result(k endpoints.Key, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if s, found := l.m[k]; found {
+		if !ok && !s.failing {
+			close(s.kick)
+			s.kick = make(chan struct{})
+		}
 		s.failing = !ok
 	}
 }

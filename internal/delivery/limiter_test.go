@@ -207,3 +207,67 @@ func TestLimiterBoundsWaitingForFailingEndpoint(t *testing.T) {
 		r()
 	}
 }
+
+// Deliveries that began to wait while the endpoint looked healthy (a dead
+// backlog's first fetch) are sent back, down to MaxWaiting, as soon as an
+// attempt fails: they no longer hold River's workers until each had its
+// turn at the slot.
+func TestLimiterSendsBackWaitersWhenEndpointTurnsFailing(t *testing.T) {
+	const waiters, maxWaiting = 10, 3
+	l := NewLimiter(LimiterOptions{PerEndpoint: 1, MaxWait: time.Minute, MaxWaiting: maxWaiting})
+	k := endpoints.Key{AccountID: 1, ID: 1}
+	ctx := context.Background()
+	rel, _, _ := l.Acquire(ctx, k, 0)
+	type res struct {
+		release func()
+		snooze  time.Duration
+	}
+	got := make(chan res, waiters)
+	for range waiters {
+		go func() {
+			r, s, _ := l.Acquire(ctx, k, 0)
+			got <- res{r, s}
+		}()
+	}
+	for {
+		l.mu.Lock()
+		w := l.m[k].waiting
+		l.mu.Unlock()
+		if w == waiters {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	l.Result(k, true) // still healthy: nobody leaves
+	select {
+	case r := <-got:
+		t.Fatalf("a waiter left while the endpoint answered: %+v", r)
+	case <-time.After(50 * time.Millisecond):
+	}
+	l.Result(k, false)
+	for range waiters - maxWaiting {
+		select {
+		case r := <-got:
+			if r.release != nil || r.snooze <= 0 {
+				t.Fatalf("a waiter sent back got %+v, want a snooze", r)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("waiters beyond MaxWaiting were not sent back when the endpoint turned failing")
+		}
+	}
+	l.mu.Lock()
+	w := l.m[k].waiting
+	l.mu.Unlock()
+	if w != maxWaiting {
+		t.Fatalf("%d waiting after the kick, want %d", w, maxWaiting)
+	}
+	// The rest keep their turn at the slot.
+	rel()
+	for range maxWaiting {
+		r := <-got
+		if r.release == nil {
+			t.Fatalf("a waiter within MaxWaiting got %+v, want the slot", r)
+		}
+		r.release()
+	}
+}
