@@ -80,10 +80,11 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 		return nil, fail("cannot connect: %v; check that PostgreSQL runs there and that the user, password, database and sslmode are right", err)
 	}
 
-	// The daemon's own transactions (ingest's commits, the recorder's
-	// outcome writes: one in flight each) get connections of their own, so
-	// they never queue for one behind hundreds of workers reading
-	// deliveries and River's fetches and completions.
+	// The daemon's own transactions (ingest's commits and the recorder's
+	// outcome writes, one in flight each; replays, cancels and retention
+	// now and then) get connections of their own, so they never queue for
+	// one behind hundreds of workers reading deliveries and River's
+	// fetches and completions.
 	wcfg := cfg.Copy()
 	wcfg.MaxConns, wcfg.MinConns = writeConns, 0
 	writes, err := pgxpool.NewWithConfig(ctx, wcfg)
