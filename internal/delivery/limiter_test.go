@@ -175,17 +175,7 @@ func TestLimiterBoundsWaitingForFailingEndpoint(t *testing.T) {
 			}
 		}()
 	}
-	waitFor := func(n int) {
-		for {
-			l.mu.Lock()
-			w := l.m[k].waiting
-			l.mu.Unlock()
-			if w == n {
-				return
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
+	waitFor := func(n int) { waitForWaiting(l, k, n) }
 	waitFor(2)
 	rel()
 	waitFor(0)
@@ -229,15 +219,7 @@ func TestLimiterSendsBackWaitersWhenEndpointTurnsFailing(t *testing.T) {
 			got <- res{r, s}
 		}()
 	}
-	for {
-		l.mu.Lock()
-		w := l.m[k].waiting
-		l.mu.Unlock()
-		if w == waiters {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitForWaiting(l, k, waiters)
 	l.Result(k, true) // still healthy: nobody leaves
 	select {
 	case r := <-got:
@@ -255,10 +237,7 @@ func TestLimiterSendsBackWaitersWhenEndpointTurnsFailing(t *testing.T) {
 			t.Fatal("waiters beyond MaxWaiting were not sent back when the endpoint turned failing")
 		}
 	}
-	l.mu.Lock()
-	w := l.m[k].waiting
-	l.mu.Unlock()
-	if w != maxWaiting {
+	if w := waiting(l, k); w != maxWaiting {
 		t.Fatalf("%d waiting after the kick, want %d", w, maxWaiting)
 	}
 	// The rest keep their turn at the slot.
@@ -269,5 +248,19 @@ func TestLimiterSendsBackWaitersWhenEndpointTurnsFailing(t *testing.T) {
 			t.Fatalf("a waiter within MaxWaiting got %+v, want the slot", r)
 		}
 		r.release()
+	}
+}
+
+// waiting is how many deliveries wait for k's slots.
+func waiting(l *Limiter, k endpoints.Key) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.m[k].waiting
+}
+
+// waitForWaiting returns once n deliveries wait for k's slots.
+func waitForWaiting(l *Limiter, k endpoints.Key, n int) {
+	for waiting(l, k) != n {
+		time.Sleep(time.Millisecond)
 	}
 }
