@@ -56,11 +56,10 @@ type BatchArgs struct {
 // IDList is a batch's delivery ids, stored as one string ("17,18,40")
 // rather than a JSON array: PostgreSQL's river_job has a GIN index on
 // args, which takes an entry per array element at each new version of a
-// job's row (insert, fetch, snooze, completion), 51 for a batch of 50.
-// With a dead endpoint's 2,000 batches being fetched and deferred those
-// entries held the store: a healthy endpoint's p99 was 38–86 ms after the
-// first pass with the index, 13–17 ms without it. It decodes an array
-// too, as jobs stored before were written.
+// job's row (insert, fetch, snooze, completion), 51 for a batch of 50;
+// a dead endpoint's batches, fetched and deferred over and over, made
+// those entries hold the store (figures in the measurements guide). It
+// decodes an array too, as jobs stored before were written.
 type IDList []int64
 
 // MarshalJSON implements json.Marshaler.
