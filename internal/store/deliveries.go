@@ -160,6 +160,25 @@ func chunk(n int, sizes []int) int {
 // in whatever order, sorted, are the events' in order.
 func insertEvents(ctx context.Context, t *txn, evs []NewEvent, now int64) ([]int64, error) {
 	ids := make([]int64, 0, len(evs))
+	if t.arrays() {
+		accounts, events, payloads, keys := make([]int64, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
+		for i, ev := range evs {
+			accounts[i], events[i], payloads[i], keys[i] = ev.AccountID, ev.Event, string(ev.Payload), ev.IdempotencyKey
+		}
+		err := t.query(ctx, `INSERT INTO chatwoot_events (account_id, event, payload, received_at_us, idempotency_key)
+			SELECT a, e, p, $5, k FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS v (a, e, p, k, n)
+			ORDER BY n RETURNING id`, func(scan func(...any) error) error {
+			var id int64
+			err := scan(&id)
+			ids = append(ids, id)
+			return err
+		}, accounts, events, payloads, keys, now)
+		if err == nil && len(ids) != len(evs) {
+			err = fmt.Errorf("%d of %d events inserted", len(ids), len(evs))
+		}
+		slices.Sort(ids)
+		return ids, err
+	}
 	for rest := evs; len(rest) > 0; {
 		n := chunk(len(rest), insertChunks)
 		var q strings.Builder
@@ -210,6 +229,23 @@ func insertDeliveries(ctx context.Context, t *txn, evs []NewEvent, eventIDs []in
 		}
 	}
 	ids := make(map[string]int64, len(rows))
+	scanID := func(scan func(...any) error) error {
+		var id int64
+		var uuid string
+		err := scan(&id, &uuid)
+		ids[uuid] = id
+		return err
+	}
+	if t.arrays() {
+		uuids, events, accounts, webhooks, maxAttempts := make([]string, len(rows)), make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows)), make([]int64, len(rows))
+		for i, r := range rows {
+			uuids[i], events[i], accounts[i], webhooks[i], maxAttempts[i] = r.d.UUID, eventIDs[r.ev], evs[r.ev].AccountID, r.d.WebhookID, int64(r.d.MaxAttempts)
+		}
+		err := t.query(ctx, `INSERT INTO chatwoot_deliveries (uuid, event_id, account_id, webhook_id, state, attempts, max_attempts, job_id, created_at_us, next_attempt_at_us, last_status, last_error, finished_at_us)
+			SELECT u, e, a, w, 'pending', 0, m, 0, $6, 0, 0, '', 0 FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS v (u, e, a, w, m)
+			ON CONFLICT (uuid) DO NOTHING RETURNING id, uuid`, scanID, uuids, events, accounts, webhooks, maxAttempts, now)
+		return ids, err
+	}
 	for rest := rows; len(rest) > 0; {
 		n := chunk(len(rest), insertChunks)
 		var q strings.Builder
@@ -223,13 +259,7 @@ func insertDeliveries(ctx context.Context, t *txn, evs []NewEvent, eventIDs []in
 			args = append(args, r.d.UUID, eventIDs[r.ev], evs[r.ev].AccountID, r.d.WebhookID, r.d.MaxAttempts, now)
 		}
 		q.WriteString(` ON CONFLICT (uuid) DO NOTHING RETURNING id, uuid`)
-		err := t.query(ctx, q.String(), func(scan func(...any) error) error {
-			var id int64
-			var uuid string
-			err := scan(&id, &uuid)
-			ids[uuid] = id
-			return err
-		}, args...)
+		err := t.query(ctx, q.String(), scanID, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -378,15 +408,21 @@ func placeholders(d db, from, n int) string {
 }
 
 func forAttemptSQL(d db, n int) string {
+	if d.arrays() {
+		return `SELECT ` + deliveryColumns + `, e.payload FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id WHERE d.id = ANY($1::bigint[])`
+	}
 	return `SELECT ` + deliveryColumns + `, e.payload FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id WHERE d.id IN (` + placeholders(d, 1, n) + `)`
 }
 
 // ForAttempt reads the deliveries of ids with their payloads, for a
 // worker; ids no longer stored (retention) are missing from the result.
 func (s *Store) ForAttempt(ctx context.Context, ids []int64) ([]Delivery, error) {
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+	args := []any{ids}
+	if !s.records.arrays() {
+		args = make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
 	}
 	out := make([]Delivery, 0, len(ids))
 	err := s.records.query(ctx, forAttemptSQL(s.records, len(ids)),
@@ -707,11 +743,17 @@ func (s *Store) saveOutcomes(ctx context.Context, os []Outcome, fs []*finish) er
 		for len(os) > 0 {
 			n := 0
 			seen := map[int64]bool{}
-			for n < len(os) && n < outcomeChunks[0] && !seen[os[n].ID] {
+			most := outcomeChunks[0]
+			if t.arrays() {
+				most = len(os)
+			}
+			for n < len(os) && n < most && !seen[os[n].ID] {
 				seen[os[n].ID] = true
 				n++
 			}
-			n = chunk(n, outcomeChunks)
+			if !t.arrays() {
+				n = chunk(n, outcomeChunks)
+			}
 			if err := writeOutcomes(ctx, t, os[:n], now); err != nil {
 				return err
 			}
@@ -722,6 +764,9 @@ func (s *Store) saveOutcomes(ctx context.Context, os []Outcome, fs []*finish) er
 }
 
 func writeOutcomes(ctx context.Context, t *txn, os []Outcome, now int64) error {
+	if t.arrays() {
+		return writeOutcomeArrays(ctx, t, os, now)
+	}
 	var q strings.Builder
 	args := make([]any, 0, len(os)*8)
 	q.WriteString(`WITH v (id, state, attempts, job_id, next_us, status, error, finished_us) AS (VALUES `)
@@ -744,10 +789,7 @@ func writeOutcomes(ctx context.Context, t *txn, os []Outcome, now int64) error {
 			attempts = append(attempts, o.ID, a.Attempt, a.At.UnixMicro(), a.Status, a.Error, a.Duration.Microseconds())
 		}
 	}
-	q.WriteString(`) UPDATE chatwoot_deliveries SET state = v.state, attempts = v.attempts,
-		job_id = CASE WHEN v.job_id = 0 THEN chatwoot_deliveries.job_id ELSE v.job_id END,
-		next_attempt_at_us = v.next_us, last_status = v.status, last_error = v.error, finished_at_us = v.finished_us
-		FROM v WHERE chatwoot_deliveries.id = v.id`)
+	q.WriteString(`) UPDATE chatwoot_deliveries SET ` + outcomeSet + ` FROM v WHERE chatwoot_deliveries.id = v.id`)
 	if err := t.exec(ctx, q.String(), args...); err != nil {
 		return err
 	}
@@ -763,13 +805,57 @@ func writeOutcomes(ctx context.Context, t *txn, os []Outcome, now int64) error {
 			b := i * 6
 			ins.WriteString("(" + placeholders(t, b+1, 6) + ")")
 		}
-		ins.WriteString(` ON CONFLICT (delivery_id, attempt) DO UPDATE SET at_us = excluded.at_us, status = excluded.status, error = excluded.error, duration_us = excluded.duration_us`)
+		ins.WriteString(attemptUpsert)
 		if err := t.exec(ctx, ins.String(), attempts[:rows*6]...); err != nil {
 			return err
 		}
 		attempts = attempts[rows*6:]
 	}
 	return nil
+}
+
+// outcomeSet is the SET of the UPDATE that records outcomes, from a row v.
+const outcomeSet = `state = v.state, attempts = v.attempts,
+		job_id = CASE WHEN v.job_id = 0 THEN chatwoot_deliveries.job_id ELSE v.job_id END,
+		next_attempt_at_us = v.next_us, last_status = v.status, last_error = v.error, finished_at_us = v.finished_us`
+
+// attemptUpsert ends the INSERT of attempts: an attempt written again (a
+// retried write) replaces the first.
+const attemptUpsert = ` ON CONFLICT (delivery_id, attempt) DO UPDATE SET at_us = excluded.at_us, status = excluded.status, error = excluded.error, duration_us = excluded.duration_us`
+
+// outcomeArraysSQL records outcomes given as eight arrays, one per column.
+const outcomeArraysSQL = `UPDATE chatwoot_deliveries SET ` + outcomeSet + `
+	FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])
+		AS v (id, state, attempts, job_id, next_us, status, error, finished_us)
+	WHERE chatwoot_deliveries.id = v.id`
+
+// writeOutcomeArrays is writeOutcomes in two statements of arrays.
+func writeOutcomeArrays(ctx context.Context, t *txn, os []Outcome, now int64) error {
+	n := len(os)
+	ids, attempts, jobs, next, status, finished := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	states, errs := make([]string, n), make([]string, n)
+	var aIDs, aNums, aAt, aStatus, aDur []int64
+	var aErrs []string
+	for i, o := range os {
+		ids[i], states[i], attempts[i], jobs[i], status[i], errs[i] = o.ID, o.State, int64(o.Attempts), o.JobID, int64(o.Status), o.Error
+		if Final(o.State) {
+			finished[i] = now
+		}
+		if !o.NextAttemptAt.IsZero() {
+			next[i] = o.NextAttemptAt.UnixMicro()
+		}
+		if a := o.Attempt; a != nil {
+			aIDs, aNums, aAt = append(aIDs, o.ID), append(aNums, int64(a.Attempt)), append(aAt, a.At.UnixMicro())
+			aStatus, aErrs, aDur = append(aStatus, int64(a.Status)), append(aErrs, a.Error), append(aDur, a.Duration.Microseconds())
+		}
+	}
+	err := t.exec(ctx, outcomeArraysSQL, ids, states, attempts, jobs, next, status, errs, finished)
+	if err != nil || len(aIDs) == 0 {
+		return err
+	}
+	return t.exec(ctx, `INSERT INTO chatwoot_attempts (delivery_id, attempt, at_us, status, error, duration_us)
+		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[])`+attemptUpsert,
+		aIDs, aNums, aAt, aStatus, aErrs, aDur)
 }
 
 // RetentionBatch is the most deliveries one retention statement deletes:

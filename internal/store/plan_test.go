@@ -4,6 +4,11 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store/storetest"
 )
 
 // TestRecordQueriesUseIndexes asks SQLite's planner how it runs the
@@ -43,5 +48,84 @@ func TestRecordQueriesUseIndexes(t *testing.T) {
 				t.Errorf("plan %q scans the deliveries", all)
 			}
 		})
+	}
+}
+
+// TestPostgresRecordQueriesUseIndexes asks PostgreSQL's planner how it
+// runs the array statements of a worker's read and of an outcome write, as
+// the store runs them (planned at each execution), once the deliveries no
+// longer fit a few pages: through the primary key, never a scan.
+func TestPostgresRecordQueriesUseIndexes(t *testing.T) {
+	st, c := openInsertOnly(t, storetest.NewDatabase(t))
+	ctx := context.Background()
+	var ids []int64
+	for range 4 {
+		evs := make([]NewEvent, 1000)
+		for i := range evs {
+			evs[i] = NewEvent{AccountID: 1, Event: "message_created", Payload: []byte(`{"event":"message_created"}`),
+				Deliveries: []NewDelivery{{UUID: uuid.NewString(), WebhookID: 1, MaxAttempts: 1}}}
+		}
+		qs, err := st.Enqueue(ctx, c, evs, oneJob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range qs {
+			ids = append(ids, q.ID)
+		}
+	}
+	some := ids[100:110]
+	n := len(some)
+	strs := make([]string, n)
+	for _, tt := range []struct {
+		name, q string
+		args    []any
+	}{
+		{"for attempt", forAttemptSQL(st.records, n), []any{some}},
+		{"outcomes", outcomeArraysSQL, []any{some, strs, some, some, some, some, strs, some}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var plan []string
+			err := st.records.query(ctx, `EXPLAIN `+tt.q, func(scan func(...any) error) error {
+				var line string
+				err := scan(&line)
+				plan = append(plan, line)
+				return err
+			}, tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := strings.Join(plan, "\n")
+			if !strings.Contains(all, "chatwoot_deliveries_pkey") || strings.Contains(all, "Seq Scan on chatwoot_deliveries") {
+				t.Errorf("plan:\n%s\nwant a lookup by chatwoot_deliveries_pkey, no scan of the deliveries", all)
+			}
+		})
+	}
+}
+
+// TestPostgresRecordStatementsAreNotPrepared checks that the records'
+// statements leave no prepared statement on the server: each is planned
+// when it runs, for the tables as they are then, never from a generic
+// plan made while they were small.
+func TestPostgresRecordStatementsAreNotPrepared(t *testing.T) {
+	url := storetest.NewDatabase(t)
+	openInsertOnly(t, url) // migrates
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	d := pgDB{conn}
+	for range 10 { // past PostgreSQL's 5 custom plans before a generic one
+		if err := d.query(ctx, forAttemptSQL(d, 2), func(func(...any) error) error { return nil }, []int64{1, 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%chatwoot_deliveries%' AND statement NOT LIKE '%pg_prepared_statements%'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d prepared statements of the records on the connection; want none", n)
 	}
 }

@@ -35,6 +35,7 @@ type txn struct {
 type sqlTx struct{ tx *sql.Tx }
 
 func (sqlTx) ph(int) string { return "?" }
+func (sqlTx) arrays() bool  { return false }
 
 func (d sqlTx) exec(ctx context.Context, q string, args ...any) error {
 	_, err := d.tx.ExecContext(ctx, q, args...)
