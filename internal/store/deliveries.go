@@ -409,7 +409,11 @@ func placeholders(d db, from, n int) string {
 
 func forAttemptSQL(d db, n int) string {
 	if d.arrays() {
-		return `SELECT ` + deliveryColumns + `, e.payload FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id WHERE d.id = ANY($1::bigint[])`
+		// Each id looked up by key, in a subquery the planner cannot
+		// flatten (OFFSET 0): the only plan, so a prepared statement's
+		// generic plan, made on an empty store, stays right as it grows.
+		return `SELECT x.* FROM unnest($1::bigint[]) AS k (id) CROSS JOIN LATERAL (SELECT ` + deliveryColumns + `, e.payload
+			FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id WHERE d.id = k.id OFFSET 0) AS x`
 	}
 	return `SELECT ` + deliveryColumns + `, e.payload FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id WHERE d.id IN (` + placeholders(d, 1, n) + `)`
 }
@@ -418,14 +422,14 @@ func forAttemptSQL(d db, n int) string {
 // worker; ids no longer stored (retention) are missing from the result.
 func (s *Store) ForAttempt(ctx context.Context, ids []int64) ([]Delivery, error) {
 	args := []any{ids}
-	if !s.records.arrays() {
+	if !s.attemptReads.arrays() {
 		args = make([]any, len(ids))
 		for i, id := range ids {
 			args[i] = id
 		}
 	}
 	out := make([]Delivery, 0, len(ids))
-	err := s.records.query(ctx, forAttemptSQL(s.records, len(ids)),
+	err := s.attemptReads.query(ctx, forAttemptSQL(s.attemptReads, len(ids)),
 		func(scan func(...any) error) error {
 			d, err := scanDelivery(scan, true)
 			out = append(out, d)

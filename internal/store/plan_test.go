@@ -103,9 +103,9 @@ func TestPostgresRecordQueriesUseIndexes(t *testing.T) {
 }
 
 // TestPostgresRecordStatementsAreNotPrepared checks that the records'
-// statements leave no prepared statement on the server: each is planned
-// when it runs, for the tables as they are then, never from a generic
-// plan made while they were small.
+// statements (but a worker's read) leave no prepared statement on the
+// server: each is planned when it runs, for the tables as they are then,
+// never from a generic plan made while they were small.
 func TestPostgresRecordStatementsAreNotPrepared(t *testing.T) {
 	url := storetest.NewDatabase(t)
 	openInsertOnly(t, url) // migrates
@@ -115,9 +115,10 @@ func TestPostgresRecordStatementsAreNotPrepared(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	d := pgDB{conn}
+	d := pgDB{q: conn}
+	ids, strs := []int64{1, 2}, []string{"", ""}
 	for range 10 { // past PostgreSQL's 5 custom plans before a generic one
-		if err := d.query(ctx, forAttemptSQL(d, 2), func(func(...any) error) error { return nil }, []int64{1, 2}); err != nil {
+		if err := d.exec(ctx, outcomeArraysSQL, ids, strs, ids, ids, ids, ids, strs, ids); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -127,5 +128,44 @@ func TestPostgresRecordStatementsAreNotPrepared(t *testing.T) {
 	}
 	if n != 0 {
 		t.Errorf("%d prepared statements of the records on the connection; want none", n)
+	}
+}
+
+// TestPostgresAttemptReadsGenericPlan checks the plan of the one prepared
+// statement of the records, a worker's read, as PostgreSQL makes it for a
+// prepared statement on a new, empty store (a generic plan, kept): every
+// delivery and payload by its primary key, never a scan, however the
+// tables grow afterwards.
+func TestPostgresAttemptReadsGenericPlan(t *testing.T) {
+	url := storetest.NewDatabase(t)
+	openInsertOnly(t, url) // migrates
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `PREPARE attempt_read AS `+forAttemptSQL(pgDB{}, 0)); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.Query(ctx, `EXPLAIN EXECUTE attempt_read('{1,2,3}')`, pgx.QueryExecModeSimpleProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := strings.Join(lines, "\n")
+	for _, want := range []string{"Index Scan using chatwoot_deliveries_pkey", "Index Scan using chatwoot_events_pkey"} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("generic plan:\n%s\nwant %s", plan, want)
+		}
+	}
+	if strings.Contains(plan, "Seq Scan") {
+		t.Errorf("generic plan:\n%s\nscans a table", plan)
 	}
 }

@@ -106,7 +106,7 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 		if err != nil {
 			return nil, fmt.Errorf("the River tables: %w", err)
 		}
-		recs, err = migrateRecords(ctx, pgDB{conn}, postgresDialect)
+		recs, err = migrateRecords(ctx, pgDB{q: conn}, postgresDialect)
 		return res, err
 	})
 	if err != nil {
@@ -121,7 +121,8 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 		Tuning:          Tuning{FetchCooldown: time.Millisecond, FetchPollInterval: 200 * time.Millisecond},
 		Shared:          true,
 		RecordsMigrated: recs,
-		records:         pgDB{pool},
+		records:         pgDB{q: pool},
+		attemptReads:    pgDB{q: pool, prepared: true},
 		ping: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
 				return &redactedError{err: err, secrets: dsnSecrets(dsn)}

@@ -154,24 +154,35 @@ type pgQuerier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-type pgDB struct{ q pgQuerier }
+// pgDB runs the records' statements on PostgreSQL. Unless prepared is
+// set, each is planned when it runs (QueryExecModeExec: an unnamed
+// statement, still one round trip), never from a generic plan made while
+// the tables were small: the outcome UPDATE prepared on a new store kept
+// seq-scanning the deliveries as they grew, until an ANALYZE invalidated
+// it. Prepared statements are for those whose only plan looks rows up by
+// key (forAttemptSQL).
+type pgDB struct {
+	q        pgQuerier
+	prepared bool
+}
 
 func (pgDB) ph(i int) string { return "$" + strconv.Itoa(i) }
 func (pgDB) arrays() bool    { return true }
 
-// The records' statements are planned at each execution
-// (QueryExecModeExec: an unnamed statement, still one round trip), never
-// from a plan cached while the tables were small: a prepared UPDATE of
-// outcomes planned on a new store kept its sequential scan of the
-// deliveries (3 ms for 10 rows at 30,000 rows, and growing) until an
-// ANALYZE invalidated it.
+func (d pgDB) args(args []any) []any {
+	if d.prepared {
+		return args
+	}
+	return append([]any{pgx.QueryExecModeExec}, args...)
+}
+
 func (d pgDB) exec(ctx context.Context, q string, args ...any) error {
-	_, err := d.q.Exec(ctx, q, append([]any{pgx.QueryExecModeExec}, args...)...)
+	_, err := d.q.Exec(ctx, q, d.args(args)...)
 	return err
 }
 
 func (d pgDB) query(ctx context.Context, q string, each func(scan func(dest ...any) error) error, args ...any) error {
-	rows, err := d.q.Query(ctx, q, append([]any{pgx.QueryExecModeExec}, args...)...)
+	rows, err := d.q.Query(ctx, q, d.args(args)...)
 	if err != nil {
 		return err
 	}

@@ -144,14 +144,16 @@ type Store struct {
 	// Open applied (see records.go).
 	RecordsMigrated []int
 
-	db        *sql.DB       // SQLite only
-	ck        *checkpointer // SQLite only
-	records   db
-	ping      func(context.Context) error
-	close     func() error
-	newClient func(*river.Config) (Client, error)
-	exec      riverdriver.Executor
-	begin     func(context.Context) (*txn, error)
+	db      *sql.DB       // SQLite only
+	ck      *checkpointer // SQLite only
+	records db
+	// attemptReads reads a worker's deliveries (ForAttempt).
+	attemptReads db
+	ping         func(context.Context) error
+	close        func() error
+	newClient    func(*river.Config) (Client, error)
+	exec         riverdriver.Executor
+	begin        func(context.Context) (*txn, error)
 }
 
 // Open opens and migrates the store named by opts.URL.
@@ -269,6 +271,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 		db:              db,
 		ck:              ck,
 		records:         sqlDB{db},
+		attemptReads:    sqlDB{db},
 		ping: func(ctx context.Context) error {
 			var one int
 			return db.QueryRowContext(ctx, "SELECT 1").Scan(&one)

@@ -82,7 +82,7 @@ func beginPostgres(pool *pgxpool.Pool, driver *riverpgxv5.Driver) func(context.C
 			return nil, err
 		}
 		return &txn{
-			db: pgDB{tx},
+			db: pgDB{q: tx},
 			insertJobs: func(ctx context.Context, c Client, params []river.InsertManyParams) (int, error) {
 				rc, ok := c.(*river.Client[pgx.Tx])
 				if !ok {
