@@ -410,9 +410,19 @@ func placeholders(d db, from, n int) string {
 func forAttemptSQL(d db, n int) string {
 	if d.arrays() {
 		// Each id looked up by key, in a subquery the planner cannot
-		// flatten (OFFSET 0): the only plan, so a prepared statement's
-		// generic plan, made on an empty store, stays right as it grows.
-		return `SELECT x.* FROM unnest($1::bigint[]) AS k (id) CROSS JOIN LATERAL (SELECT ` + deliveryColumns + `, e.payload
+		// flatten (OFFSET 0): the only plan, so the generic plan of the
+		// prepared statement, made on an empty store, stays right as it
+		// grows. A list of n parameters, not an array: PostgreSQL plans a
+		// statement again at each run while its generic plan looks costlier
+		// than the custom ones, as one over an array of unknown length does.
+		var k strings.Builder
+		for i := range n {
+			if i > 0 {
+				k.WriteString(", ")
+			}
+			fmt.Fprintf(&k, "(CAST(%s AS BIGINT))", d.ph(i+1))
+		}
+		return `SELECT x.* FROM (VALUES ` + k.String() + `) AS k (id) CROSS JOIN LATERAL (SELECT ` + deliveryColumns + `, e.payload
 			FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id WHERE d.id = k.id OFFSET 0) AS x`
 	}
 	return `SELECT ` + deliveryColumns + `, e.payload FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id WHERE d.id IN (` + placeholders(d, 1, n) + `)`
@@ -421,12 +431,9 @@ func forAttemptSQL(d db, n int) string {
 // ForAttempt reads the deliveries of ids with their payloads, for a
 // worker; ids no longer stored (retention) are missing from the result.
 func (s *Store) ForAttempt(ctx context.Context, ids []int64) ([]Delivery, error) {
-	args := []any{ids}
-	if !s.attemptReads.arrays() {
-		args = make([]any, len(ids))
-		for i, id := range ids {
-			args[i] = id
-		}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
 	}
 	out := make([]Delivery, 0, len(ids))
 	err := s.attemptReads.query(ctx, forAttemptSQL(s.attemptReads, len(ids)),
@@ -833,6 +840,10 @@ const outcomeArraysSQL = `UPDATE chatwoot_deliveries SET ` + outcomeSet + `
 		AS v (id, state, attempts, job_id, next_us, status, error, finished_us)
 	WHERE chatwoot_deliveries.id = v.id`
 
+// byKeyOnlySQL leaves PostgreSQL's planner, for the rest of the
+// transaction, only joins that look rows up by key.
+const byKeyOnlySQL = `SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`
+
 // writeOutcomeArrays is writeOutcomes in two statements of arrays.
 func writeOutcomeArrays(ctx context.Context, t *txn, os []Outcome, now int64) error {
 	n := len(os)
@@ -852,6 +863,12 @@ func writeOutcomeArrays(ctx context.Context, t *txn, os []Outcome, now int64) er
 			aIDs, aNums, aAt = append(aIDs, o.ID), append(aNums, int64(a.Attempt)), append(aAt, a.At.UnixMicro())
 			aStatus, aErrs, aDur = append(aStatus, int64(a.Status)), append(aErrs, a.Error), append(aDur, a.Duration.Microseconds())
 		}
+	}
+	// By key, row by row, whatever the planner makes of the sizes: with
+	// hundreds of outcomes it preferred hashing a scan of the deliveries,
+	// slower than the lookups it priced higher (their pages are cached).
+	if err := t.exec(ctx, byKeyOnlySQL); err != nil {
+		return err
 	}
 	err := t.exec(ctx, outcomeArraysSQL, ids, states, attempts, jobs, next, status, errs, finished)
 	if err != nil || len(aIDs) == 0 {

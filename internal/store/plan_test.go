@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -73,33 +74,49 @@ func TestPostgresRecordQueriesUseIndexes(t *testing.T) {
 			ids = append(ids, q.ID)
 		}
 	}
-	some := ids[100:110]
-	n := len(some)
-	strs := make([]string, n)
-	for _, tt := range []struct {
-		name, q string
-		args    []any
-	}{
-		{"for attempt", forAttemptSQL(st.records, n), []any{some}},
-		{"outcomes", outcomeArraysSQL, []any{some, strs, some, some, some, some, strs, some}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			var plan []string
-			err := st.records.query(ctx, `EXPLAIN `+tt.q, func(scan func(...any) error) error {
-				var line string
-				err := scan(&line)
-				plan = append(plan, line)
-				return err
-			}, tt.args...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			all := strings.Join(plan, "\n")
-			if !strings.Contains(all, "chatwoot_deliveries_pkey") || strings.Contains(all, "Seq Scan on chatwoot_deliveries") {
-				t.Errorf("plan:\n%s\nwant a lookup by chatwoot_deliveries_pkey, no scan of the deliveries", all)
-			}
-		})
+	explain := func(t *testing.T, d db, q string, args ...any) string {
+		var plan []string
+		err := d.query(ctx, `EXPLAIN `+q, func(scan func(...any) error) error {
+			var line string
+			err := scan(&line)
+			plan = append(plan, line)
+			return err
+		}, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(plan, "\n")
 	}
+	byKey := func(t *testing.T, plan string) {
+		t.Helper()
+		if !strings.Contains(plan, "chatwoot_deliveries_pkey") || strings.Contains(plan, "Seq Scan on chatwoot_deliveries") {
+			t.Errorf("plan:\n%s\nwant a lookup by chatwoot_deliveries_pkey, no scan of the deliveries", plan)
+		}
+	}
+	t.Run("for attempt", func(t *testing.T) {
+		some := make([]any, 10)
+		for i := range some {
+			some[i] = ids[100+i]
+		}
+		byKey(t, explain(t, st.attemptReads, forAttemptSQL(st.attemptReads, len(some)), some...))
+	})
+	t.Run("outcomes", func(t *testing.T) {
+		// Half the store in one write: the planner's own choice would be a
+		// scan.
+		half := ids[:len(ids)/2]
+		strs := make([]string, len(half))
+		errRollback := errors.New("rolled back")
+		err := st.inTx(ctx, func(tx *txn) error {
+			if err := tx.exec(ctx, byKeyOnlySQL); err != nil {
+				return err
+			}
+			byKey(t, explain(t, tx, outcomeArraysSQL, half, strs, half, half, half, half, strs, half))
+			return errRollback
+		})
+		if !errors.Is(err, errRollback) {
+			t.Fatal(err)
+		}
+	})
 }
 
 // TestPostgresRecordStatementsAreNotPrepared checks that the records'
@@ -148,10 +165,10 @@ func TestPostgresAttemptReadsGenericPlan(t *testing.T) {
 	if _, err := conn.Exec(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Exec(ctx, `PREPARE attempt_read AS `+forAttemptSQL(pgDB{}, 0)); err != nil {
+	if _, err := conn.Exec(ctx, `PREPARE attempt_read AS `+forAttemptSQL(pgDB{}, 3)); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := conn.Query(ctx, `EXPLAIN EXECUTE attempt_read('{1,2,3}')`, pgx.QueryExecModeSimpleProtocol)
+	rows, err := conn.Query(ctx, `EXPLAIN EXECUTE attempt_read(1, 2, 3)`, pgx.QueryExecModeSimpleProtocol)
 	if err != nil {
 		t.Fatal(err)
 	}
