@@ -49,11 +49,21 @@ func Command(ctx context.Context, args []string) error {
 // measurements guide has the figures.
 const GCPercent = 400
 
-// setGCPercent applies GCPercent unless GOGC is set, which wins as Go
-// documents it.
+// MemoryLimit is the daemon's GOMEMLIMIT when the environment sets none: a
+// soft limit under which GCPercent's spacing of collections holds, and past
+// which the collector runs sooner, so a daemon working through a large
+// backlog at full speed stays near it instead of at five times its live
+// heap.
+const MemoryLimit = 120 << 20
+
+// setGCPercent applies GCPercent unless GOGC is set, and MemoryLimit unless
+// GOMEMLIMIT is, as Go documents both.
 func setGCPercent(lookup func(string) (string, bool)) {
 	if _, set := lookup("GOGC"); !set {
 		debug.SetGCPercent(GCPercent)
+	}
+	if _, set := lookup("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(MemoryLimit)
 	}
 }
 

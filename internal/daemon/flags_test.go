@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"math"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -111,23 +112,31 @@ func TestHelpNeverPrintsTheToken(t *testing.T) {
 	}
 }
 
-// TestGCPercent: the daemon collects at GCPercent unless GOGC is set.
+// TestGCPercent: the daemon collects at GCPercent and MemoryLimit unless
+// GOGC or GOMEMLIMIT is set.
 func TestGCPercent(t *testing.T) {
-	before := debug.SetGCPercent(100)
-	t.Cleanup(func() { debug.SetGCPercent(before) })
+	before, beforeLimit := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
+	t.Cleanup(func() { debug.SetGCPercent(before); debug.SetMemoryLimit(beforeLimit) })
 	for _, tc := range []struct {
-		name string
-		env  map[string]string
-		want int
+		name      string
+		env       map[string]string
+		want      int
+		wantLimit int64
 	}{
-		{"unset", nil, GCPercent},
-		{"GOGC set", map[string]string{"GOGC": "100"}, 100}, // the runtime applied it at start
+		{"unset", nil, GCPercent, MemoryLimit},
+		// the runtime applied them at start
+		{"GOGC set", map[string]string{"GOGC": "100"}, 100, MemoryLimit},
+		{"GOMEMLIMIT set", map[string]string{"GOMEMLIMIT": "1GiB"}, GCPercent, math.MaxInt64},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			debug.SetGCPercent(100)
+			debug.SetMemoryLimit(math.MaxInt64)
 			setGCPercent(func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })
 			if got := debug.SetGCPercent(100); got != tc.want {
 				t.Errorf("GC percent %d, want %d", got, tc.want)
+			}
+			if got := debug.SetMemoryLimit(math.MaxInt64); got != tc.wantLimit {
+				t.Errorf("memory limit %d, want %d", got, tc.wantLimit)
 			}
 		})
 	}
