@@ -349,6 +349,11 @@ func (b *bench) throughputVia(name string, nEndpoints, events, clients int, ceil
 	rate := float64(total) / elapsed.Seconds()
 	_, peak := d.rss()
 	cpu := d.cpu()
+	answered := d.metric(b.t, `chatwoot_delivery_attempts_total{status_class="2xx"}`)
+	var failed float64
+	for _, class := range []string{"3xx", "4xx", "5xx", "error"} {
+		failed += d.metric(b.t, `chatwoot_delivery_attempts_total{status_class="`+class+`"}`)
+	}
 	d.stop(b.t)
 
 	e2e := posts.latencies(env.arrivals())
@@ -364,6 +369,9 @@ func (b *bench) throughputVia(name string, nEndpoints, events, clients int, ceil
 			thousands(float64(events)), clients, thousands(float64(total)/ingested.Seconds()),
 			msStr(pct(posts.acks, 50)), msStr(pct(posts.acks, 99)), msStr(pct(e2e, 50)), msStr(pct(e2e, 99)))
 	}
+	// Every endpoint answers 200: an attempt that failed is the daemon's
+	// or the loopback's doing (a timeout, a reset), and is retried.
+	how += fmt.Sprintf("; %s attempts answered 2xx, %s failed", thousands(answered), thousands(failed))
 	if nEndpoints > 1 {
 		how = fmt.Sprintf("one account with %d webhooks (each its own loopback server): every event fans out to all; ", nEndpoints) + how
 	}

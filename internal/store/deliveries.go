@@ -77,6 +77,14 @@ func (s *Store) Enqueue(ctx context.Context, c Client, evs []NewEvent, jobs func
 	var out []Queued
 	err := s.inTx(ctx, func(t *txn) error {
 		now := time.Now().UnixMicro()
+		if t.arrays() {
+			// Without statistics (a new store, or one just emptied) the
+			// planner took the backlog count's LIMIT for a reason to scan
+			// the whole table per endpoint instead of the partial index.
+			if err := t.exec(ctx, byKeyOnlySQL); err != nil {
+				return err
+			}
+		}
 		waiting, err := unattempted(ctx, t, evs)
 		if err != nil {
 			return fmt.Errorf("counting the endpoints' backlogs: %w", err)
@@ -841,7 +849,7 @@ const outcomeArraysSQL = `UPDATE chatwoot_deliveries SET ` + outcomeSet + `
 	WHERE chatwoot_deliveries.id = v.id`
 
 // byKeyOnlySQL leaves PostgreSQL's planner, for the rest of the
-// transaction, only joins that look rows up by key.
+// transaction, only index scans and joins that look rows up by key.
 const byKeyOnlySQL = `SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`
 
 // writeOutcomeArrays is writeOutcomes in two statements of arrays.

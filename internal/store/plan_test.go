@@ -100,6 +100,38 @@ func TestPostgresRecordQueriesUseIndexes(t *testing.T) {
 		}
 		byKey(t, explain(t, st.attemptReads, forAttemptSQL(st.attemptReads, len(some)), some...))
 	})
+	t.Run("backlog", func(t *testing.T) {
+		// Statistics taken while an endpoint's 30,000 deliveries were all
+		// waiting (a dead endpoint's backlog), read after they were
+		// delivered: the planner's own choice was to scan the table, which
+		// it expected to stop at once, for the endpoint's backlog count.
+		fresh, _ := openInsertOnly(t, storetest.NewDatabase(t))
+		for _, q := range []string{
+			`INSERT INTO chatwoot_deliveries (uuid, event_id, account_id, webhook_id, state, attempts, max_attempts,
+				job_id, created_at_us, next_attempt_at_us, last_status, last_error, finished_at_us)
+				SELECT 'd' || g, 1, 1, 2, 'pending', 0, 1, 0, 0, 0, 0, '', 0 FROM generate_series(1, 30000) AS g`,
+			`ANALYZE chatwoot_deliveries`,
+			`UPDATE chatwoot_deliveries SET state = 'succeeded', attempts = 1, finished_at_us = 1`,
+		} {
+			if err := fresh.records.exec(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		errRollback := errors.New("rolled back")
+		err := fresh.inTx(ctx, func(tx *txn) error {
+			if err := tx.exec(ctx, byKeyOnlySQL); err != nil {
+				return err
+			}
+			plan := explain(t, tx, unattemptedSQL(tx, 1), 1, 2, 16)
+			if !strings.Contains(plan, "chatwoot_deliveries_unattempted") || strings.Contains(plan, "Seq Scan") {
+				t.Errorf("plan:\n%s\nwant the partial index chatwoot_deliveries_unattempted, no scan", plan)
+			}
+			return errRollback
+		})
+		if !errors.Is(err, errRollback) {
+			t.Fatal(err)
+		}
+	})
 	t.Run("outcomes", func(t *testing.T) {
 		// Half the store in one write: the planner's own choice would be a
 		// scan.
