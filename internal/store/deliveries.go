@@ -77,14 +77,6 @@ func (s *Store) Enqueue(ctx context.Context, c Client, evs []NewEvent, jobs func
 	var out []Queued
 	err := s.inTx(ctx, func(t *txn) error {
 		now := time.Now().UnixMicro()
-		if t.arrays() {
-			// Without statistics (a new store, or one just emptied) the
-			// planner took the backlog count's LIMIT for a reason to scan
-			// the whole table per endpoint instead of the partial index.
-			if err := t.exec(ctx, byKeyOnlySQL); err != nil {
-				return err
-			}
-		}
 		waiting, err := unattempted(ctx, t, evs)
 		if err != nil {
 			return fmt.Errorf("counting the endpoints' backlogs: %w", err)
@@ -848,10 +840,6 @@ const outcomeArraysSQL = `UPDATE chatwoot_deliveries SET ` + outcomeSet + `
 		AS v (id, state, attempts, job_id, next_us, status, error, finished_us)
 	WHERE chatwoot_deliveries.id = v.id`
 
-// byKeyOnlySQL leaves PostgreSQL's planner, for the rest of the
-// transaction, only index scans and joins that look rows up by key.
-const byKeyOnlySQL = `SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`
-
 // writeOutcomeArrays is writeOutcomes in two statements of arrays.
 func writeOutcomeArrays(ctx context.Context, t *txn, os []Outcome, now int64) error {
 	n := len(os)
@@ -871,12 +859,6 @@ func writeOutcomeArrays(ctx context.Context, t *txn, os []Outcome, now int64) er
 			aIDs, aNums, aAt = append(aIDs, o.ID), append(aNums, int64(a.Attempt)), append(aAt, a.At.UnixMicro())
 			aStatus, aErrs, aDur = append(aStatus, int64(a.Status)), append(aErrs, a.Error), append(aDur, a.Duration.Microseconds())
 		}
-	}
-	// By key, row by row, whatever the planner makes of the sizes: with
-	// hundreds of outcomes it preferred hashing a scan of the deliveries,
-	// slower than the lookups it priced higher (their pages are cached).
-	if err := t.exec(ctx, byKeyOnlySQL); err != nil {
-		return err
 	}
 	err := t.exec(ctx, outcomeArraysSQL, ids, states, attempts, jobs, next, status, errs, finished)
 	if err != nil || len(aIDs) == 0 {

@@ -75,10 +75,25 @@ func beginSQLite(db *sql.DB, driver *riversqlite.Driver) func(context.Context) (
 	}
 }
 
+// byKeyOnlySQL leaves PostgreSQL's planner, for the rest of the
+// transaction, only index scans and joins that look rows up by key. The
+// daemon's transactions read and write rows they name (ids, an endpoint's
+// backlog through its partial index), but the planner, from statistics
+// that need not fit the moment, chose otherwise: with statistics taken
+// during a dead endpoint's backlog it scanned the whole table per endpoint
+// to count a backlog (LIMIT 16, expecting to stop at once), and for
+// hundreds of outcomes in one write it hashed a scan of the deliveries,
+// slower than the lookups it priced higher (their pages are cached).
+const byKeyOnlySQL = `SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`
+
 func beginPostgres(pool *pgxpool.Pool, driver *riverpgxv5.Driver) func(context.Context) (*txn, error) {
 	return func(ctx context.Context) (*txn, error) {
 		tx, err := pool.Begin(ctx)
 		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.Exec(ctx, byKeyOnlySQL); err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
 			return nil, err
 		}
 		return &txn{
