@@ -74,19 +74,6 @@ func TestPostgresRecordQueriesUseIndexes(t *testing.T) {
 			ids = append(ids, q.ID)
 		}
 	}
-	explain := func(t *testing.T, d db, q string, args ...any) string {
-		var plan []string
-		err := d.query(ctx, `EXPLAIN `+q, func(scan func(...any) error) error {
-			var line string
-			err := scan(&line)
-			plan = append(plan, line)
-			return err
-		}, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.Join(plan, "\n")
-	}
 	byKey := func(t *testing.T, plan string) {
 		t.Helper()
 		if !strings.Contains(plan, "chatwoot_deliveries_pkey") || strings.Contains(plan, "Seq Scan on chatwoot_deliveries") {
@@ -98,7 +85,7 @@ func TestPostgresRecordQueriesUseIndexes(t *testing.T) {
 		for i := range some {
 			some[i] = ids[100+i]
 		}
-		byKey(t, explain(t, st.attemptReads, forAttemptSQL(st.attemptReads, len(some)), some...))
+		byKey(t, explainOn(t, st.attemptReads, forAttemptSQL(st.attemptReads, len(some)), some...))
 	})
 	t.Run("backlog", func(t *testing.T) {
 		// Statistics taken while an endpoint's 30,000 deliveries were all
@@ -117,16 +104,10 @@ func TestPostgresRecordQueriesUseIndexes(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		errRollback := errors.New("rolled back")
-		err := fresh.inTx(ctx, func(tx *txn) error {
-			plan := explain(t, tx, unattemptedSQL(tx, 1), 1, 2, 16)
-			if !strings.Contains(plan, "chatwoot_deliveries_unattempted") || strings.Contains(plan, "Seq Scan") {
-				t.Errorf("plan:\n%s\nwant the partial index chatwoot_deliveries_unattempted, no scan", plan)
-			}
-			return errRollback
-		})
-		if !errors.Is(err, errRollback) {
-			t.Fatal(err)
+		// In a write transaction, as ingest runs it.
+		plan := explainInTx(t, fresh, func(tx *txn) (string, []any) { return unattemptedSQL(tx, 1), []any{1, 2, 16} })
+		if !strings.Contains(plan, "chatwoot_deliveries_unattempted") || strings.Contains(plan, "Seq Scan") {
+			t.Errorf("plan:\n%s\nwant the partial index chatwoot_deliveries_unattempted, no scan", plan)
 		}
 	})
 	t.Run("outcomes", func(t *testing.T) {
@@ -134,14 +115,9 @@ func TestPostgresRecordQueriesUseIndexes(t *testing.T) {
 		// scan.
 		half := ids[:len(ids)/2]
 		strs := make([]string, len(half))
-		errRollback := errors.New("rolled back")
-		err := st.inTx(ctx, func(tx *txn) error {
-			byKey(t, explain(t, tx, outcomeArraysSQL, half, strs, half, half, half, half, strs, half))
-			return errRollback
-		})
-		if !errors.Is(err, errRollback) {
-			t.Fatal(err)
-		}
+		byKey(t, explainInTx(t, st, func(*txn) (string, []any) {
+			return outcomeArraysSQL, []any{half, strs, half, half, half, half, strs, half}
+		}))
 	})
 }
 
@@ -150,14 +126,8 @@ func TestPostgresRecordQueriesUseIndexes(t *testing.T) {
 // server: each is planned when it runs, for the tables as they are then,
 // never from a generic plan made while they were small.
 func TestPostgresRecordStatementsAreNotPrepared(t *testing.T) {
-	url := storetest.NewDatabase(t)
-	openInsertOnly(t, url) // migrates
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := migratedConn(t)
 	d := pgDB{q: conn}
 	ids, strs := []int64{1, 2}, []string{"", ""}
 	for range 10 { // past PostgreSQL's 5 custom plans before a generic one
@@ -180,14 +150,8 @@ func TestPostgresRecordStatementsAreNotPrepared(t *testing.T) {
 // delivery and payload by its primary key, never a scan, however the
 // tables grow afterwards.
 func TestPostgresAttemptReadsGenericPlan(t *testing.T) {
-	url := storetest.NewDatabase(t)
-	openInsertOnly(t, url) // migrates
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := migratedConn(t)
 	if _, err := conn.Exec(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
 		t.Fatal(err)
 	}
@@ -211,4 +175,51 @@ func TestPostgresAttemptReadsGenericPlan(t *testing.T) {
 	if strings.Contains(plan, "Seq Scan") {
 		t.Errorf("generic plan:\n%s\nscans a table", plan)
 	}
+}
+
+// migratedConn opens a connection of its own, closed with the test, to a
+// new PostgreSQL store with the daemon's tables.
+func migratedConn(t *testing.T) *pgx.Conn {
+	t.Helper()
+	url := storetest.NewDatabase(t)
+	openInsertOnly(t, url) // migrates
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	return conn
+}
+
+// explainOn returns PostgreSQL's plan of q on d.
+func explainOn(t *testing.T, d db, q string, args ...any) string {
+	t.Helper()
+	var plan []string
+	err := d.query(context.Background(), `EXPLAIN `+q, func(scan func(...any) error) error {
+		var line string
+		err := scan(&line)
+		plan = append(plan, line)
+		return err
+	}, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(plan, "\n")
+}
+
+// explainInTx returns the plan of the statement stmt gives, in a write
+// transaction of st (as the daemon's writes run), rolled back.
+func explainInTx(t *testing.T, st *Store, stmt func(*txn) (string, []any)) string {
+	t.Helper()
+	var plan string
+	errRollback := errors.New("rolled back")
+	err := st.inTx(context.Background(), func(tx *txn) error {
+		q, args := stmt(tx)
+		plan = explainOn(t, tx, q, args...)
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatal(err)
+	}
+	return plan
 }
