@@ -30,21 +30,7 @@ func BenchmarkSaveOutcomes(b *testing.B) {
 		b.Fatal(err)
 	}
 	payload := `{"event":"message_created","content":"` + strings.Repeat("x", 500) + `"}`
-	var ids []int64
-	for len(ids) < b.N {
-		evs := make([]NewEvent, min(1000, b.N-len(ids)))
-		for i := range evs {
-			evs[i] = NewEvent{AccountID: 1, Event: "message_created", Payload: []byte(payload),
-				Deliveries: []NewDelivery{{UUID: uuid.NewString(), WebhookID: 1, MaxAttempts: 10}}}
-		}
-		qs, err := st.Enqueue(ctx, c, evs, oneJob)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, q := range qs {
-			ids = append(ids, q.ID)
-		}
-	}
+	ids := enqueueN(b, st, c, b.N, []byte(payload))
 	const perWrite = 50
 	b.ResetTimer()
 	start := time.Now()
@@ -64,4 +50,26 @@ func BenchmarkSaveOutcomes(b *testing.B) {
 			b.Fatal(fmt.Errorf("last delivery: %w", err))
 		}
 	}
+}
+
+// enqueueN stores n events of payload, one delivery each to webhook 1 of
+// account 1, in transactions of 1,000, and returns the deliveries' ids.
+func enqueueN(tb testing.TB, st *Store, c Client, n int, payload []byte) []int64 {
+	tb.Helper()
+	var ids []int64
+	for len(ids) < n {
+		evs := make([]NewEvent, min(1000, n-len(ids)))
+		for i := range evs {
+			evs[i] = NewEvent{AccountID: 1, Event: "message_created", Payload: payload,
+				Deliveries: []NewDelivery{{UUID: uuid.NewString(), WebhookID: 1, MaxAttempts: 10}}}
+		}
+		qs, err := st.Enqueue(context.Background(), c, evs, oneJob)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, q := range qs {
+			ids = append(ids, q.ID)
+		}
+	}
+	return ids
 }

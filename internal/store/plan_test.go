@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store/storetest"
@@ -59,21 +58,7 @@ func TestRecordQueriesUseIndexes(t *testing.T) {
 func TestPostgresRecordQueriesUseIndexes(t *testing.T) {
 	st, c := openInsertOnly(t, storetest.NewDatabase(t))
 	ctx := context.Background()
-	var ids []int64
-	for range 4 {
-		evs := make([]NewEvent, 1000)
-		for i := range evs {
-			evs[i] = NewEvent{AccountID: 1, Event: "message_created", Payload: []byte(`{"event":"message_created"}`),
-				Deliveries: []NewDelivery{{UUID: uuid.NewString(), WebhookID: 1, MaxAttempts: 1}}}
-		}
-		qs, err := st.Enqueue(ctx, c, evs, oneJob)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, q := range qs {
-			ids = append(ids, q.ID)
-		}
-	}
+	ids := enqueueN(t, st, c, 4000, []byte(`{"event":"message_created"}`))
 	byKey := func(t *testing.T, plan string) {
 		t.Helper()
 		if !strings.Contains(plan, "chatwoot_deliveries_pkey") || strings.Contains(plan, "Seq Scan on chatwoot_deliveries") {
