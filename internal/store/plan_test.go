@@ -52,9 +52,10 @@ func TestRecordQueriesUseIndexes(t *testing.T) {
 }
 
 // TestPostgresRecordQueriesUseIndexes asks PostgreSQL's planner how it
-// runs the array statements of a worker's read and of an outcome write, as
-// the store runs them (planned at each execution), once the deliveries no
-// longer fit a few pages: through the primary key, never a scan.
+// runs a worker's read, ingest's count of an endpoint's backlog and an
+// outcome write, as the store runs them (the writes in a write transaction):
+// by key or through the backlog's partial index, never a scan, even where
+// the statistics or the batch's size make a scan look cheaper.
 func TestPostgresRecordQueriesUseIndexes(t *testing.T) {
 	st, c := openInsertOnly(t, storetest.NewDatabase(t))
 	ctx := context.Background()
