@@ -39,8 +39,12 @@ func Sign(secret string, timestamp int64, body []byte) string {
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
+// HeaderSetter is a request's headers: an http.Header, or the delivery
+// sender's client request headers.
+type HeaderSetter interface{ Set(key, value string) }
+
 // SignatureHeaders sets X-Chatwoot-Timestamp and X-Chatwoot-Signature on h.
-func SignatureHeaders(h http.Header, secret string, now time.Time, body []byte) {
+func SignatureHeaders(h HeaderSetter, secret string, now time.Time, body []byte) {
 	ts := now.Unix()
 	h.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
 	h.Set(HeaderSignature, Sign(secret, ts, body))

@@ -122,10 +122,9 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) error {
 	limiter := delivery.NewLimiter(delivery.LimiterOptions{PerEndpoint: cfg.EndpointConcurrency, MaxWaiting: max(cfg.Workers/4, 1)})
 	guard := netguard.NewGuard(cfg.AllowCIDRs)
 	sender := delivery.NewSender(delivery.SenderOptions{
-		Timeout:             cfg.Timeout,
-		UserAgent:           version.UserAgent(),
-		Guard:               guard,
-		MaxIdleConnsPerHost: cfg.EndpointConcurrency,
+		Timeout:   cfg.Timeout,
+		UserAgent: version.UserAgent(),
+		Guard:     guard,
 	})
 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))

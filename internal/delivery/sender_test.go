@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -130,7 +131,7 @@ func TestSenderTimeout(t *testing.T) {
 	defer close(release)
 	start := time.Now()
 	_, err := NewSender(SenderOptions{Timeout: 200 * time.Millisecond}).Send(context.Background(), Request{URL: srv.URL, DeliveryID: "d", Body: []byte("{}")})
-	if err == nil || time.Since(start) > 2*time.Second {
+	if err == nil || !strings.Contains(err.Error(), "no answer within the attempt's timeout (200ms)") || time.Since(start) > 2*time.Second {
 		t.Fatalf("Send to a hanging endpoint = %v after %s, want a timeout after 200ms", err, time.Since(start))
 	}
 }
@@ -155,4 +156,78 @@ func mustRead(t *testing.T, r io.Reader) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestSenderIdleConnectionClosedByEndpoint: an endpoint that closes
+// keep-alive connections idle for 50ms (as Node and Apache do after 5s)
+// still gets the next attempt, on a new connection, over HTTP and TLS.
+func TestSenderIdleConnectionClosedByEndpoint(t *testing.T) {
+	for _, tls := range []bool{false, true} {
+		t.Run(map[bool]string{false: "http", true: "https"}[tls], func(t *testing.T) {
+			var conns atomic.Int32
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+			srv.Config.IdleTimeout = 50 * time.Millisecond
+			srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					conns.Add(1)
+				}
+			}
+			s := NewSender(SenderOptions{})
+			if tls {
+				srv.StartTLS()
+				s.client.TLSConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig
+			} else {
+				srv.Start()
+			}
+			defer srv.Close()
+			send := func() {
+				t.Helper()
+				if resp, err := s.Send(context.Background(), Request{URL: srv.URL, DeliveryID: "d", Body: []byte("{}")}); err != nil || !resp.OK() {
+					t.Fatalf("Send = %+v, %v", resp, err)
+				}
+			}
+			send()
+			send() // at once: the same connection
+			if n := conns.Load(); n != 1 {
+				t.Fatalf("%d connections for two attempts in a row; want the first reused", n)
+			}
+			time.Sleep(idleCheckAfter + 100*time.Millisecond)
+			send()
+			if n := conns.Load(); n != 2 {
+				t.Fatalf("%d connections; want a new one after the endpoint closed the idle one", n)
+			}
+		})
+	}
+}
+
+// TestSenderStopsWaitingWhenCancelled: a cancelled attempt returns at
+// once, not at its timeout.
+func TestSenderStopsWaitingWhenCancelled(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
+	defer srv.Close()
+	defer close(release)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := NewSender(SenderOptions{Timeout: time.Minute}).Send(ctx, Request{URL: srv.URL, DeliveryID: "d", Body: []byte("{}")})
+	if !errors.Is(err, context.Canceled) || time.Since(start) > 5*time.Second {
+		t.Fatalf("Send cancelled after 50ms = %v after %s; want context.Canceled at once", err, time.Since(start))
+	}
+}
+
+// TestSenderLongAnswer: a 2xx with a body of 1 MiB is a success; the
+// attempt keeps the start of it, and the next attempt goes through.
+func TestSenderLongAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, strings.Repeat("ok ", 1<<20/3))
+	}))
+	defer srv.Close()
+	s := NewSender(SenderOptions{})
+	for range 2 {
+		resp, err := s.Send(context.Background(), Request{URL: srv.URL, DeliveryID: "d", Body: []byte("{}")})
+		if err != nil || !resp.OK() || !strings.HasPrefix(resp.Snippet, "ok ok") || len(resp.Snippet) > 205 {
+			t.Fatalf("Send = %+v, %v; want 200 with the start of its body", resp, err)
+		}
+	}
 }
