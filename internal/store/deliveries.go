@@ -834,13 +834,17 @@ const outcomeSet = `state = v.state, attempts = v.attempts,
 // retried write) replaces the first.
 const attemptUpsert = ` ON CONFLICT (delivery_id, attempt) DO UPDATE SET at_us = excluded.at_us, status = excluded.status, error = excluded.error, duration_us = excluded.duration_us`
 
-// outcomeArraysSQL records outcomes given as eight arrays, one per column.
-const outcomeArraysSQL = `UPDATE chatwoot_deliveries SET ` + outcomeSet + `
+// outcomeArraysSQL records outcomes given as eight arrays, one per
+// column, and their attempts as six more, in one statement (the UPDATE
+// runs as a data-modifying WITH, whether or not anything reads it).
+const outcomeArraysSQL = `WITH outcomes AS (UPDATE chatwoot_deliveries SET ` + outcomeSet + `
 	FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])
 		AS v (id, state, attempts, job_id, next_us, status, error, finished_us)
-	WHERE chatwoot_deliveries.id = v.id`
+	WHERE chatwoot_deliveries.id = v.id)
+	INSERT INTO chatwoot_attempts (delivery_id, attempt, at_us, status, error, duration_us)
+	SELECT * FROM unnest($9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[], $14::bigint[])` + attemptUpsert
 
-// writeOutcomeArrays is writeOutcomes in two statements of arrays.
+// writeOutcomeArrays is writeOutcomes in one statement of arrays.
 func writeOutcomeArrays(ctx context.Context, t *txn, os []Outcome, now int64) error {
 	n := len(os)
 	ids, attempts, jobs, next, status, finished := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
@@ -860,13 +864,10 @@ func writeOutcomeArrays(ctx context.Context, t *txn, os []Outcome, now int64) er
 			aStatus, aErrs, aDur = append(aStatus, int64(a.Status)), append(aErrs, a.Error), append(aDur, a.Duration.Microseconds())
 		}
 	}
-	err := t.exec(ctx, outcomeArraysSQL, ids, states, attempts, jobs, next, status, errs, finished)
-	if err != nil || len(aIDs) == 0 {
-		return err
+	if aIDs == nil { // an empty array, not NULL
+		aIDs, aNums, aAt, aStatus, aErrs, aDur = []int64{}, []int64{}, []int64{}, []int64{}, []string{}, []int64{}
 	}
-	return t.exec(ctx, `INSERT INTO chatwoot_attempts (delivery_id, attempt, at_us, status, error, duration_us)
-		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::bigint[])`+attemptUpsert,
-		aIDs, aNums, aAt, aStatus, aErrs, aDur)
+	return t.exec(ctx, outcomeArraysSQL, ids, states, attempts, jobs, next, status, errs, finished, aIDs, aNums, aAt, aStatus, aErrs, aDur)
 }
 
 // RetentionBatch is the most deliveries one retention statement deletes:

@@ -88,12 +88,10 @@ const byKeyOnlySQL = `SELECT set_config('enable_seqscan', 'off', true), set_conf
 
 func beginPostgres(pool *pgxpool.Pool, driver *riverpgxv5.Driver) func(context.Context) (*txn, error) {
 	return func(ctx context.Context) (*txn, error) {
-		tx, err := pool.Begin(ctx)
+		// BEGIN and the planner's settings in one round trip (a simple
+		// query of two statements).
+		tx, err := pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: "BEGIN; " + byKeyOnlySQL})
 		if err != nil {
-			return nil, err
-		}
-		if _, err := tx.Exec(ctx, byKeyOnlySQL); err != nil {
-			_ = tx.Rollback(context.WithoutCancel(ctx))
 			return nil, err
 		}
 		return &txn{
@@ -103,7 +101,11 @@ func beginPostgres(pool *pgxpool.Pool, driver *riverpgxv5.Driver) func(context.C
 				if !ok {
 					return 0, fmt.Errorf("internal error: a PostgreSQL store given a River client of type %T", c)
 				}
-				return rc.InsertManyFastTx(ctx, tx, params)
+				// InsertManyTx is one prepared statement; InsertManyFastTx's
+				// COPY is two round trips and a goroutine, for the one or
+				// few jobs a commit carries.
+				res, err := rc.InsertManyTx(ctx, tx, params)
+				return len(res), err
 			},
 			completeJobs: func(ctx context.Context, ids []int64) (map[int64]bool, error) {
 				return completeJobs(ctx, driver.UnwrapExecutor(tx), ids)
