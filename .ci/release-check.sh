@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make release-check`: goreleaser's own config check when goreleaser can be
 # installed from the Go module proxy, and in any case a CGO_ENABLED=0 cross
-# build of linux/darwin/windows × amd64/arm64.
+# build of every target .goreleaser.yml builds: freebsd/linux/darwin/windows
+# × amd64/arm64.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .ci/env.sh
@@ -13,7 +14,7 @@ else
 fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-for os in linux darwin windows; do
+for os in freebsd linux darwin windows; do
 	for arch in amd64 arm64; do
 		CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath -o "$out/terraform-provider-chatwoot_${os}_${arch}" .
 		echo "ok  $os/$arch  $(du -h "$out/terraform-provider-chatwoot_${os}_${arch}" | cut -f1)"
