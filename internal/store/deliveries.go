@@ -849,8 +849,8 @@ func writeOutcomeArrays(ctx context.Context, t *txn, os []Outcome, now int64) er
 	n := len(os)
 	ids, attempts, jobs, next, status, finished := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	states, errs := make([]string, n), make([]string, n)
-	var aIDs, aNums, aAt, aStatus, aDur []int64
-	var aErrs []string
+	aIDs, aNums, aAt, aStatus, aDur := make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+	aErrs := make([]string, 0, n)
 	for i, o := range os {
 		ids[i], states[i], attempts[i], jobs[i], status[i], errs[i] = o.ID, o.State, int64(o.Attempts), o.JobID, int64(o.Status), o.Error
 		if Final(o.State) {
@@ -863,9 +863,6 @@ func writeOutcomeArrays(ctx context.Context, t *txn, os []Outcome, now int64) er
 			aIDs, aNums, aAt = append(aIDs, o.ID), append(aNums, int64(a.Attempt)), append(aAt, a.At.UnixMicro())
 			aStatus, aErrs, aDur = append(aStatus, int64(a.Status)), append(aErrs, a.Error), append(aDur, a.Duration.Microseconds())
 		}
-	}
-	if aIDs == nil { // an empty array, not NULL
-		aIDs, aNums, aAt, aStatus, aErrs, aDur = []int64{}, []int64{}, []int64{}, []int64{}, []string{}, []int64{}
 	}
 	return t.exec(ctx, outcomeArraysSQL, ids, states, attempts, jobs, next, status, errs, finished, aIDs, aNums, aAt, aStatus, aErrs, aDur)
 }
