@@ -83,6 +83,10 @@ func NewSender(opts SenderOptions) *Sender {
 			StreamResponseBody: true,
 			ReadBufferSize:     32 << 10, // the longest response header accepted
 			RetryIfErr:         retryStale,
+			// Every pooled connection of an endpoint that restarted is
+			// stale: each retry closes one, so the loop ends once the
+			// pool is spent (or at the deadline), on a new connection.
+			MaxIdemponentCallAttempts: math.MaxInt32,
 		},
 		timeout:   opts.Timeout,
 		userAgent: opts.UserAgent,

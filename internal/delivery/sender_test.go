@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"net/netip"
 	"os/exec"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -229,5 +231,50 @@ func TestSenderLongAnswer(t *testing.T) {
 		if err != nil || !resp.OK() || !strings.HasPrefix(resp.Snippet, "ok ok") || len(resp.Snippet) > 205 {
 			t.Fatalf("Send = %+v, %v; want 200 with the start of its body", resp, err)
 		}
+	}
+}
+
+// TestSenderEndpointClosedEveryPooledConnection: an endpoint that dropped
+// all of its connections (a restart) while 20 sat idle in the pool still
+// gets the next attempt: each stale one is found and closed, then a new
+// one is dialed.
+func TestSenderEndpointClosedEveryPooledConnection(t *testing.T) {
+	const conns = 20
+	var arrived sync.WaitGroup
+	arrived.Add(conns)
+	release := make(chan struct{})
+	var hold atomic.Bool
+	hold.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		if hold.Load() {
+			arrived.Done()
+			<-release
+		}
+	}))
+	defer srv.Close()
+	s := NewSender(SenderOptions{})
+	send := func() error {
+		resp, err := s.Send(context.Background(), Request{URL: srv.URL, DeliveryID: "d", Body: []byte("{}")})
+		if err == nil && !resp.OK() {
+			err = fmt.Errorf("status %d", resp.Status)
+		}
+		return err
+	}
+	errs := make(chan error, conns)
+	for range conns { // all in flight at once: 20 connections
+		go func() { errs <- send() }()
+	}
+	arrived.Wait()
+	hold.Store(false)
+	close(release)
+	for range conns {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.CloseClientConnections()
+	time.Sleep(idleCheckAfter + 100*time.Millisecond)
+	if err := send(); err != nil {
+		t.Fatalf("Send after the endpoint closed all %d pooled connections: %v", conns, err)
 	}
 }
