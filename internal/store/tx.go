@@ -20,8 +20,8 @@ import (
 // all there or none of it.
 type txn struct {
 	db
-	// insertJobs inserts River jobs in this transaction, without reading
-	// them back (River's InsertManyFastTx).
+	// insertJobs inserts River jobs in this transaction (River's
+	// InsertManyFastTx on SQLite, InsertManyTx on PostgreSQL).
 	insertJobs func(ctx context.Context, c Client, params []river.InsertManyParams) (int, error)
 	// completeJobs completes running jobs in this transaction, in one
 	// statement (River's JobSetStateIfRunningMany, which JobCompleteTx
