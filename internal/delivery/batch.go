@@ -47,11 +47,16 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[BatchArgs]) error
 		return err
 	}
 	defer release()
-	// The first delivery is read alone, and the rest (their payloads)
-	// once it was delivered: a batch to an endpoint that does not answer
-	// reads one payload, not the batch's.
-	todo, err := b.pending(ctx, job.Args.IDs[:1])
-	unread := job.Args.IDs[1:]
+	// Unless the endpoint's last attempt here was answered, the first
+	// delivery is read alone, and the rest (their payloads) once it was
+	// delivered: a batch to an endpoint that does not answer reads one
+	// payload, not the batch's, and one that does reads its batch at once.
+	first := 1
+	if w.opts.Limiter.Answering(key) {
+		first = len(job.Args.IDs)
+	}
+	todo, err := b.pending(ctx, job.Args.IDs[:first])
+	unread := job.Args.IDs[first:]
 	if err == nil && len(todo) == 0 && len(unread) > 0 {
 		todo, err = b.pending(ctx, unread)
 		unread = nil

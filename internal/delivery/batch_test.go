@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/chatwoot"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
 )
 
@@ -235,5 +237,59 @@ func TestRiverBatchToRemovedEndpoint(t *testing.T) {
 	}
 	if len(srv.requests()) != 0 {
 		t.Fatalf("%d requests", len(srv.requests()))
+	}
+}
+
+// TestBatchReadsAtOnceWhenAnswering: a batch to an endpoint whose last
+// attempt was answered reads its deliveries in one query; otherwise (no
+// attempt yet, or the last one failed) the first alone and then the rest,
+// so that a batch to an endpoint that does not answer reads one payload.
+func TestBatchReadsAtOnceWhenAnswering(t *testing.T) {
+	tests := []struct {
+		name  string
+		prior *bool // the endpoint's last attempt: answered 2xx or not; nil, none
+		want  []int
+	}{
+		{"no attempt yet", nil, []int{1, 2}},
+		{"last attempt answered", new(true), []int{3}},
+		{"last attempt failed", new(false), []int{1, 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newEndpointServer(t, 200)
+			f := newWorkerFixture(t, srv.URL)
+			key := endpoints.Key{AccountID: 1, ID: 7}
+			if tt.prior != nil {
+				release, _, err := f.limiter.Acquire(context.Background(), key, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				release()
+				f.limiter.Result(key, *tt.prior)
+			}
+			var ids []int64
+			for range 3 {
+				ids = append(ids, f.records.add("message_created", 0, 4).ID)
+			}
+			job := &river.Job[BatchArgs]{
+				JobRow: &rivertype.JobRow{ID: 1, Attempt: 1, MaxAttempts: 4, Metadata: []byte(`{}`), Tags: []string{EndpointTag(key)}},
+				Args:   BatchArgs{IDs: ids},
+			}
+			if err := NewBatchWorker(f.worker).Work(context.Background(), job); err != nil {
+				t.Fatal(err)
+			}
+			var sizes []int
+			for _, r := range f.records.reads {
+				sizes = append(sizes, len(r))
+			}
+			if !slices.Equal(sizes, tt.want) {
+				t.Fatalf("ForAttempt read %v deliveries per query; want %v", sizes, tt.want)
+			}
+			for _, id := range ids {
+				if d := f.records.get(id); d.State != store.StateSucceeded {
+					t.Fatalf("delivery %d is %s; want succeeded", id, d.State)
+				}
+			}
+		})
 	}
 }

@@ -60,6 +60,7 @@ type slot struct {
 	next        uint64               // id of the next slot hold
 	ended       uint64               // slot holds ended: the endpoint's progress
 	failing     bool                 // the last attempt failed (Result)
+	answered    bool                 // the last attempt was answered 2xx (Result)
 	// kick is closed (and replaced) when the endpoint turns failing, so
 	// that the deliveries waiting beyond MaxWaiting leave: they began to
 	// wait while it looked healthy (a dead backlog's first fetch, at a
@@ -240,8 +241,16 @@ func (l *Limiter) Result(k endpoints.Key, ok bool) {
 			close(s.kick)
 			s.kick = make(chan struct{})
 		}
-		s.failing = !ok
+		s.failing, s.answered = !ok, ok
 	}
+}
+
+// Answering reports whether k's last attempt here was answered 2xx.
+func (l *Limiter) Answering(k endpoints.Key) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, found := l.m[k]
+	return found && s.answered
 }
 
 // Forget drops the state of an endpoint that no longer exists.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/riverqueue/river"
@@ -19,7 +20,8 @@ type fakeRecords struct {
 	rows     map[int64]store.Delivery
 	outcomes []store.Outcome
 	last     int64
-	err      error // ForAttempt fails with it
+	reads    [][]int64 // the ids of each ForAttempt call
+	err      error     // ForAttempt fails with it
 }
 
 func newFakeRecords() *fakeRecords { return &fakeRecords{rows: map[int64]store.Delivery{}} }
@@ -51,6 +53,7 @@ func (r *fakeRecords) get(id int64) store.Delivery {
 func (r *fakeRecords) ForAttempt(_ context.Context, ids []int64) ([]store.Delivery, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.reads = append(r.reads, slices.Clone(ids))
 	if r.err != nil {
 		return nil, r.err
 	}
