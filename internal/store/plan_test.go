@@ -111,16 +111,16 @@ func TestPostgresRecordQueriesUseIndexes(t *testing.T) {
 var noAttempts = []any{[]int64{}, []int64{}, []int64{}, []int64{}, []string{}, []int64{}}
 
 // TestPostgresRecordStatementsAreNotPrepared checks that the records'
-// statements (but a worker's read) leave no prepared statement on the
-// server: each is planned when it runs, for the tables as they are then,
-// never from a generic plan made while they were small.
+// statements outside write transactions (the admin API's reads) leave no
+// prepared statement on the server: each is planned when it runs, for the
+// tables as they are then, never from a generic plan made while they were
+// small.
 func TestPostgresRecordStatementsAreNotPrepared(t *testing.T) {
 	ctx := context.Background()
 	conn := migratedConn(t)
 	d := pgDB{q: conn}
-	ids, strs := []int64{1, 2}, []string{"", ""}
 	for range 10 { // past PostgreSQL's 5 custom plans before a generic one
-		if err := d.exec(ctx, outcomeArraysSQL, append([]any{ids, strs, ids, ids, ids, ids, strs, ids}, noAttempts...)...); err != nil {
+		if err := d.query(ctx, oneDeliverySQL(`d.id = $1`), func(func(...any) error) error { return nil }, 1); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -131,6 +131,62 @@ func TestPostgresRecordStatementsAreNotPrepared(t *testing.T) {
 	if n != 0 {
 		t.Errorf("%d prepared statements of the records on the connection; want none", n)
 	}
+}
+
+// TestPostgresWriteStatementsGenericPlans checks the plans PostgreSQL
+// keeps for the write transactions' prepared statements: generic plans,
+// made under the transactions' by-key settings on a new, empty store (where
+// a scan looks cheapest), that look rows up by key or through the partial
+// indexes, however the tables grow afterwards.
+func TestPostgresWriteStatementsGenericPlans(t *testing.T) {
+	st, _ := openInsertOnly(t, storetest.NewDatabase(t))
+	for _, tt := range []struct {
+		name, q, args, want string
+	}{
+		{"outcomes", outcomeArraysSQL, `'{1,2}', '{a,b}', '{1,1}', '{0,0}', '{0,0}', '{200,200}', '{"",""}', '{1,1}', '{1,2}', '{1,1}', '{1,1}', '{200,200}', '{"",""}', '{1,1}'`, "chatwoot_deliveries_pkey"},
+		{"backlog", unattemptedSQL(pgDB{}, 2), `1, 2, 1, 3, 16`, "chatwoot_deliveries_unattempted"},
+		{"retention batch", finishedBatchSQL, `'succeeded', 1, 10`, "chatwoot_deliveries_finished"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			plan := genericPlanInTx(t, st, tt.q, tt.args)
+			if !strings.Contains(plan, tt.want) || strings.Contains(plan, "Seq Scan on chatwoot_deliveries") {
+				t.Errorf("generic plan:\n%s\nwant %s, no scan of the deliveries", plan, tt.want)
+			}
+		})
+	}
+}
+
+// genericPlanInTx returns the generic plan of q, prepared in a write
+// transaction of st and run with args (SQL literals), rolled back.
+func genericPlanInTx(t *testing.T, st *Store, q, args string) string {
+	t.Helper()
+	var plan string
+	errRollback := errors.New("rolled back")
+	err := st.inTx(context.Background(), func(tx *txn) error {
+		pq := tx.db.(pgDB).q
+		for _, stmt := range []string{`SET LOCAL plan_cache_mode = force_generic_plan`, `PREPARE generic AS ` + q} {
+			if _, err := pq.Exec(context.Background(), stmt, pgx.QueryExecModeSimpleProtocol); err != nil {
+				return err
+			}
+		}
+		rows, err := pq.Query(context.Background(), `EXPLAIN EXECUTE generic(`+args+`)`, pgx.QueryExecModeSimpleProtocol)
+		if err != nil {
+			return err
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		plan = strings.Join(lines, "\n")
+		if _, err := pq.Exec(context.Background(), `DEALLOCATE generic`, pgx.QueryExecModeSimpleProtocol); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatal(err)
+	}
+	return plan
 }
 
 // TestPostgresAttemptReadsGenericPlan checks the plan of the one prepared

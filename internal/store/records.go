@@ -160,7 +160,10 @@ type pgQuerier interface {
 // the tables were small: the outcome UPDATE prepared on a new store kept
 // seq-scanning the deliveries as they grew, until an ANALYZE invalidated
 // it. Prepared statements are for those whose only plan looks rows up by
-// key (forAttemptSQL).
+// key (forAttemptSQL), and for the write transactions' (beginPostgres):
+// their generic plans are made under byKeyOnlySQL, which leaves the
+// planner no scan, so they stay right as the tables grow, and the parse
+// and planning of every ingest commit and outcome write is saved.
 type pgDB struct {
 	q        pgQuerier
 	prepared bool

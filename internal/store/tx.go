@@ -95,7 +95,9 @@ func beginPostgres(pool *pgxpool.Pool, driver *riverpgxv5.Driver) func(context.C
 			return nil, err
 		}
 		return &txn{
-			db: pgDB{q: tx},
+			// Prepared: their generic plans, made under byKeyOnlySQL, look
+			// rows up by key (TestPostgresWriteStatementsGenericPlans).
+			db: pgDB{q: tx, prepared: true},
 			insertJobs: func(ctx context.Context, c Client, params []river.InsertManyParams) (int, error) {
 				rc, ok := c.(*river.Client[pgx.Tx])
 				if !ok {
