@@ -161,15 +161,14 @@ func TestPostgresWriteStatementsGenericPlans(t *testing.T) {
 func genericPlanInTx(t *testing.T, st *Store, q, args string) string {
 	t.Helper()
 	var plan string
-	errRollback := errors.New("rolled back")
-	err := st.inTx(context.Background(), func(tx *txn) error {
-		pq := tx.db.(pgDB).q
+	inRolledBackTx(t, st, func(tx *txn) error {
+		ctx, pq := context.Background(), tx.db.(pgDB).q
 		for _, stmt := range []string{`SET LOCAL plan_cache_mode = force_generic_plan`, `PREPARE generic AS ` + q} {
-			if _, err := pq.Exec(context.Background(), stmt, pgx.QueryExecModeSimpleProtocol); err != nil {
+			if _, err := pq.Exec(ctx, stmt, pgx.QueryExecModeSimpleProtocol); err != nil {
 				return err
 			}
 		}
-		rows, err := pq.Query(context.Background(), `EXPLAIN EXECUTE generic(`+args+`)`, pgx.QueryExecModeSimpleProtocol)
+		rows, err := pq.Query(ctx, `EXPLAIN EXECUTE generic(`+args+`)`, pgx.QueryExecModeSimpleProtocol)
 		if err != nil {
 			return err
 		}
@@ -178,14 +177,10 @@ func genericPlanInTx(t *testing.T, st *Store, q, args string) string {
 			return err
 		}
 		plan = strings.Join(lines, "\n")
-		if _, err := pq.Exec(context.Background(), `DEALLOCATE generic`, pgx.QueryExecModeSimpleProtocol); err != nil {
-			return err
-		}
-		return errRollback
+		// A prepared statement outlives the transaction.
+		_, err = pq.Exec(ctx, `DEALLOCATE generic`, pgx.QueryExecModeSimpleProtocol)
+		return err
 	})
-	if !errors.Is(err, errRollback) {
-		t.Fatal(err)
-	}
 	return plan
 }
 
@@ -257,14 +252,25 @@ func explainOn(t *testing.T, d db, q string, args ...any) string {
 func explainInTx(t *testing.T, st *Store, stmt func(*txn) (string, []any)) string {
 	t.Helper()
 	var plan string
-	errRollback := errors.New("rolled back")
-	err := st.inTx(context.Background(), func(tx *txn) error {
+	inRolledBackTx(t, st, func(tx *txn) error {
 		q, args := stmt(tx)
 		plan = explainOn(t, tx, q, args...)
+		return nil
+	})
+	return plan
+}
+
+// inRolledBackTx runs fn in a write transaction of st, rolled back.
+func inRolledBackTx(t *testing.T, st *Store, fn func(*txn) error) {
+	t.Helper()
+	errRollback := errors.New("rolled back")
+	err := st.inTx(context.Background(), func(tx *txn) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
 		return errRollback
 	})
 	if !errors.Is(err, errRollback) {
 		t.Fatal(err)
 	}
-	return plan
 }
