@@ -162,26 +162,34 @@ func genericPlanInTx(t *testing.T, st *Store, q, args string) string {
 	t.Helper()
 	var plan string
 	inRolledBackTx(t, st, func(tx *txn) error {
-		ctx, pq := context.Background(), tx.db.(pgDB).q
-		for _, stmt := range []string{`SET LOCAL plan_cache_mode = force_generic_plan`, `PREPARE generic AS ` + q} {
-			if _, err := pq.Exec(ctx, stmt, pgx.QueryExecModeSimpleProtocol); err != nil {
-				return err
-			}
-		}
-		rows, err := pq.Query(ctx, `EXPLAIN EXECUTE generic(`+args+`)`, pgx.QueryExecModeSimpleProtocol)
-		if err != nil {
-			return err
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return err
-		}
-		plan = strings.Join(lines, "\n")
-		// A prepared statement outlives the transaction.
-		_, err = pq.Exec(ctx, `DEALLOCATE generic`, pgx.QueryExecModeSimpleProtocol)
+		var err error
+		plan, err = genericPlan(tx.db.(pgDB).q, q, args)
 		return err
 	})
 	return plan
+}
+
+// genericPlan returns the generic plan PostgreSQL makes for q, prepared on
+// pq and run with args (SQL literals). The setting it changes is undone
+// with pq's transaction, if it has one.
+func genericPlan(pq pgQuerier, q, args string) (string, error) {
+	ctx := context.Background()
+	for _, stmt := range []string{`SET plan_cache_mode = force_generic_plan`, `PREPARE generic AS ` + q} {
+		if _, err := pq.Exec(ctx, stmt, pgx.QueryExecModeSimpleProtocol); err != nil {
+			return "", err
+		}
+	}
+	rows, err := pq.Query(ctx, `EXPLAIN EXECUTE generic(`+args+`)`, pgx.QueryExecModeSimpleProtocol)
+	if err != nil {
+		return "", err
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return "", err
+	}
+	// A prepared statement outlives a transaction.
+	_, err = pq.Exec(ctx, `DEALLOCATE generic`, pgx.QueryExecModeSimpleProtocol)
+	return strings.Join(lines, "\n"), err
 }
 
 // TestPostgresAttemptReadsGenericPlan checks the plan of the one prepared
@@ -190,23 +198,10 @@ func genericPlanInTx(t *testing.T, st *Store, q, args string) string {
 // delivery and payload by its primary key, never a scan, however the
 // tables grow afterwards.
 func TestPostgresAttemptReadsGenericPlan(t *testing.T) {
-	ctx := context.Background()
-	conn := migratedConn(t)
-	if _, err := conn.Exec(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(ctx, `PREPARE attempt_read AS `+forAttemptSQL(pgDB{}, 3)); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := conn.Query(ctx, `EXPLAIN EXECUTE attempt_read(1, 2, 3)`, pgx.QueryExecModeSimpleProtocol)
+	plan, err := genericPlan(migratedConn(t), forAttemptSQL(pgDB{}, 3), `1, 2, 3`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan := strings.Join(lines, "\n")
 	for _, want := range []string{"Index Scan using chatwoot_deliveries_pkey", "Index Scan using chatwoot_events_pkey"} {
 		if !strings.Contains(plan, want) {
 			t.Errorf("generic plan:\n%s\nwant %s", plan, want)
