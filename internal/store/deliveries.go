@@ -431,21 +431,44 @@ func forAttemptSQL(d db, n int) string {
 // ForAttempt reads the deliveries of ids with their payloads, for a
 // worker; ids no longer stored (retention) are missing from the result.
 func (s *Store) ForAttempt(ctx context.Context, ids []int64) ([]Delivery, error) {
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+	return forAttempt(ctx, s.attemptReads, ids)
+}
+
+func forAttempt(ctx context.Context, d db, ids []int64) ([]Delivery, error) {
+	n := len(ids)
+	if d.arrays() {
+		n = attemptReadSize(n)
+	}
+	args := make([]any, n)
+	for i := range args {
+		args[i] = int64(0) // no row has id 0: padding finds nothing
+		if i < len(ids) {
+			args[i] = ids[i]
+		}
 	}
 	out := make([]Delivery, 0, len(ids))
-	err := s.attemptReads.query(ctx, forAttemptSQL(s.attemptReads, len(ids)),
+	err := d.query(ctx, forAttemptSQL(d, n),
 		func(scan func(...any) error) error {
-			d, err := scanDelivery(scan, true)
-			out = append(out, d)
+			dv, err := scanDelivery(scan, true)
+			out = append(out, dv)
 			return err
 		}, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading %d deliveries: %w", len(ids), err)
 	}
 	return out, nil
+}
+
+// attemptReadSize is the list length a worker's read of n deliveries is
+// padded to on PostgreSQL: the next power of two, so that a connection
+// prepares and plans a few statements, not one per batch length (each is
+// planned six times on each connection before its generic plan stays).
+func attemptReadSize(n int) int {
+	size := 1
+	for size < n {
+		size *= 2
+	}
+	return size
 }
 
 // ErrNoDelivery is returned for a delivery that is not stored.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -267,5 +268,50 @@ func inRolledBackTx(t *testing.T, st *Store, fn func(*txn) error) {
 	})
 	if !errors.Is(err, errRollback) {
 		t.Fatal(err)
+	}
+}
+
+// TestPostgresAttemptReadsPrepareFewStatements: a connection reading
+// batches of every length from 1 to 50 prepares a statement per padded
+// length (attemptReadSize), not one per length, and each read still finds
+// exactly the deliveries it names.
+func TestPostgresAttemptReadsPrepareFewStatements(t *testing.T) {
+	ctx := context.Background()
+	url := storetest.NewDatabase(t)
+	st, c := openInsertOnly(t, url)
+	var evs []NewEvent
+	for i := range 50 {
+		evs = append(evs, NewEvent{AccountID: 1, Event: "message_created", Payload: []byte(`{}`),
+			Deliveries: []NewDelivery{{UUID: fmt.Sprint("r-", i), WebhookID: 2, MaxAttempts: 1}}})
+	}
+	qs, err := st.Enqueue(ctx, c, evs, oneJob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	d := pgDB{q: conn, prepared: true}
+	for n := 1; n <= len(qs); n++ {
+		ids := make([]int64, n)
+		for i := range ids {
+			ids[i] = qs[i].ID
+		}
+		ds, err := forAttempt(ctx, d, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) != n {
+			t.Fatalf("read %d of %d deliveries", len(ds), n)
+		}
+	}
+	var prepared int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%CROSS JOIN LATERAL%' AND statement NOT LIKE '%pg_prepared_statements%'`).Scan(&prepared); err != nil {
+		t.Fatal(err)
+	}
+	if want := 7; prepared != want { // 1, 2, 4, 8, 16, 32, 64
+		t.Errorf("%d statements prepared for reads of 1 to 50 deliveries; want %d", prepared, want)
 	}
 }

@@ -87,6 +87,10 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 	// fetches and completions.
 	wcfg := cfg.Copy()
 	wcfg.MaxConns, wcfg.MinConns = writeConns, 0
+	wcfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, byKeyOnlySQL)
+		return err
+	}
 	writes, err := pgxpool.NewWithConfig(ctx, wcfg)
 	if err != nil {
 		pool.Close()
