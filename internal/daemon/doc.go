@@ -49,9 +49,11 @@
 // window are repeated. A delivery waits in memory for a slot of its
 // endpoint (--endpoint-concurrency) while the endpoint keeps answering, and
 // snoozes only for a slow, stalled or paused endpoint. A delivery stored
-// while its endpoint already has --endpoint-concurrency stored and not
-// attempted (counted in the store, so every replica and a restart agree)
-// gets River priority 2, so other endpoints' deliveries pass the backlog.
+// while its endpoint's newest --endpoint-concurrency stored deliveries all
+// wait for their first attempt (read in the store, so every replica and a
+// restart agree) gets River priority 2, so other endpoints' deliveries
+// pass the backlog. No index holds a column an outcome writes, so on
+// PostgreSQL recording an outcome updates its row in place (HOT).
 //
 // # Replicas
 //
@@ -95,8 +97,9 @@
 //
 // Every attempt feeds the endpoint's health in the registry and the
 // metrics (delivery.WorkerOptions.OnResult). Retention deletes finished
-// deliveries, their attempts and the events they leave without one, in
-// batches (store.RetentionBatch), every minute on every replica.
+// deliveries (each listed as it finishes in chatwoot_finished), their
+// attempts and the events they leave without one, in batches
+// (store.RetentionBatch), every minute on every replica.
 //
 // Why each River setting (connections, fetch intervals, timeouts,
 // batches, retention, synchronous) is what it is, with the figures, is in

@@ -49,8 +49,9 @@ type NewDelivery struct {
 	WebhookID   int64
 	MaxAttempts int
 	// BehindAfter: the delivery is stored Behind (Queued.Behind, a lower
-	// River priority) when at least this many of its endpoint's deliveries
-	// are stored and wait for their first attempt; 0 never.
+	// River priority) when at least this many of its endpoint's newest
+	// stored deliveries (as many as the largest BehindAfter of the
+	// Enqueue) wait for their first attempt; 0 never.
 	BehindAfter int
 }
 
@@ -274,10 +275,11 @@ type endpointKey struct{ account, webhook int64 }
 const unattemptedChunk = 200
 
 // unattempted counts, for each endpoint evs deliver to with a BehindAfter,
-// its stored deliveries that wait for their first attempt, up to the
-// largest BehindAfter: through the partial index chatwoot_deliveries_unattempted,
-// each endpoint reads at most that many entries however deep its backlog.
-// It is a fact of what was committed: on PostgreSQL, another replica's
+// how many of its newest stored deliveries (as many as the largest
+// BehindAfter) wait for their first attempt: each endpoint reads that many
+// entries of chatwoot_deliveries_endpoint however deep its backlog, and no
+// index holds a column an outcome writes (see recordMigrations 15-19). It
+// is a fact of what was committed: on PostgreSQL, another replica's
 // transaction still open is not counted.
 func unattempted(ctx context.Context, t *txn, evs []NewEvent) (map[endpointKey]int, error) {
 	counts := map[endpointKey]int{}
@@ -318,7 +320,15 @@ func unattempted(ctx context.Context, t *txn, evs []NewEvent) (map[endpointKey]i
 }
 
 // unattemptedSQL counts the backlogs of n endpoints, given as n (account,
-// webhook) pairs and then the count's limit.
+// webhook) pairs and then how many of each one's newest deliveries to
+// read. Those are read walking chatwoot_deliveries_endpoint backwards from
+// the endpoint's end, over the account's webhooks up to it, and filtered
+// by webhook afterwards: with the webhook as an equality, PostgreSQL may
+// instead walk the primary key backwards and filter, which statistics
+// from another endpoint's backlog make look cheap and which reads the
+// whole table for an endpoint with few deliveries. The range on the
+// webhook leaves it no order but the index's. (A range on the pair,
+// (account_id, webhook_id) <= (...), SQLite bounds by the account alone.)
 func unattemptedSQL(d db, n int) string {
 	var q strings.Builder
 	q.WriteString(`WITH k (account_id, webhook_id) AS (VALUES `)
@@ -328,9 +338,11 @@ func unattemptedSQL(d db, n int) string {
 		}
 		fmt.Fprintf(&q, "(CAST(%s AS BIGINT), CAST(%s AS BIGINT))", d.ph(2*i+1), d.ph(2*i+2))
 	}
-	q.WriteString(`) SELECT k.account_id, k.webhook_id, (SELECT count(*) FROM (SELECT 1 FROM chatwoot_deliveries d
-		WHERE d.account_id = k.account_id AND d.webhook_id = k.webhook_id AND d.attempts = 0 AND d.state = 'pending'
-		LIMIT ` + d.ph(2*n+1) + `) x) FROM k`)
+	q.WriteString(`) SELECT k.account_id, k.webhook_id, (SELECT count(*) FROM (
+		SELECT d.account_id, d.webhook_id, d.attempts, d.state FROM chatwoot_deliveries d
+		WHERE d.account_id = k.account_id AND d.webhook_id <= k.webhook_id
+		ORDER BY d.webhook_id DESC, d.id DESC LIMIT ` + d.ph(2*n+1) + `) x
+		WHERE x.account_id = k.account_id AND x.webhook_id = k.webhook_id AND x.attempts = 0 AND x.state = 'pending') FROM k`)
 	return q.String()
 }
 
@@ -688,15 +700,26 @@ func (s *Store) Requeue(ctx context.Context, c Client, id int64, from []string, 
 // CancelWaiting marks the deliveries of an endpoint that wait for an
 // attempt (pending or failed) cancelled, with why; it returns how many.
 func (s *Store) CancelWaiting(ctx context.Context, e Endpoint, why string) (int, error) {
-	n := 0
-	err := s.records.query(ctx, `UPDATE chatwoot_deliveries SET state = 'cancelled', last_error = $3, finished_at_us = $4, next_attempt_at_us = 0
-		WHERE account_id = $1 AND webhook_id = $2 AND state IN ('pending', 'failed') RETURNING id`,
-		func(scan func(...any) error) error { var id int64; n++; return scan(&id) },
-		e.AccountID, e.WebhookID, why, time.Now().UnixMicro())
+	var finished []finishedRow
+	err := s.inTx(ctx, func(t *txn) error {
+		finished = finished[:0]
+		now := time.Now().UnixMicro()
+		if err := t.query(ctx, `UPDATE chatwoot_deliveries SET state = 'cancelled', last_error = $3, finished_at_us = $4, next_attempt_at_us = 0
+			WHERE account_id = $1 AND webhook_id = $2 AND state IN ('pending', 'failed') RETURNING id`,
+			func(scan func(...any) error) error {
+				f := finishedRow{StateCancelled, now, 0}
+				err := scan(&f.id)
+				finished = append(finished, f)
+				return err
+			}, e.AccountID, e.WebhookID, why, now); err != nil {
+			return err
+		}
+		return insertFinished(ctx, t, finished)
+	})
 	if err != nil {
-		return n, fmt.Errorf("cancelling the waiting deliveries of webhook %d of account %d: %w", e.WebhookID, e.AccountID, err)
+		return 0, fmt.Errorf("cancelling the waiting deliveries of webhook %d of account %d: %w", e.WebhookID, e.AccountID, err)
 	}
-	return n, nil
+	return len(finished), nil
 }
 
 // Outcome is what became of a delivery at an attempt (or without one:
@@ -827,6 +850,15 @@ func writeOutcomes(ctx context.Context, t *txn, os []Outcome, now int64) error {
 	if err := t.exec(ctx, q.String(), args...); err != nil {
 		return err
 	}
+	var finished []finishedRow
+	for _, o := range os {
+		if Final(o.State) {
+			finished = append(finished, finishedRow{o.State, now, o.ID})
+		}
+	}
+	if err := insertFinished(ctx, t, finished); err != nil {
+		return err
+	}
 	// Attempts in fixed-size statements too (6 parameters each).
 	for len(attempts) > 0 {
 		rows := chunk(len(attempts)/6, outcomeChunks)
@@ -848,6 +880,43 @@ func writeOutcomes(ctx context.Context, t *txn, os []Outcome, now int64) error {
 	return nil
 }
 
+// finishedRow is an entry of the finished log, chatwoot_finished: the
+// deliveries retention deletes, by state and time of finishing. An entry
+// stays when its delivery is replayed; retention skips it then, since the
+// delivery's state or finish time no longer match.
+type finishedRow struct {
+	state string
+	at    int64
+	id    int64
+}
+
+// insertFinished adds rows to the finished log, in fixed-size statements.
+func insertFinished(ctx context.Context, t *txn, rows []finishedRow) error {
+	for len(rows) > 0 {
+		n := chunk(len(rows), outcomeChunks)
+		var ins strings.Builder
+		ins.WriteString(`INSERT INTO chatwoot_finished (state, finished_at_us, delivery_id) VALUES `)
+		args := make([]any, 0, 3*n)
+		for i, f := range rows[:n] {
+			if i > 0 {
+				ins.WriteString(", ")
+			}
+			ins.WriteString("(" + placeholders(t, 3*i+1, 3) + ")")
+			args = append(args, f.state, f.at, f.id)
+		}
+		ins.WriteString(finishedUpsert)
+		if err := t.exec(ctx, ins.String(), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// finishedUpsert ends an INSERT into the finished log: an outcome written
+// again (a retried write) adds nothing.
+const finishedUpsert = ` ON CONFLICT (state, finished_at_us, delivery_id) DO NOTHING`
+
 // outcomeSet is the SET of the UPDATE that records outcomes, from a row v.
 const outcomeSet = `state = v.state, attempts = v.attempts,
 		job_id = CASE WHEN v.job_id = 0 THEN chatwoot_deliveries.job_id ELSE v.job_id END,
@@ -858,12 +927,16 @@ const outcomeSet = `state = v.state, attempts = v.attempts,
 const attemptUpsert = ` ON CONFLICT (delivery_id, attempt) DO UPDATE SET at_us = excluded.at_us, status = excluded.status, error = excluded.error, duration_us = excluded.duration_us`
 
 // outcomeArraysSQL records outcomes given as eight arrays, one per
-// column, and their attempts as six more, in one statement (the UPDATE
-// runs as a data-modifying WITH, whether or not anything reads it).
+// column, the final ones in the finished log, and their attempts as six
+// more arrays, in one statement (data-modifying WITHs run whether or not
+// anything reads them).
 const outcomeArraysSQL = `WITH outcomes AS (UPDATE chatwoot_deliveries SET ` + outcomeSet + `
 	FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])
 		AS v (id, state, attempts, job_id, next_us, status, error, finished_us)
-	WHERE chatwoot_deliveries.id = v.id)
+	WHERE chatwoot_deliveries.id = v.id
+	RETURNING v.id, v.state, v.finished_us),
+	finished AS (INSERT INTO chatwoot_finished (state, finished_at_us, delivery_id)
+		SELECT state, finished_us, id FROM outcomes WHERE finished_us > 0` + finishedUpsert + `)
 	INSERT INTO chatwoot_attempts (delivery_id, attempt, at_us, status, error, duration_us)
 	SELECT * FROM unnest($9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[], $14::bigint[])` + attemptUpsert
 
@@ -894,52 +967,64 @@ func writeOutcomeArrays(ctx context.Context, t *txn, os []Outcome, now int64) er
 // a short transaction, so ingest and workers wait little behind it.
 const RetentionBatch = 1000
 
-// finishedBatchSQL selects a retention batch through the partial index
-// chatwoot_deliveries_finished: its "finished_at_us > 0" is what lets the
-// planners use that index.
-const finishedBatchSQL = `SELECT id, event_id FROM chatwoot_deliveries WHERE state = $1 AND finished_at_us > 0 AND finished_at_us < $2 ORDER BY finished_at_us LIMIT $3`
+// finishedBatchSQL reads a retention batch from the finished log, oldest
+// first, with whether each delivery is still as its entry says (one
+// replayed since, or deleted, has none or a newer entry: its old one just
+// goes).
+const finishedBatchSQL = `SELECT f.finished_at_us, f.delivery_id, COALESCE(d.event_id, 0),
+		CASE WHEN d.state = f.state AND d.finished_at_us = f.finished_at_us THEN 1 ELSE 0 END
+	FROM chatwoot_finished f LEFT JOIN chatwoot_deliveries d ON d.id = f.delivery_id
+	WHERE f.state = $1 AND f.finished_at_us < $2 ORDER BY f.finished_at_us, f.delivery_id LIMIT $3`
 
-// DeleteFinished deletes up to RetentionBatch deliveries in state that
-// finished before before, their attempts, and the events left without a
-// delivery; it returns how many deliveries it deleted.
+// DeleteFinished takes up to RetentionBatch entries of the finished log in
+// state that finished before before, and deletes the deliveries they are
+// still about, their attempts, and the events left without a delivery; it
+// returns how many entries it took (RetentionBatch while there may be
+// more).
 func (s *Store) DeleteFinished(ctx context.Context, state string, before time.Time) (int, error) {
-	var ids, events []int64
+	var taken int
 	err := s.inTx(ctx, func(t *txn) error {
-		ids, events = ids[:0], events[:0]
+		taken = 0
+		var ids, events []any
+		var lastAt, lastID int64
 		if err := t.query(ctx, finishedBatchSQL,
 			func(scan func(...any) error) error {
-				var id, ev int64
-				err := scan(&id, &ev)
-				ids, events = append(ids, id), append(events, ev)
-				return err
+				var ev, current int64
+				if err := scan(&lastAt, &lastID, &ev, &current); err != nil {
+					return err
+				}
+				taken++
+				if current == 1 {
+					ids, events = append(ids, lastID), append(events, ev)
+				}
+				return nil
 			}, state, before.UnixMicro(), RetentionBatch); err != nil {
+			return err
+		}
+		if taken == 0 {
+			return nil
+		}
+		if err := t.exec(ctx, `DELETE FROM chatwoot_finished WHERE state = $1 AND (finished_at_us < $2 OR finished_at_us = $2 AND delivery_id <= $3)`,
+			state, lastAt, lastID); err != nil {
 			return err
 		}
 		if len(ids) == 0 {
 			return nil
 		}
-		args := make([]any, len(ids))
-		for i, id := range ids {
-			args[i] = id
-		}
 		in := placeholders(t, 1, len(ids))
-		if err := t.exec(ctx, `DELETE FROM chatwoot_attempts WHERE delivery_id IN (`+in+`)`, args...); err != nil {
+		if err := t.exec(ctx, `DELETE FROM chatwoot_attempts WHERE delivery_id IN (`+in+`)`, ids...); err != nil {
 			return err
 		}
-		if err := t.exec(ctx, `DELETE FROM chatwoot_deliveries WHERE id IN (`+in+`)`, args...); err != nil {
+		if err := t.exec(ctx, `DELETE FROM chatwoot_deliveries WHERE id IN (`+in+`)`, ids...); err != nil {
 			return err
-		}
-		evArgs := make([]any, len(events))
-		for i, id := range events {
-			evArgs[i] = id
 		}
 		return t.exec(ctx, `DELETE FROM chatwoot_events WHERE id IN (`+placeholders(t, 1, len(events))+`)
-			AND NOT EXISTS (SELECT 1 FROM chatwoot_deliveries d WHERE d.event_id = chatwoot_events.id)`, evArgs...)
+			AND NOT EXISTS (SELECT 1 FROM chatwoot_deliveries d WHERE d.event_id = chatwoot_events.id)`, events...)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("deleting %s deliveries past retention: %w", state, err)
 	}
-	return len(ids), nil
+	return taken, nil
 }
 
 // RecordCounts counts the stored events, deliveries and attempts.

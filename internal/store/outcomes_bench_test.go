@@ -1,13 +1,18 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store/storetest"
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 )
@@ -19,8 +24,20 @@ import (
 //
 //	go test -run '^$' -bench 'SaveOutcomes' -benchtime 50000x -count 5 ./internal/store/
 func BenchmarkSaveOutcomes(b *testing.B) {
+	benchSaveOutcomes(b, "sqlite:"+filepath.Join(b.TempDir(), "b.db"))
+}
+
+// BenchmarkSaveOutcomesPostgres is BenchmarkSaveOutcomes on PostgreSQL:
+//
+//	eval "$(.ci/postgres.sh start)"
+//	go test -run '^$' -bench SaveOutcomesPostgres -benchtime 50000x -count 5 ./internal/store/
+func BenchmarkSaveOutcomesPostgres(b *testing.B) {
+	benchSaveOutcomes(b, storetest.NewDatabase(b))
+}
+
+func benchSaveOutcomes(b *testing.B, url string) {
 	ctx := context.Background()
-	st, err := Open(ctx, Options{URL: "sqlite:" + filepath.Join(b.TempDir(), "b.db"), Synchronous: SyncFull})
+	st, err := Open(ctx, Options{URL: url, Synchronous: SyncFull})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -72,4 +89,150 @@ func enqueueN(tb testing.TB, st *Store, c Client, n int, payload []byte) []int64
 		}
 	}
 	return ids
+}
+
+// BenchmarkRecordsPostgres is what the records of a delivery cost
+// PostgreSQL: b.N deliveries are stored as ingest stores them (an event, its
+// delivery and a job, transactions of 30) and each recorded succeeded with
+// its attempt (a write per 30). It reports the CPU of the database's server
+// processes per delivery (read from /proc: the server must be local) and
+// the share of HOT outcome updates, for three stores:
+//
+//   - schema: as migrated;
+//
+//   - floor: only the primary keys and the uuid's unique index (not the
+//     deliveries' by event, for retention, and by endpoint, for the
+//     backlog count and an endpoint's log): the least a schema with these
+//     rows can cost, and the difference from schema the most that index
+//     work could gain;
+//
+//   - jobs: no records, as before them: one River job per 30 deliveries
+//     carrying their payloads, inserted, set running and completed.
+//
+//     eval "$(.ci/postgres.sh start)"
+//     go test -run '^$' -bench RecordsPostgres -benchtime 60000x -count 3 ./internal/store/
+func BenchmarkRecordsPostgres(b *testing.B) {
+	floor := []string{
+		`DROP INDEX chatwoot_deliveries_event`,
+		`DROP INDEX chatwoot_deliveries_endpoint`,
+	}
+	payload := []byte(`{"event":"message_created","content":"` + strings.Repeat("x", 540) + `"}`)
+	const per = 30
+	records := func(ctx context.Context, b *testing.B, st *Store, c Client, n int) {
+		evs := make([]NewEvent, n)
+		for i := range evs {
+			evs[i] = NewEvent{AccountID: 1, Event: "message_created", Payload: payload,
+				Deliveries: []NewDelivery{{UUID: uuid.Must(uuid.NewV7()).String(), WebhookID: 1, MaxAttempts: 10}}}
+		}
+		qs, err := st.Enqueue(ctx, c, evs, oneJob)
+		if err != nil {
+			b.Fatal(err)
+		}
+		outs := make([]Outcome, len(qs))
+		for i, q := range qs {
+			outs[i] = Outcome{ID: q.ID, State: StateSucceeded, Attempts: 1, Status: 200,
+				Attempt: &Attempt{Attempt: 1, At: time.Now(), Status: 200, Duration: 3 * time.Millisecond}}
+		}
+		if err := st.saveOutcomes(ctx, outs, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	jobs := func(ctx context.Context, b *testing.B, st *Store, c Client, n int) {
+		args := payloadsArgs{Payloads: make([]json.RawMessage, n)}
+		for i := range args.Payloads {
+			args.Payloads[i] = payload
+		}
+		var id int64
+		err := st.inTx(ctx, func(t *txn) error {
+			if _, err := t.insertJobs(ctx, c, []river.InsertManyParams{{Args: args}}); err != nil {
+				return err
+			}
+			return t.query(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now()
+				WHERE id = (SELECT max(id) FROM river_job) RETURNING id`, func(scan func(...any) error) error { return scan(&id) })
+		})
+		if err == nil {
+			err = st.inTx(ctx, func(t *txn) error { _, err := t.completeJobs(ctx, []int64{id}); return err })
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, v := range []struct {
+		name  string
+		ddl   []string
+		store func(context.Context, *testing.B, *Store, Client, int)
+	}{{"schema", nil, records}, {"floor", floor, records}, {"jobs", nil, jobs}} {
+		b.Run(v.name, func(b *testing.B) {
+			ctx := context.Background()
+			st, err := Open(ctx, Options{URL: storetest.NewDatabase(b)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			for _, q := range v.ddl {
+				if err := st.records.exec(ctx, q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			c, err := st.NewClient(&river.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			cpu0 := serverCPU(b, st)
+			b.ResetTimer()
+			for done := 0; done < b.N; done += per {
+				v.store(ctx, b, st, c, min(per, b.N-done))
+			}
+			b.StopTimer()
+			if cpu0 >= 0 {
+				b.ReportMetric((serverCPU(b, st)-cpu0).Seconds()*1e6/float64(b.N), "pg-µs/delivery")
+			}
+			// A backend reports its tables' counts to the statistics
+			// when it goes idle, within a second.
+			time.Sleep(time.Second)
+			var hot, all float64
+			if err := st.records.query(ctx, `SELECT n_tup_hot_upd, n_tup_upd FROM pg_stat_user_tables WHERE relname = 'chatwoot_deliveries'`,
+				func(scan func(...any) error) error { return scan(&hot, &all) }); err != nil {
+				b.Fatal(err)
+			}
+			if all > 0 {
+				b.ReportMetric(100*hot/all, "%HOT")
+			}
+		})
+	}
+}
+
+// payloadsArgs is a job carrying its deliveries' payloads, as jobs did
+// before the records.
+type payloadsArgs struct {
+	Payloads []json.RawMessage `json:"payloads"`
+}
+
+func (payloadsArgs) Kind() string { return "test_payloads" }
+
+// serverCPU sums the CPU time of st's database's server processes, read
+// from /proc; -1 when they are not on this machine.
+func serverCPU(tb testing.TB, st *Store) time.Duration {
+	var pids []int64
+	if err := st.records.query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database()`,
+		func(scan func(...any) error) error {
+			var pid int64
+			err := scan(&pid)
+			pids = append(pids, pid)
+			return err
+		}); err != nil {
+		tb.Fatal(err)
+	}
+	var ticks int64
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return -1
+		}
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+		user, _ := strconv.ParseInt(f[11], 10, 64)
+		system, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += user + system
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }

@@ -101,16 +101,41 @@ var recordMigrations = []string{
 	// 14: an endpoint's deliveries waiting for their first attempt, the
 	// stored backlog that decides a new delivery's priority (Enqueue).
 	14: `CREATE INDEX chatwoot_deliveries_unattempted ON chatwoot_deliveries (account_id, webhook_id) WHERE attempts = 0 AND state = 'pending'`,
+	// 15-19: an outcome changes no indexed column, so that on PostgreSQL
+	// its UPDATE is HOT (the new row version on the same page, no index
+	// entry added): retention reads a log of finished deliveries instead
+	// of an index on state and finish time, the backlog count reads the
+	// endpoint's newest deliveries instead of an index on attempts, and
+	// PostgreSQL leaves half of each new page free for the updated rows.
+	15: `CREATE TABLE chatwoot_finished (
+		state          TEXT   NOT NULL,
+		finished_at_us BIGINT NOT NULL,
+		delivery_id    BIGINT NOT NULL,
+		PRIMARY KEY (state, finished_at_us, delivery_id)
+	)`,
+	16: `INSERT INTO chatwoot_finished (state, finished_at_us, delivery_id)
+		SELECT state, finished_at_us, id FROM chatwoot_deliveries WHERE finished_at_us > 0`,
+	17: `DROP INDEX chatwoot_deliveries_finished`,
+	18: `DROP INDEX chatwoot_deliveries_unattempted`,
+	19: postgresOnly + `ALTER TABLE chatwoot_deliveries SET (fillfactor = 50)`,
 }
+
+// postgresOnly starts a migration that only PostgreSQL runs (SQLite
+// records it as applied).
+const postgresOnly = "-- PostgreSQL only\n"
 
 // dialect is what differs between the two databases in the migrations:
 // an id column that numbers rows itself and never reuses a number (a job
-// may still name a deleted delivery's id).
-type dialect struct{ id string }
+// may still name a deleted delivery's id), and migrations only PostgreSQL
+// runs (postgresOnly).
+type dialect struct {
+	id       string
+	postgres bool
+}
 
 var (
 	sqliteDialect   = dialect{id: "INTEGER PRIMARY KEY AUTOINCREMENT"}
-	postgresDialect = dialect{id: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"}
+	postgresDialect = dialect{id: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", postgres: true}
 )
 
 // db is the little SQL the records need, over database/sql (SQLite) or a
@@ -225,8 +250,11 @@ func migrateRecords(ctx context.Context, d db, dia dialect) ([]int, error) {
 		if applied[v] {
 			continue
 		}
-		if err := d.exec(ctx, strings.ReplaceAll(recordMigrations[v], "{{id}}", dia.id)); err != nil {
-			return done, fmt.Errorf("record migration %d: %w", v, err)
+		m, pgOnly := strings.CutPrefix(recordMigrations[v], postgresOnly)
+		if !pgOnly || dia.postgres {
+			if err := d.exec(ctx, strings.ReplaceAll(m, "{{id}}", dia.id)); err != nil {
+				return done, fmt.Errorf("record migration %d: %w", v, err)
+			}
 		}
 		if err := d.exec(ctx, `INSERT INTO chatwoot_schema_version (version) VALUES ($1)`, v); err != nil {
 			return done, fmt.Errorf("recording migration %d: %w", v, err)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -101,6 +102,48 @@ func TestDisabledMarks(t *testing.T) {
 		}
 		if got, _ := st2.StoredWebhooks(ctx); !reflect.DeepEqual(got, []AccountWebhooks{l1}) {
 			t.Fatalf("after delete %+v", got)
+		}
+	})
+}
+
+// TestUpgradeKeepsRetentionOfFinishedDeliveries opens a store made before
+// the finished log (record migration 15) with a delivery finished and one
+// waiting: after the upgrade, retention deletes the finished one, found
+// in the log the upgrade filled, and the waiting one still counts in its
+// endpoint's backlog.
+func TestUpgradeKeepsRetentionOfFinishedDeliveries(t *testing.T) {
+	eachStoreURL(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		all := recordMigrations
+		recordMigrations = all[:15]
+		st, c := openInsertOnly(t, url)
+		recordMigrations = all
+		ids := enqueueN(t, st, c, 2, []byte(`{}`))
+		// Succeeded, as the code before the log wrote it.
+		if err := st.records.exec(ctx, `UPDATE chatwoot_deliveries SET state = $1, attempts = 1, finished_at_us = $2 WHERE id = $3`,
+			StateSucceeded, time.Now().UnixMicro(), ids[0]); err != nil {
+			t.Fatal(err)
+		}
+		_ = st.Close()
+
+		st, _ = openInsertOnly(t, url)
+		if want := []int{15, 16, 17, 18, 19}; !reflect.DeepEqual(st.RecordsMigrated, want) {
+			t.Fatalf("the upgrade applied %v, want %v", st.RecordsMigrated, want)
+		}
+		if n, err := st.DeleteFinished(ctx, StateSucceeded, time.Now().Add(time.Second)); err != nil || n != 1 {
+			t.Fatalf("retention after the upgrade: %d %v", n, err)
+		}
+		if _, err := st.DeliveryByID(ctx, ids[0]); !errors.Is(err, ErrNoDelivery) {
+			t.Fatalf("the finished delivery after retention: %v", err)
+		}
+		var waiting int
+		err := st.inTx(ctx, func(tx *txn) error {
+			counts, err := unattempted(ctx, tx, []NewEvent{{AccountID: 1, Deliveries: []NewDelivery{{WebhookID: 1, BehindAfter: 16}}}})
+			waiting = counts[endpointKey{1, 1}]
+			return err
+		})
+		if err != nil || waiting != 1 {
+			t.Fatalf("the endpoint's backlog after the upgrade: %d %v; want 1", waiting, err)
 		}
 	})
 }
