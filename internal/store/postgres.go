@@ -110,7 +110,7 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 		if err != nil {
 			return nil, fmt.Errorf("the River tables: %w", err)
 		}
-		recs, err = migrateRecords(ctx, pgDB{q: conn}, postgresDialect)
+		recs, err = migrateRecords(ctx, pgDB{q: conn}, pgInTx(conn), postgresDialect)
 		return res, err
 	})
 	if err != nil {

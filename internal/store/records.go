@@ -114,7 +114,8 @@ var recordMigrations = []string{
 		PRIMARY KEY (state, finished_at_us, delivery_id)
 	)`,
 	16: `INSERT INTO chatwoot_finished (state, finished_at_us, delivery_id)
-		SELECT state, finished_at_us, id FROM chatwoot_deliveries WHERE finished_at_us > 0`,
+		SELECT state, finished_at_us, id FROM chatwoot_deliveries WHERE finished_at_us > 0
+		ON CONFLICT (state, finished_at_us, delivery_id) DO NOTHING`,
 	17: `DROP INDEX chatwoot_deliveries_finished`,
 	18: `DROP INDEX chatwoot_deliveries_unattempted`,
 	19: postgresOnly + `ALTER TABLE chatwoot_deliveries SET (fillfactor = 50)`,
@@ -171,6 +172,28 @@ func (d sqlDB) query(ctx context.Context, q string, each func(scan func(dest ...
 	}
 	defer rows.Close()
 	return eachRow(rows, each)
+}
+
+// sqlInTx runs fn in a transaction of db, committed if fn returns nil.
+func sqlInTx(sdb *sql.DB) func(context.Context, func(db) error) error {
+	return func(ctx context.Context, fn func(db) error) error {
+		tx, err := sdb.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if err := fn(sqlTx{tx}); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	}
+}
+
+// pgInTx runs fn in a transaction of conn, committed if fn returns nil.
+func pgInTx(conn *pgx.Conn) func(context.Context, func(db) error) error {
+	return func(ctx context.Context, fn func(db) error) error {
+		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error { return fn(pgDB{q: tx}) })
+	}
 }
 
 // pgQuerier is a pgx pool or one connection (the migration lock's).
@@ -231,8 +254,11 @@ func eachRow(rows interface {
 	return rows.Err()
 }
 
-// migrateRecords applies the record migrations not applied yet.
-func migrateRecords(ctx context.Context, d db, dia dialect) ([]int, error) {
+// migrateRecords applies the record migrations not applied yet, each in
+// a transaction of inTx with its row of chatwoot_schema_version: one cut
+// short (a crash, a kill during a long backfill) is not half applied, and
+// runs whole at the next Open.
+func migrateRecords(ctx context.Context, d db, inTx func(context.Context, func(db) error) error, dia dialect) ([]int, error) {
 	if err := d.exec(ctx, `CREATE TABLE IF NOT EXISTS chatwoot_schema_version (version BIGINT PRIMARY KEY)`); err != nil {
 		return nil, fmt.Errorf("creating chatwoot_schema_version: %w", err)
 	}
@@ -251,13 +277,16 @@ func migrateRecords(ctx context.Context, d db, dia dialect) ([]int, error) {
 			continue
 		}
 		m, pgOnly := strings.CutPrefix(recordMigrations[v], postgresOnly)
-		if !pgOnly || dia.postgres {
-			if err := d.exec(ctx, strings.ReplaceAll(m, "{{id}}", dia.id)); err != nil {
-				return done, fmt.Errorf("record migration %d: %w", v, err)
+		err := inTx(ctx, func(t db) error {
+			if !pgOnly || dia.postgres {
+				if err := t.exec(ctx, strings.ReplaceAll(m, "{{id}}", dia.id)); err != nil {
+					return err
+				}
 			}
-		}
-		if err := d.exec(ctx, `INSERT INTO chatwoot_schema_version (version) VALUES ($1)`, v); err != nil {
-			return done, fmt.Errorf("recording migration %d: %w", v, err)
+			return t.exec(ctx, `INSERT INTO chatwoot_schema_version (version) VALUES ($1)`, v)
+		})
+		if err != nil {
+			return done, fmt.Errorf("record migration %d: %w", v, err)
 		}
 		done = append(done, v)
 	}

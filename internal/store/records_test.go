@@ -4,8 +4,13 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store/storetest"
 )
 
 func TestDisabledMarks(t *testing.T) {
@@ -146,4 +151,50 @@ func TestUpgradeKeepsRetentionOfFinishedDeliveries(t *testing.T) {
 			t.Fatalf("the endpoint's backlog after the upgrade: %d %v; want 1", waiting, err)
 		}
 	})
+}
+
+// TestPostgresMigrationCutShortIsNotHalfApplied fails the recording of
+// record migration 16 (the finished log's backfill) after the backfill
+// ran: the open fails, and nothing of it stays, so the next open runs it
+// whole instead of failing on the rows it left.
+func TestPostgresMigrationCutShortIsNotHalfApplied(t *testing.T) {
+	ctx := context.Background()
+	url := storetest.NewDatabase(t)
+	all := recordMigrations
+	recordMigrations = all[:16]
+	st, c := openInsertOnly(t, url)
+	recordMigrations = all
+	ids := enqueueN(t, st, c, 3, []byte(`{}`))
+	// Succeeded, as the code before the log wrote it.
+	if err := st.records.exec(ctx, `UPDATE chatwoot_deliveries SET state = $1, attempts = 1, finished_at_us = $2 WHERE id = $3`,
+		StateSucceeded, time.Now().UnixMicro(), ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.records.exec(ctx, `ALTER TABLE chatwoot_schema_version ADD CONSTRAINT cut_short CHECK (version < 16)`); err != nil {
+		t.Fatal(err)
+	}
+	_ = st.Close()
+	if _, err := Open(ctx, Options{URL: url}); err == nil || !strings.Contains(err.Error(), "record migration 16") {
+		t.Fatalf("open with migration 16 failing: %v", err)
+	}
+
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var logged int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM chatwoot_finished`).Scan(&logged); err != nil || logged != 0 {
+		t.Fatalf("%d entries in the finished log after the failed open, %v; want none: the backfill is undone", logged, err)
+	}
+	if _, err := conn.Exec(ctx, `ALTER TABLE chatwoot_schema_version DROP CONSTRAINT cut_short`); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = openInsertOnly(t, url)
+	if want := []int{16, 17, 18, 19}; !reflect.DeepEqual(st.RecordsMigrated, want) {
+		t.Fatalf("the next open applied %v, want %v", st.RecordsMigrated, want)
+	}
+	if n, err := st.DeleteFinished(ctx, StateSucceeded, time.Now().Add(time.Second)); err != nil || n != 1 {
+		t.Fatalf("retention after the upgrade: %d %v", n, err)
+	}
 }

@@ -249,7 +249,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 		db.Close()
 		return nil, fmt.Errorf("migrating %s: %w", abs, err)
 	}
-	recs, err := migrateRecords(ctx, sqlDB{db}, sqliteDialect)
+	recs, err := migrateRecords(ctx, sqlDB{db}, sqlInTx(db), sqliteDialect)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrating %s: %w", abs, err)
