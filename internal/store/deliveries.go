@@ -533,46 +533,9 @@ type DeliveryFilter struct {
 }
 
 // ListDeliveries lists deliveries by id (an index walk: the primary key,
-// or (account, webhook, id) for one endpoint).
+// or (account, webhook, id) for each endpoint).
 func (s *Store) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error) {
-	var where []string
-	var args []any
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	if len(f.States) > 0 {
-		ps := make([]string, len(f.States))
-		for i, st := range f.States {
-			ps[i] = arg(st)
-		}
-		where = append(where, "d.state IN ("+strings.Join(ps, ", ")+")")
-	}
-	if len(f.Endpoints) > 0 {
-		ors := make([]string, len(f.Endpoints))
-		for i, e := range f.Endpoints {
-			ors[i] = "(d.account_id = " + arg(e.AccountID) + " AND d.webhook_id = " + arg(e.WebhookID) + ")"
-		}
-		where = append(where, "("+strings.Join(ors, " OR ")+")")
-	}
-	if f.BeforeID > 0 {
-		where = append(where, "d.id < "+arg(f.BeforeID))
-	}
-	if f.AfterID > 0 {
-		where = append(where, "d.id > "+arg(f.AfterID))
-	}
-	if !f.Since.IsZero() {
-		where = append(where, "d.created_at_us >= "+arg(f.Since.UnixMicro()))
-	}
-	q := `SELECT ` + deliveryColumns + ` FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	if f.Ascending {
-		q += " ORDER BY d.id ASC"
-	} else {
-		q += " ORDER BY d.id DESC"
-	}
-	if f.Limit > 0 {
-		q += " LIMIT " + arg(f.Limit)
-	}
+	q, args := listDeliveriesSQL(f)
 	var out []Delivery
 	err := s.records.query(ctx, q, func(scan func(...any) error) error {
 		d, err := scanDelivery(scan, false)
@@ -583,6 +546,59 @@ func (s *Store) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Deliver
 		return nil, fmt.Errorf("listing deliveries: %w", err)
 	}
 	return out, nil
+}
+
+// listDeliveriesSQL is ListDeliveries' query for f, and its arguments.
+// Without endpoints it walks the primary key. With endpoints, each one's
+// page is read from chatwoot_deliveries_endpoint (at most Limit entries
+// each) and the pages are merged by id: an OR of endpoints was a bitmap of
+// all their deliveries, sorted, and an equality on the webhook let the
+// planner walk the primary key with a filter instead (statistics from a
+// backlog of that endpoint make it look cheap; it reads the whole table
+// once the endpoint has few deliveries). A range on the webhook that holds
+// one value leaves no order but the index's.
+func listDeliveriesSQL(f DeliveryFilter) (string, []any) {
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	var where []string
+	if len(f.States) > 0 {
+		ps := make([]string, len(f.States))
+		for i, st := range f.States {
+			ps[i] = arg(st)
+		}
+		where = append(where, "d.state IN ("+strings.Join(ps, ", ")+")")
+	}
+	if f.BeforeID > 0 {
+		where = append(where, "d.id < "+arg(f.BeforeID))
+	}
+	if f.AfterID > 0 {
+		where = append(where, "d.id > "+arg(f.AfterID))
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "d.created_at_us >= "+arg(f.Since.UnixMicro()))
+	}
+	dir, limit := "DESC", ""
+	if f.Ascending {
+		dir = "ASC"
+	}
+	if f.Limit > 0 {
+		limit = " LIMIT " + arg(f.Limit)
+	}
+	if len(f.Endpoints) > 0 {
+		pages := make([]string, len(f.Endpoints))
+		for i, e := range f.Endpoints {
+			w := arg(e.WebhookID)
+			cond := append([]string{"d.account_id = " + arg(e.AccountID), "d.webhook_id >= " + w, "d.webhook_id <= " + w}, where...)
+			pages[i] = fmt.Sprintf(`SELECT id FROM (SELECT d.id FROM chatwoot_deliveries d WHERE %s ORDER BY d.webhook_id %s, d.id %s%s) AS p%d`,
+				strings.Join(cond, " AND "), dir, dir, limit, i)
+		}
+		where = []string{"d.id IN (" + strings.Join(pages, " UNION ALL ") + ")"}
+	}
+	q := `SELECT ` + deliveryColumns + ` FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	return q + " ORDER BY d.id " + dir + limit, args
 }
 
 // Attempt is one HTTP attempt of a delivery, whatever its outcome (a 2xx

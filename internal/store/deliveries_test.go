@@ -170,6 +170,10 @@ func TestDeliveryRecords(t *testing.T) {
 			{DeliveryFilter{States: []string{StateDead, StatePending}}, []string{"u-3", "u-2"}},
 			{DeliveryFilter{Limit: 1, BeforeID: qs[2].ID}, []string{"u-2"}},
 			{DeliveryFilter{Endpoints: ep7, Ascending: true, AfterID: qs[0].ID}, []string{"u-3"}},
+			// Two endpoints' pages, merged by id, the limit over both.
+			{DeliveryFilter{Endpoints: append(ep7, Endpoint{AccountID: 1, WebhookID: 8}), Limit: 2}, []string{"u-3", "u-2"}},
+			{DeliveryFilter{Endpoints: append(ep7, Endpoint{AccountID: 1, WebhookID: 8}), Ascending: true, AfterID: qs[0].ID}, []string{"u-2", "u-3"}},
+			{DeliveryFilter{Endpoints: []Endpoint{{AccountID: 1, WebhookID: 8}, {AccountID: 2, WebhookID: 7}}}, []string{"u-2"}},
 			{DeliveryFilter{Since: time.Now().Add(time.Hour)}, nil},
 		} {
 			if got := list(tt.f); !reflect.DeepEqual(got, tt.want) {

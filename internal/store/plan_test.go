@@ -20,6 +20,8 @@ import (
 // are not read) and an endpoint's delivery log.
 func TestRecordQueriesUseIndexes(t *testing.T) {
 	st, _ := openTest(t)
+	endpointLog, endpointLogArgs := listDeliveriesSQL(DeliveryFilter{
+		Endpoints: []Endpoint{{AccountID: 1, WebhookID: 2}, {AccountID: 1, WebhookID: 3}}, States: []string{StateDead}, BeforeID: 100, Limit: 10})
 	for _, tt := range []struct {
 		name, q string
 		args    []any
@@ -29,7 +31,7 @@ func TestRecordQueriesUseIndexes(t *testing.T) {
 		{"retention batch", finishedBatchSQL, []any{StateSucceeded, 1, 10}, "SEARCH f USING COVERING INDEX sqlite_autoindex_chatwoot_finished_1 (state=? AND finished_at_us<?)"},
 		{"for attempt", forAttemptSQL(st.records, 3), []any{1, 2, 3}, "SEARCH d USING INTEGER PRIMARY KEY"},
 		{"backlog", unattemptedSQL(st.records, 2), []any{1, 2, 1, 3, 16}, "SEARCH d USING INDEX chatwoot_deliveries_endpoint (account_id=? AND webhook_id<?)"},
-		{"endpoint log", `SELECT d.id, d.state FROM chatwoot_deliveries d WHERE (d.account_id = $1 AND d.webhook_id = $2) AND d.id < $3 ORDER BY d.id DESC LIMIT $4`, []any{1, 2, 100, 10}, "USING INDEX chatwoot_deliveries_endpoint"},
+		{"endpoint log", endpointLog, endpointLogArgs, "SEARCH d USING INDEX chatwoot_deliveries_endpoint (account_id=? AND webhook_id>? AND webhook_id<?)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var plan []string
@@ -76,32 +78,49 @@ func TestPostgresRecordQueriesUseIndexes(t *testing.T) {
 		}
 		byKey(t, explainOn(t, st.attemptReads, forAttemptSQL(st.attemptReads, len(some)), some...))
 	})
-	t.Run("backlog", func(t *testing.T) {
-		// Statistics taken while one endpoint's 30,000 deliveries were all
-		// waiting (a dead endpoint's backlog), read after they were
-		// delivered: for that endpoint, the planner's own choice was to
-		// scan the table, which it expected to stop at once; for another
-		// one, with an equality on its webhook, to walk the primary key
-		// backwards and filter, which reads the whole table when that
-		// endpoint has few deliveries.
-		fresh, _ := openInsertOnly(t, storetest.NewDatabase(t))
-		for _, q := range []string{
-			`INSERT INTO chatwoot_deliveries (uuid, event_id, account_id, webhook_id, state, attempts, max_attempts,
-				job_id, created_at_us, next_attempt_at_us, last_status, last_error, finished_at_us)
-				SELECT 'd' || g, 1, 1, 2, 'pending', 0, 1, 0, 0, 0, 0, '', 0 FROM generate_series(1, 30000) AS g`,
-			`ANALYZE chatwoot_deliveries`,
-			`UPDATE chatwoot_deliveries SET state = 'succeeded', attempts = 1, finished_at_us = 1`,
-		} {
-			if err := fresh.records.exec(ctx, q); err != nil {
-				t.Fatal(err)
-			}
+	// Statistics taken while one endpoint's 30,000 deliveries were all
+	// waiting (a dead endpoint's backlog), read after they were delivered:
+	// for that endpoint's backlog, the planner's own choice was to scan the
+	// table, which it expected to stop at once; for another one, and for
+	// that endpoint's log, with an equality on the webhook, to walk the
+	// primary key and filter, which reads the whole table when the endpoint
+	// has few deliveries.
+	skewed, _ := openInsertOnly(t, storetest.NewDatabase(t))
+	for _, q := range []string{
+		`INSERT INTO chatwoot_deliveries (uuid, event_id, account_id, webhook_id, state, attempts, max_attempts,
+			job_id, created_at_us, next_attempt_at_us, last_status, last_error, finished_at_us)
+			SELECT 'd' || g, 1, 1, 2, 'pending', 0, 1, 0, 0, 0, 0, '', 0 FROM generate_series(1, 30000) AS g`,
+		`ANALYZE chatwoot_deliveries`,
+		`UPDATE chatwoot_deliveries SET state = 'succeeded', attempts = 1, finished_at_us = 1`,
+	} {
+		if err := skewed.records.exec(ctx, q); err != nil {
+			t.Fatal(err)
 		}
+	}
+	t.Run("backlog", func(t *testing.T) {
+		fresh := skewed
 		for _, webhook := range []int{2, 3} {
 			// In a write transaction, as ingest runs it.
 			plan := explainInTx(t, fresh, func(tx *txn) (string, []any) { return unattemptedSQL(tx, 1), []any{1, webhook, 16} })
 			if !strings.Contains(plan, "Index Scan Backward using chatwoot_deliveries_endpoint") ||
 				!strings.Contains(plan, "webhook_id <=") || strings.Contains(plan, "Seq Scan") {
 				t.Errorf("webhook %d: plan:\n%s\nwant chatwoot_deliveries_endpoint walked backwards from the webhook, no scan", webhook, plan)
+			}
+		}
+	})
+	t.Run("endpoint log", func(t *testing.T) {
+		for _, f := range []DeliveryFilter{
+			{Endpoints: []Endpoint{{AccountID: 1, WebhookID: 2}}, Limit: 50},
+			{Endpoints: []Endpoint{{AccountID: 1, WebhookID: 2}, {AccountID: 1, WebhookID: 3}}, BeforeID: 20000, Limit: 50},
+			// A recover's page (a state filter of which the statistics
+			// know nothing matches) of an endpoint with few deliveries.
+			{Endpoints: []Endpoint{{AccountID: 1, WebhookID: 3}}, States: []string{StateDead}, Ascending: true, AfterID: 10, Limit: 500},
+		} {
+			q, args := listDeliveriesSQL(f)
+			plan := explainOn(t, skewed.records, q, args...)
+			if strings.Count(plan, "using chatwoot_deliveries_endpoint") != len(f.Endpoints) ||
+				strings.Contains(plan, "Scan on chatwoot_deliveries") || strings.Contains(plan, "using chatwoot_deliveries_pkey on chatwoot_deliveries d_") {
+				t.Errorf("%+v: plan:\n%s\nwant a page of chatwoot_deliveries_endpoint per endpoint, then rows by key", f, plan)
 			}
 		}
 	})

@@ -119,16 +119,7 @@ func TestDisabledMarks(t *testing.T) {
 func TestUpgradeKeepsRetentionOfFinishedDeliveries(t *testing.T) {
 	eachStoreURL(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		all := recordMigrations
-		recordMigrations = all[:15]
-		st, c := openInsertOnly(t, url)
-		recordMigrations = all
-		ids := enqueueN(t, st, c, 2, []byte(`{}`))
-		// Succeeded, as the code before the log wrote it.
-		if err := st.records.exec(ctx, `UPDATE chatwoot_deliveries SET state = $1, attempts = 1, finished_at_us = $2 WHERE id = $3`,
-			StateSucceeded, time.Now().UnixMicro(), ids[0]); err != nil {
-			t.Fatal(err)
-		}
+		st, ids := storeBeforeTheFinishedLog(t, url, 15)
 		_ = st.Close()
 
 		st, _ = openInsertOnly(t, url)
@@ -160,16 +151,7 @@ func TestUpgradeKeepsRetentionOfFinishedDeliveries(t *testing.T) {
 func TestPostgresMigrationCutShortIsNotHalfApplied(t *testing.T) {
 	ctx := context.Background()
 	url := storetest.NewDatabase(t)
-	all := recordMigrations
-	recordMigrations = all[:16]
-	st, c := openInsertOnly(t, url)
-	recordMigrations = all
-	ids := enqueueN(t, st, c, 3, []byte(`{}`))
-	// Succeeded, as the code before the log wrote it.
-	if err := st.records.exec(ctx, `UPDATE chatwoot_deliveries SET state = $1, attempts = 1, finished_at_us = $2 WHERE id = $3`,
-		StateSucceeded, time.Now().UnixMicro(), ids[0]); err != nil {
-		t.Fatal(err)
-	}
+	st, _ := storeBeforeTheFinishedLog(t, url, 16)
 	if err := st.records.exec(ctx, `ALTER TABLE chatwoot_schema_version ADD CONSTRAINT cut_short CHECK (version < 16)`); err != nil {
 		t.Fatal(err)
 	}
@@ -197,4 +179,22 @@ func TestPostgresMigrationCutShortIsNotHalfApplied(t *testing.T) {
 	if n, err := st.DeleteFinished(ctx, StateSucceeded, time.Now().Add(time.Second)); err != nil || n != 1 {
 		t.Fatalf("retention after the upgrade: %d %v", n, err)
 	}
+}
+
+// storeBeforeTheFinishedLog opens the store at url with the record
+// migrations before the n-th (15: the finished log, 16: its backfill) and
+// stores two deliveries, the first succeeded as the code before the log
+// recorded it (no entry in the log); it returns their ids.
+func storeBeforeTheFinishedLog(t *testing.T, url string, n int) (*Store, []int64) {
+	t.Helper()
+	all := recordMigrations
+	recordMigrations = all[:n]
+	st, c := openInsertOnly(t, url)
+	recordMigrations = all
+	ids := enqueueN(t, st, c, 2, []byte(`{}`))
+	if err := st.records.exec(context.Background(), `UPDATE chatwoot_deliveries SET state = $1, attempts = 1, finished_at_us = $2 WHERE id = $3`,
+		StateSucceeded, time.Now().UnixMicro(), ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	return st, ids
 }
