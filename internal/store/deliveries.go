@@ -673,6 +673,12 @@ func (s *Store) Requeue(ctx context.Context, c Client, id int64, from []string, 
 		for _, st := range from {
 			args = append(args, st)
 		}
+		// Its entry in the finished log goes with its finish.
+		if err := t.exec(ctx, `DELETE FROM chatwoot_finished WHERE (state, finished_at_us, delivery_id) IN
+			(SELECT state, finished_at_us, id FROM chatwoot_deliveries WHERE id = $1 AND state IN (`+placeholders(pgDB{}, 2, len(from))+`))`,
+			args...); err != nil {
+			return err
+		}
 		moved := false
 		if err := t.query(ctx, `UPDATE chatwoot_deliveries SET state = 'pending', max_attempts = attempts + 1, next_attempt_at_us = 0, finished_at_us = 0
 			WHERE id = $1 AND state IN (`+placeholders(pgDB{}, 2, len(from))+`) RETURNING id`,
@@ -897,9 +903,9 @@ func writeOutcomes(ctx context.Context, t *txn, os []Outcome, now int64) error {
 }
 
 // finishedRow is an entry of the finished log, chatwoot_finished: the
-// deliveries retention deletes, by state and time of finishing. An entry
-// stays when its delivery is replayed; retention skips it then, since the
-// delivery's state or finish time no longer match.
+// deliveries retention deletes, by state and time of finishing. A replay
+// deletes its delivery's entry; retention still checks that a delivery's
+// state and finish time match its entry before deleting it.
 type finishedRow struct {
 	state string
 	at    int64
