@@ -673,15 +673,15 @@ func (s *Store) Requeue(ctx context.Context, c Client, id int64, from []string, 
 		for _, st := range from {
 			args = append(args, st)
 		}
+		movable := `id = $1 AND state IN (` + placeholders(pgDB{}, 2, len(from)) + `)`
 		// Its entry in the finished log goes with its finish.
 		if err := t.exec(ctx, `DELETE FROM chatwoot_finished WHERE (state, finished_at_us, delivery_id) IN
-			(SELECT state, finished_at_us, id FROM chatwoot_deliveries WHERE id = $1 AND state IN (`+placeholders(pgDB{}, 2, len(from))+`))`,
-			args...); err != nil {
+			(SELECT state, finished_at_us, id FROM chatwoot_deliveries WHERE `+movable+`)`, args...); err != nil {
 			return err
 		}
 		moved := false
 		if err := t.query(ctx, `UPDATE chatwoot_deliveries SET state = 'pending', max_attempts = attempts + 1, next_attempt_at_us = 0, finished_at_us = 0
-			WHERE id = $1 AND state IN (`+placeholders(pgDB{}, 2, len(from))+`) RETURNING id`,
+			WHERE `+movable+` RETURNING id`,
 			func(scan func(...any) error) error {
 				moved = true
 				var id int64
@@ -1006,28 +1006,28 @@ const finishedBatchSQL = `SELECT f.finished_at_us, f.delivery_id, COALESCE(d.eve
 func (s *Store) DeleteFinished(ctx context.Context, state string, before time.Time) (int, error) {
 	var taken int
 	err := s.inTx(ctx, func(t *txn) error {
-		taken = 0
-		var ids, events []any
-		var lastAt, lastID int64
+		var entries, ids, events []any // entries: the deliveries of the entries read
+		var lastAt int64
 		if err := t.query(ctx, finishedBatchSQL,
 			func(scan func(...any) error) error {
-				var ev, current int64
-				if err := scan(&lastAt, &lastID, &ev, &current); err != nil {
+				var id, ev, current int64
+				if err := scan(&lastAt, &id, &ev, &current); err != nil {
 					return err
 				}
-				taken++
+				entries = append(entries, id)
 				if current == 1 {
-					ids, events = append(ids, lastID), append(events, ev)
+					ids, events = append(ids, id), append(events, ev)
 				}
 				return nil
 			}, state, before.UnixMicro(), RetentionBatch); err != nil {
 			return err
 		}
-		if taken == 0 {
+		if taken = len(entries); taken == 0 {
 			return nil
 		}
-		if err := t.exec(ctx, `DELETE FROM chatwoot_finished WHERE state = $1 AND (finished_at_us < $2 OR finished_at_us = $2 AND delivery_id <= $3)`,
-			state, lastAt, lastID); err != nil {
+		// The entries read, not others in their range committed since.
+		if err := t.exec(ctx, `DELETE FROM chatwoot_finished WHERE state = $1 AND finished_at_us <= $2
+			AND delivery_id IN (`+placeholders(t, 3, len(entries))+`)`, append([]any{state, lastAt}, entries...)...); err != nil {
 			return err
 		}
 		if len(ids) == 0 {

@@ -378,3 +378,37 @@ func TestEnqueueManyEvents(t *testing.T) {
 		}
 	})
 }
+
+// TestRetentionInBatches: retention takes the finished log RetentionBatch
+// entries at a time, oldest first, each batch deleting what it read and
+// nothing after it, until none is left.
+func TestRetentionInBatches(t *testing.T) {
+	eachStore(t, func(t *testing.T, st *Store, c Client) {
+		ctx := context.Background()
+		ids := enqueueN(t, st, c, 2*RetentionBatch+RetentionBatch/2, []byte(`{}`))
+		outs := make([]Outcome, len(ids))
+		for i, id := range ids {
+			outs[i] = Outcome{ID: id, State: StateSucceeded, Attempts: 1, Status: 200}
+		}
+		if err := st.saveOutcomes(ctx, outs, nil); err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		for {
+			n, err := st.DeleteFinished(ctx, StateSucceeded, time.Now().Add(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, n)
+			if n < RetentionBatch {
+				break
+			}
+		}
+		if want := []int{RetentionBatch, RetentionBatch, RetentionBatch / 2}; !reflect.DeepEqual(got, want) {
+			t.Fatalf("batches %v, want %v", got, want)
+		}
+		if ev, ds, as, _ := st.RecordCounts(ctx); ev != 0 || ds != 0 || as != 0 {
+			t.Fatalf("after retention: %d events %d deliveries %d attempts", ev, ds, as)
+		}
+	})
+}
