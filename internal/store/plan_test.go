@@ -164,8 +164,8 @@ func TestPostgresRecordStatementsAreNotPrepared(t *testing.T) {
 // TestPostgresWriteStatementsGenericPlans checks the plans PostgreSQL
 // keeps for the write transactions' prepared statements: generic plans,
 // made under the transactions' by-key settings on a new, empty store (where
-// a scan looks cheapest), that look rows up by key or through the partial
-// indexes, however the tables grow afterwards.
+// a scan looks cheapest), that look rows up by key, or walk the endpoints'
+// index or the finished log's key, however the tables grow afterwards.
 func TestPostgresWriteStatementsGenericPlans(t *testing.T) {
 	st, _ := openInsertOnly(t, storetest.NewDatabase(t))
 	for _, tt := range []struct {
