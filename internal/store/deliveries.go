@@ -881,23 +881,28 @@ func writeOutcomes(ctx context.Context, t *txn, os []Outcome, now int64) error {
 	if err := insertFinished(ctx, t, finished); err != nil {
 		return err
 	}
-	// Attempts in fixed-size statements too (6 parameters each).
-	for len(attempts) > 0 {
-		rows := chunk(len(attempts)/6, outcomeChunks)
+	return insertRows(ctx, t, `INSERT INTO chatwoot_attempts (delivery_id, attempt, at_us, status, error, duration_us) VALUES `, 6, attempts, attemptUpsert)
+}
+
+// insertRows runs head, the rows of values (width parameters each, given
+// flat) and tail as multi-row INSERTs of the fixed sizes outcomeChunks, so
+// that the statement caches hold few statements.
+func insertRows(ctx context.Context, t *txn, head string, width int, values []any, tail string) error {
+	for len(values) > 0 {
+		rows := chunk(len(values)/width, outcomeChunks)
 		var ins strings.Builder
-		ins.WriteString(`INSERT INTO chatwoot_attempts (delivery_id, attempt, at_us, status, error, duration_us) VALUES `)
+		ins.WriteString(head)
 		for i := range rows {
 			if i > 0 {
 				ins.WriteString(", ")
 			}
-			b := i * 6
-			ins.WriteString("(" + placeholders(t, b+1, 6) + ")")
+			ins.WriteString("(" + placeholders(t, i*width+1, width) + ")")
 		}
-		ins.WriteString(attemptUpsert)
-		if err := t.exec(ctx, ins.String(), attempts[:rows*6]...); err != nil {
+		ins.WriteString(tail)
+		if err := t.exec(ctx, ins.String(), values[:rows*width]...); err != nil {
 			return err
 		}
-		attempts = attempts[rows*6:]
+		values = values[rows*width:]
 	}
 	return nil
 }
@@ -912,27 +917,13 @@ type finishedRow struct {
 	id    int64
 }
 
-// insertFinished adds rows to the finished log, in fixed-size statements.
+// insertFinished adds rows to the finished log.
 func insertFinished(ctx context.Context, t *txn, rows []finishedRow) error {
-	for len(rows) > 0 {
-		n := chunk(len(rows), outcomeChunks)
-		var ins strings.Builder
-		ins.WriteString(`INSERT INTO chatwoot_finished (state, finished_at_us, delivery_id) VALUES `)
-		args := make([]any, 0, 3*n)
-		for i, f := range rows[:n] {
-			if i > 0 {
-				ins.WriteString(", ")
-			}
-			ins.WriteString("(" + placeholders(t, 3*i+1, 3) + ")")
-			args = append(args, f.state, f.at, f.id)
-		}
-		ins.WriteString(finishedUpsert)
-		if err := t.exec(ctx, ins.String(), args...); err != nil {
-			return err
-		}
-		rows = rows[n:]
+	values := make([]any, 0, 3*len(rows))
+	for _, f := range rows {
+		values = append(values, f.state, f.at, f.id)
 	}
-	return nil
+	return insertRows(ctx, t, `INSERT INTO chatwoot_finished (state, finished_at_us, delivery_id) VALUES `, 3, values, finishedUpsert)
 }
 
 // finishedUpsert ends an INSERT into the finished log: an outcome written

@@ -78,7 +78,7 @@ func beginSQLite(db *sql.DB, driver *riversqlite.Driver) func(context.Context) (
 // byKeyOnlySQL leaves PostgreSQL's planner, on the connections of the
 // daemon's write transactions (Open sets it once on each), only index scans
 // and joins that look rows up by key. The daemon's transactions read and
-// write rows they name (ids, an endpoint's backlog through its partial
+// write rows they name (ids, an endpoint's newest deliveries through its
 // index), but the planner, from statistics that need not fit the moment,
 // chose otherwise: with statistics taken during a dead endpoint's backlog
 // it scanned the whole table per endpoint to count a backlog (LIMIT 16,
