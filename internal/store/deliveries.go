@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 )
@@ -75,6 +76,29 @@ type Queued struct {
 // an event whose deliveries are all duplicates is not stored. It returns
 // one Queued per delivery, in order.
 func (s *Store) Enqueue(ctx context.Context, c Client, evs []NewEvent, jobs func([]Queued) []river.InsertManyParams) ([]Queued, error) {
+	out, err := s.enqueue(ctx, c, evs, jobs, false)
+	if errors.Is(err, errStoredAlready) {
+		out, err = s.enqueue(ctx, c, evs, jobs, true)
+	}
+	return out, err
+}
+
+// errStoredAlready is a plain INSERT's refusal of a row whose key is
+// stored already (or given twice), in a transaction that is written again
+// with ON CONFLICT. On PostgreSQL, ON CONFLICT's speculative insertion of
+// each row cost more than writing the rare transaction twice.
+var errStoredAlready = errors.New("a row's key is stored already")
+
+// isUniqueViolation reports whether err is PostgreSQL's refusal of a row
+// whose key is there already.
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// enqueue is Enqueue's transaction. On PostgreSQL, with upsert false, a
+// delivery whose UUID is stored already fails it with errStoredAlready.
+func (s *Store) enqueue(ctx context.Context, c Client, evs []NewEvent, jobs func([]Queued) []river.InsertManyParams, upsert bool) ([]Queued, error) {
 	var out []Queued
 	err := s.inTx(ctx, func(t *txn) error {
 		now := time.Now().UnixMicro()
@@ -86,7 +110,10 @@ func (s *Store) Enqueue(ctx context.Context, c Client, evs []NewEvent, jobs func
 		if err != nil {
 			return fmt.Errorf("storing %d events: %w", len(evs), err)
 		}
-		ids, err := insertDeliveries(ctx, t, evs, eventIDs, now)
+		ids, err := insertDeliveries(ctx, t, evs, eventIDs, now, upsert)
+		if !upsert && isUniqueViolation(err) {
+			return errStoredAlready
+		}
 		if err != nil {
 			return fmt.Errorf("storing deliveries: %w", err)
 		}
@@ -217,8 +244,9 @@ func insertEvents(ctx context.Context, t *txn, evs []NewEvent, now int64) ([]int
 // insertDeliveries stores the deliveries of evs (eventIDs: the events'
 // rows, in order) and returns the row of each UUID it stored; a UUID
 // stored before is missing (ON CONFLICT DO NOTHING), and so is none given
-// twice: the first took the row.
-func insertDeliveries(ctx context.Context, t *txn, evs []NewEvent, eventIDs []int64, now int64) (map[string]int64, error) {
+// twice: the first took the row. On PostgreSQL, unless upsert, such a
+// UUID fails the INSERT instead.
+func insertDeliveries(ctx context.Context, t *txn, evs []NewEvent, eventIDs []int64, now int64, upsert bool) (map[string]int64, error) {
 	type row struct {
 		ev int
 		d  NewDelivery
@@ -242,9 +270,11 @@ func insertDeliveries(ctx context.Context, t *txn, evs []NewEvent, eventIDs []in
 		for i, r := range rows {
 			uuids[i], events[i], accounts[i], webhooks[i], maxAttempts[i] = r.d.UUID, eventIDs[r.ev], evs[r.ev].AccountID, r.d.WebhookID, int64(r.d.MaxAttempts)
 		}
-		err := t.query(ctx, `INSERT INTO chatwoot_deliveries (uuid, event_id, account_id, webhook_id, state, attempts, max_attempts, job_id, created_at_us, next_attempt_at_us, last_status, last_error, finished_at_us)
-			SELECT u, e, a, w, 'pending', 0, m, 0, $6, 0, 0, '', 0 FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS v (u, e, a, w, m)
-			ON CONFLICT (uuid) DO NOTHING RETURNING id, uuid`, scanID, uuids, events, accounts, webhooks, maxAttempts, now)
+		q := insertDeliveriesSQL
+		if upsert {
+			q = insertDeliveriesUpsertSQL
+		}
+		err := t.query(ctx, q, scanID, uuids, events, accounts, webhooks, maxAttempts, now)
 		return ids, err
 	}
 	for rest := rows; len(rest) > 0; {
@@ -267,6 +297,16 @@ func insertDeliveries(ctx context.Context, t *txn, evs []NewEvent, eventIDs []in
 		rest = rest[n:]
 	}
 	return ids, nil
+}
+
+// insertDeliveriesSQL stores deliveries given as five arrays on
+// PostgreSQL; insertDeliveriesUpsertSQL leaves out a UUID stored already.
+var insertDeliveriesSQL, insertDeliveriesUpsertSQL = insertDeliveryArrays(""), insertDeliveryArrays(" ON CONFLICT (uuid) DO NOTHING")
+
+func insertDeliveryArrays(onConflict string) string {
+	return `INSERT INTO chatwoot_deliveries (uuid, event_id, account_id, webhook_id, state, attempts, max_attempts, job_id, created_at_us, next_attempt_at_us, last_status, last_error, finished_at_us)
+		SELECT u, e, a, w, 'pending', 0, m, 0, $6, 0, 0, '', 0 FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS v (u, e, a, w, m)` +
+		onConflict + ` RETURNING id, uuid`
 }
 
 type endpointKey struct{ account, webhook int64 }
@@ -788,6 +828,23 @@ var ErrJobNotRunning = errors.New("the job is no longer running; its follow-up j
 // attempts. A delivery appears once per chunk (a later outcome of it
 // starts the next chunk), so each UPDATE touches a row once.
 func (s *Store) saveOutcomes(ctx context.Context, os []Outcome, fs []*finish) error {
+	err := s.writeOutcomesTx(ctx, os, fs, false)
+	if errors.Is(err, errStoredAlready) {
+		// An attempt recorded already: the same attempt of a delivery
+		// made by two runs of its job (one rescued while the other still
+		// ran). Written again, the later replaces it.
+		for _, f := range fs {
+			f.Err = nil
+		}
+		err = s.writeOutcomesTx(ctx, os, fs, true)
+	}
+	return err
+}
+
+// writeOutcomesTx is saveOutcomes' transaction. On PostgreSQL, with
+// upsert false, an attempt or finished entry there already fails it with
+// errStoredAlready.
+func (s *Store) writeOutcomesTx(ctx context.Context, os []Outcome, fs []*finish, upsert bool) error {
 	return s.inTx(ctx, func(t *txn) error {
 		byClient := map[Client][]river.InsertManyParams{}
 		var clients []Client
@@ -833,7 +890,11 @@ func (s *Store) saveOutcomes(ctx context.Context, os []Outcome, fs []*finish) er
 			if !t.arrays() {
 				n = chunk(n, outcomeChunks)
 			}
-			if err := writeOutcomes(ctx, t, os[:n], now); err != nil {
+			err := writeOutcomes(ctx, t, os[:n], now, upsert)
+			if !upsert && isUniqueViolation(err) {
+				return errStoredAlready
+			}
+			if err != nil {
 				return err
 			}
 			os = os[n:]
@@ -842,9 +903,9 @@ func (s *Store) saveOutcomes(ctx context.Context, os []Outcome, fs []*finish) er
 	})
 }
 
-func writeOutcomes(ctx context.Context, t *txn, os []Outcome, now int64) error {
+func writeOutcomes(ctx context.Context, t *txn, os []Outcome, now int64, upsert bool) error {
 	if t.arrays() {
-		return writeOutcomeArrays(ctx, t, os, now)
+		return writeOutcomeArrays(ctx, t, os, now, upsert)
 	}
 	var q strings.Builder
 	args := make([]any, 0, len(os)*8)
@@ -942,19 +1003,24 @@ const attemptUpsert = ` ON CONFLICT (delivery_id, attempt) DO UPDATE SET at_us =
 // outcomeArraysSQL records outcomes given as eight arrays, one per
 // column, the final ones in the finished log, and their attempts as six
 // more arrays, in one statement (data-modifying WITHs run whether or not
-// anything reads them).
-const outcomeArraysSQL = `WITH outcomes AS (UPDATE chatwoot_deliveries SET ` + outcomeSet + `
+// anything reads them). Its inserts fail on a row there already;
+// outcomeArraysUpsertSQL's replace an attempt and keep an entry.
+var outcomeArraysSQL, outcomeArraysUpsertSQL = outcomeArrays("", ""), outcomeArrays(finishedUpsert, attemptUpsert)
+
+func outcomeArrays(finishedTail, attemptTail string) string {
+	return `WITH outcomes AS (UPDATE chatwoot_deliveries SET ` + outcomeSet + `
 	FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])
 		AS v (id, state, attempts, job_id, next_us, status, error, finished_us)
 	WHERE chatwoot_deliveries.id = v.id
 	RETURNING v.id, v.state, v.finished_us),
 	finished AS (INSERT INTO chatwoot_finished (state, finished_at_us, delivery_id)
-		SELECT state, finished_us, id FROM outcomes WHERE finished_us > 0` + finishedUpsert + `)
+		SELECT state, finished_us, id FROM outcomes WHERE finished_us > 0` + finishedTail + `)
 	INSERT INTO chatwoot_attempts (delivery_id, attempt, at_us, status, error, duration_us)
-	SELECT * FROM unnest($9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[], $14::bigint[])` + attemptUpsert
+	SELECT * FROM unnest($9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[], $14::bigint[])` + attemptTail
+}
 
 // writeOutcomeArrays is writeOutcomes in one statement of arrays.
-func writeOutcomeArrays(ctx context.Context, t *txn, os []Outcome, now int64) error {
+func writeOutcomeArrays(ctx context.Context, t *txn, os []Outcome, now int64, upsert bool) error {
 	n := len(os)
 	ids, attempts, jobs, next, status, finished := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	states, errs := make([]string, n), make([]string, n)
@@ -973,7 +1039,11 @@ func writeOutcomeArrays(ctx context.Context, t *txn, os []Outcome, now int64) er
 			aStatus, aErrs, aDur = append(aStatus, int64(a.Status)), append(aErrs, a.Error), append(aDur, a.Duration.Microseconds())
 		}
 	}
-	return t.exec(ctx, outcomeArraysSQL, ids, states, attempts, jobs, next, status, errs, finished, aIDs, aNums, aAt, aStatus, aErrs, aDur)
+	q := outcomeArraysSQL
+	if upsert {
+		q = outcomeArraysUpsertSQL
+	}
+	return t.exec(ctx, q, ids, states, attempts, jobs, next, status, errs, finished, aIDs, aNums, aAt, aStatus, aErrs, aDur)
 }
 
 // RetentionBatch is the most deliveries one retention statement deletes:

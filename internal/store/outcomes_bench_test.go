@@ -49,6 +49,10 @@ func benchSaveOutcomes(b *testing.B, url string) {
 	payload := `{"event":"message_created","content":"` + strings.Repeat("x", 500) + `"}`
 	ids := enqueueN(b, st, c, b.N, []byte(payload))
 	const perWrite = 50
+	cpu0 := time.Duration(-1)
+	if st.records.arrays() {
+		cpu0 = serverCPU(b, st)
+	}
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < len(ids); i += perWrite {
@@ -62,6 +66,9 @@ func benchSaveOutcomes(b *testing.B, url string) {
 		}
 	}
 	b.ReportMetric(float64(len(ids))/time.Since(start).Seconds(), "outcomes/s")
+	if cpu0 >= 0 {
+		b.ReportMetric((serverCPU(b, st)-cpu0).Seconds()*1e6/float64(len(ids)), "pg-µs/outcome")
+	}
 	if b.N > 1 {
 		if _, err := st.DeliveryByID(ctx, ids[len(ids)-1]); err != nil {
 			b.Fatal(fmt.Errorf("last delivery: %w", err))

@@ -171,7 +171,8 @@ func TestPostgresWriteStatementsGenericPlans(t *testing.T) {
 	for _, tt := range []struct {
 		name, q, args, want string
 	}{
-		{"outcomes", outcomeArraysSQL, `'{1,2}', '{a,b}', '{1,1}', '{0,0}', '{0,0}', '{200,200}', '{"",""}', '{1,1}', '{1,2}', '{1,1}', '{1,1}', '{200,200}', '{"",""}', '{1,1}'`, "chatwoot_deliveries_pkey"},
+		{"outcomes", outcomeArraysSQL, outcomeArgs, "chatwoot_deliveries_pkey"},
+		{"outcomes written again", outcomeArraysUpsertSQL, outcomeArgs, "chatwoot_deliveries_pkey"},
 		{"backlog", unattemptedSQL(pgDB{}, 2), `1, 2, 1, 3, 16`, "Index Scan Backward using chatwoot_deliveries_endpoint"},
 		{"retention batch", finishedBatchSQL, `'succeeded', 1, 10`, "chatwoot_finished_pkey"},
 	} {
@@ -183,6 +184,9 @@ func TestPostgresWriteStatementsGenericPlans(t *testing.T) {
 		})
 	}
 }
+
+// outcomeArgs are outcome arrays of two deliveries, as SQL literals.
+const outcomeArgs = `'{1,2}', '{a,b}', '{1,1}', '{0,0}', '{0,0}', '{200,200}', '{"",""}', '{1,1}', '{1,2}', '{1,1}', '{1,1}', '{200,200}', '{"",""}', '{1,1}'`
 
 // genericPlanInTx returns the generic plan of q, prepared in a write
 // transaction of st and run with args (SQL literals), rolled back.

@@ -11,6 +11,9 @@ import (
 
 type finishArgs struct {
 	Rescued bool `json:"rescued"`
+	// Again: a delivery whose first attempt is recorded already, recorded
+	// again (with a duration of 2 ms) in the write that finishes the job.
+	Again int64 `json:"again"`
 }
 
 func (finishArgs) Kind() string { return "test_finish" }
@@ -32,7 +35,11 @@ func (w *finishWorker) Work(ctx context.Context, job *river.Job[finishArgs]) err
 			return err
 		}
 	}
-	other := w.rec.Add(Outcome{ID: 999, State: StateSucceeded}) // no such row: a no-op in the same write
+	o := Outcome{ID: 999, State: StateSucceeded} // no such row: a no-op in the same write
+	if job.Args.Again != 0 {
+		o = Outcome{ID: job.Args.Again, State: StateSucceeded, Attempts: 1, Status: 200, Attempt: &Attempt{Attempt: 1, At: time.Now(), Status: 200, Duration: 2 * time.Millisecond}}
+	}
+	other := w.rec.Add(o)
 	err := <-w.rec.Finish(ctx, job.JobRow, []river.InsertManyParams{{Args: noopArgs{IDs: []int64{job.ID}}}})
 	if oerr := <-other; oerr != nil {
 		err = errors.Join(err, oerr)
@@ -50,7 +57,9 @@ func (w *finishWorker) Work(ctx context.Context, job *river.Job[finishArgs]) err
 // TestRecorderFinishesAJobWithItsFollowUps: a job's follow-up jobs are
 // inserted in the write that completes it, or not at all when it was no
 // longer running (rescued meanwhile): a job run again never inserts them
-// twice.
+// twice. A write that records an attempt recorded already (on PostgreSQL,
+// refused, then written again) completes its job with its follow-ups
+// once.
 func TestRecorderFinishesAJobWithItsFollowUps(t *testing.T) {
 	eachStoreURL(t, func(t *testing.T, url string) {
 		ctx := context.Background()
@@ -82,9 +91,25 @@ func TestRecorderFinishesAJobWithItsFollowUps(t *testing.T) {
 			}
 			return len(res.Jobs)
 		}
-		for _, rescued := range []bool{false, true} {
+		for _, tt := range []struct {
+			name           string
+			rescued, again bool
+		}{{"finished", false, false}, {"rescued", true, false}, {"finished with an attempt recorded again", false, true}} {
+			args := finishArgs{Rescued: tt.rescued}
+			if tt.again {
+				qs, err := st.Enqueue(ctx, c, []NewEvent{{AccountID: 1, Event: "message_created", Payload: []byte(`{}`),
+					Deliveries: []NewDelivery{{UUID: "again", WebhookID: 1, MaxAttempts: 3}}}}, oneJob)
+				if err != nil {
+					t.Fatal(err)
+				}
+				first := Attempt{Attempt: 1, At: time.Now(), Status: 200, Duration: time.Millisecond}
+				if err := st.saveOutcomes(ctx, []Outcome{{ID: qs[0].ID, State: StateSucceeded, Attempts: 1, Status: 200, Attempt: &first}}, nil); err != nil {
+					t.Fatal(err)
+				}
+				args.Again = qs[0].ID
+			}
 			before := followUps()
-			res, err := c.InsertMany(ctx, []river.InsertManyParams{{Args: finishArgs{Rescued: rescued}}})
+			res, err := c.InsertMany(ctx, []river.InsertManyParams{{Args: args}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,11 +124,16 @@ func TestRecorderFinishesAJobWithItsFollowUps(t *testing.T) {
 				t.Fatal(err)
 			}
 			added := followUps() - before
-			if !rescued && (ferr != nil || row.State != "completed" || added != 1) {
-				t.Fatalf("finished: %v, job %s, %d follow-ups; want completed with its one follow-up", ferr, row.State, added)
+			if !tt.rescued && (ferr != nil || row.State != "completed" || added != 1) {
+				t.Fatalf("%s: %v, job %s, %d follow-ups; want completed with its one follow-up", tt.name, ferr, row.State, added)
 			}
-			if rescued && (!errors.Is(ferr, ErrJobNotRunning) || added != 0) {
-				t.Fatalf("rescued: %v, %d follow-ups; want ErrJobNotRunning and none", ferr, added)
+			if tt.rescued && (!errors.Is(ferr, ErrJobNotRunning) || added != 0) {
+				t.Fatalf("%s: %v, %d follow-ups; want ErrJobNotRunning and none", tt.name, ferr, added)
+			}
+			if tt.again {
+				if as, err := st.Attempts(ctx, args.Again); err != nil || len(as) != 1 || as[0].Duration != 2*time.Millisecond {
+					t.Fatalf("%s: attempts %+v %v; want the one attempt, as recorded again", tt.name, as, err)
+				}
 			}
 		}
 	})
