@@ -89,11 +89,14 @@ func (s *Store) Enqueue(ctx context.Context, c Client, evs []NewEvent, jobs func
 // each row cost more than writing the rare transaction twice.
 var errStoredAlready = errors.New("a row's key is stored already")
 
-// isUniqueViolation reports whether err is PostgreSQL's refusal of a row
-// whose key is there already.
-func isUniqueViolation(err error) bool {
+// storedAlready is err of a write without upsert, errStoredAlready when
+// PostgreSQL refused a row whose key is there already.
+func storedAlready(err error, upsert bool) error {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
+	if !upsert && errors.As(err, &pe) && pe.Code == "23505" {
+		return errStoredAlready
+	}
+	return err
 }
 
 // enqueue is Enqueue's transaction. On PostgreSQL, with upsert false, a
@@ -111,9 +114,6 @@ func (s *Store) enqueue(ctx context.Context, c Client, evs []NewEvent, jobs func
 			return fmt.Errorf("storing %d events: %w", len(evs), err)
 		}
 		ids, err := insertDeliveries(ctx, t, evs, eventIDs, now, upsert)
-		if !upsert && isUniqueViolation(err) {
-			return errStoredAlready
-		}
 		if err != nil {
 			return fmt.Errorf("storing deliveries: %w", err)
 		}
@@ -275,7 +275,7 @@ func insertDeliveries(ctx context.Context, t *txn, evs []NewEvent, eventIDs []in
 			q = insertDeliveriesUpsertSQL
 		}
 		err := t.query(ctx, q, scanID, uuids, events, accounts, webhooks, maxAttempts, now)
-		return ids, err
+		return ids, storedAlready(err, upsert)
 	}
 	for rest := rows; len(rest) > 0; {
 		n := chunk(len(rest), insertChunks)
@@ -890,11 +890,7 @@ func (s *Store) writeOutcomesTx(ctx context.Context, os []Outcome, fs []*finish,
 			if !t.arrays() {
 				n = chunk(n, outcomeChunks)
 			}
-			err := writeOutcomes(ctx, t, os[:n], now, upsert)
-			if !upsert && isUniqueViolation(err) {
-				return errStoredAlready
-			}
-			if err != nil {
+			if err := writeOutcomes(ctx, t, os[:n], now, upsert); err != nil {
 				return err
 			}
 			os = os[n:]
@@ -1043,7 +1039,7 @@ func writeOutcomeArrays(ctx context.Context, t *txn, os []Outcome, now int64, up
 	if upsert {
 		q = outcomeArraysUpsertSQL
 	}
-	return t.exec(ctx, q, ids, states, attempts, jobs, next, status, errs, finished, aIDs, aNums, aAt, aStatus, aErrs, aDur)
+	return storedAlready(t.exec(ctx, q, ids, states, attempts, jobs, next, status, errs, finished, aIDs, aNums, aAt, aStatus, aErrs, aDur), upsert)
 }
 
 // RetentionBatch is the most deliveries one retention statement deletes:
