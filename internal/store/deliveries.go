@@ -105,15 +105,18 @@ func (s *Store) enqueue(ctx context.Context, c Client, evs []NewEvent, jobs func
 	var out []Queued
 	err := s.inTx(ctx, func(t *txn) error {
 		now := time.Now().UnixMicro()
-		waiting, err := unattempted(ctx, t, evs)
-		if err != nil {
-			return fmt.Errorf("counting the endpoints' backlogs: %w", err)
+		// The backlogs' counts and the events go in one round trip (with
+		// BEGIN, on PostgreSQL); the deliveries need the events' ids.
+		counts, waiting := unattempted(t, evs)
+		events, eventIDs := insertEvents(t, evs, now)
+		if err := t.pipeline(ctx, append(counts, events...)); err != nil {
+			return err
 		}
-		eventIDs, err := insertEvents(ctx, t, evs, now)
-		if err != nil {
-			return fmt.Errorf("storing %d events: %w", len(evs), err)
+		if len(*eventIDs) != len(evs) {
+			return fmt.Errorf("storing %d events: %d inserted", len(evs), len(*eventIDs))
 		}
-		ids, err := insertDeliveries(ctx, t, evs, eventIDs, now, upsert)
+		slices.Sort(*eventIDs)
+		ids, err := insertDeliveries(ctx, t, evs, *eventIDs, now, upsert)
 		if err != nil {
 			return fmt.Errorf("storing deliveries: %w", err)
 		}
@@ -138,7 +141,7 @@ func (s *Store) enqueue(ctx context.Context, c Client, evs []NewEvent, jobs func
 				out = append(out, q)
 			}
 			if stored == 0 {
-				unused = append(unused, eventIDs[i])
+				unused = append(unused, (*eventIDs)[i])
 			}
 		}
 		if len(unused) > 0 {
@@ -181,32 +184,32 @@ func chunk(n int, sizes []int) int {
 	return 1
 }
 
-// insertEvents stores evs and returns their row ids, in order. The rows
-// are inserted in the order of an ordinal, so each database numbers them
-// in that order (PostgreSQL evaluates the identity's nextval after the
-// ORDER BY; SQLite assigns rowids as it inserts): the ids RETURNING gives,
-// in whatever order, sorted, are the events' in order.
-func insertEvents(ctx context.Context, t *txn, evs []NewEvent, now int64) ([]int64, error) {
+// insertEvents returns the statements that store evs, and the row ids
+// they return once run. The rows are inserted in the order of an ordinal,
+// so each database numbers them in that order (PostgreSQL evaluates the
+// identity's nextval after the ORDER BY; SQLite assigns rowids as it
+// inserts): the ids RETURNING gives, in whatever order, sorted, are the
+// events' in order.
+func insertEvents(t *txn, evs []NewEvent, now int64) ([]stmt, *[]int64) {
 	ids := make([]int64, 0, len(evs))
+	what := fmt.Sprintf("storing %d events", len(evs))
+	each := func(scan func(...any) error) error {
+		var id int64
+		err := scan(&id)
+		ids = append(ids, id)
+		return err
+	}
 	if t.arrays() {
 		accounts, events, payloads, keys := make([]int64, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
 		for i, ev := range evs {
 			accounts[i], events[i], payloads[i], keys[i] = ev.AccountID, ev.Event, string(ev.Payload), ev.IdempotencyKey
 		}
-		err := t.query(ctx, `INSERT INTO chatwoot_events (account_id, event, payload, received_at_us, idempotency_key)
+		return []stmt{{what: what, each: each, args: []any{accounts, events, payloads, keys, now},
+			sql: `INSERT INTO chatwoot_events (account_id, event, payload, received_at_us, idempotency_key)
 			SELECT a, e, p, $5, k FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS v (a, e, p, k, n)
-			ORDER BY n RETURNING id`, func(scan func(...any) error) error {
-			var id int64
-			err := scan(&id)
-			ids = append(ids, id)
-			return err
-		}, accounts, events, payloads, keys, now)
-		if err == nil && len(ids) != len(evs) {
-			err = fmt.Errorf("%d of %d events inserted", len(ids), len(evs))
-		}
-		slices.Sort(ids)
-		return ids, err
+			ORDER BY n RETURNING id`}}, &ids
 	}
+	var stmts []stmt
 	for rest := evs; len(rest) > 0; {
 		n := chunk(len(rest), insertChunks)
 		var q strings.Builder
@@ -222,23 +225,10 @@ func insertEvents(ctx context.Context, t *txn, evs []NewEvent, now int64) ([]int
 			args = append(args, ev.AccountID, ev.Event, string(ev.Payload), now, ev.IdempotencyKey)
 		}
 		q.WriteString(`) AS v ORDER BY column6 RETURNING id`)
-		from := len(ids)
-		err := t.query(ctx, q.String(), func(scan func(...any) error) error {
-			var id int64
-			err := scan(&id)
-			ids = append(ids, id)
-			return err
-		}, args...)
-		if err != nil {
-			return nil, err
-		}
-		if len(ids)-from != n {
-			return nil, fmt.Errorf("%d of %d events inserted", len(ids)-from, n)
-		}
-		slices.Sort(ids[from:])
+		stmts = append(stmts, stmt{what: what, sql: q.String(), args: args, each: each})
 		rest = rest[n:]
 	}
-	return ids, nil
+	return stmts, &ids
 }
 
 // insertDeliveries stores the deliveries of evs (eventIDs: the events'
@@ -314,14 +304,15 @@ type endpointKey struct{ account, webhook int64 }
 // unattemptedChunk bounds the endpoints one backlog query names.
 const unattemptedChunk = 200
 
-// unattempted counts, for each endpoint evs deliver to with a BehindAfter,
-// how many of its newest stored deliveries (as many as the largest
-// BehindAfter) wait for their first attempt: each endpoint reads that many
+// unattempted returns the statements that count, for each endpoint evs
+// deliver to with a BehindAfter, how many of its newest stored deliveries
+// (as many as the largest BehindAfter) wait for their first attempt, and
+// the counts they fill once run: each endpoint reads that many
 // entries of chatwoot_deliveries_endpoint however deep its backlog, and no
 // index holds a column an outcome writes (see recordMigrations 15-19). It
 // is a fact of what was committed: on PostgreSQL, another replica's
 // transaction still open is not counted.
-func unattempted(ctx context.Context, t *txn, evs []NewEvent) (map[endpointKey]int, error) {
+func unattempted(t *txn, evs []NewEvent) ([]stmt, map[endpointKey]int) {
 	counts := map[endpointKey]int{}
 	var keys []endpointKey
 	limit := 0
@@ -335,6 +326,16 @@ func unattempted(ctx context.Context, t *txn, evs []NewEvent) (map[endpointKey]i
 			limit = max(limit, d.BehindAfter)
 		}
 	}
+	each := func(scan func(...any) error) error {
+		var k endpointKey
+		var n int
+		if err := scan(&k.account, &k.webhook, &n); err != nil {
+			return err
+		}
+		counts[k] = n
+		return nil
+	}
+	var stmts []stmt
 	for len(keys) > 0 {
 		chunk := keys[:min(len(keys), unattemptedChunk)]
 		keys = keys[len(chunk):]
@@ -343,20 +344,9 @@ func unattempted(ctx context.Context, t *txn, evs []NewEvent) (map[endpointKey]i
 			args = append(args, k.account, k.webhook)
 		}
 		args = append(args, limit)
-		err := t.query(ctx, unattemptedSQL(t, len(chunk)), func(scan func(...any) error) error {
-			var k endpointKey
-			var n int
-			if err := scan(&k.account, &k.webhook, &n); err != nil {
-				return err
-			}
-			counts[k] = n
-			return nil
-		}, args...)
-		if err != nil {
-			return nil, err
-		}
+		stmts = append(stmts, stmt{what: "counting the endpoints' backlogs", sql: unattemptedSQL(t, len(chunk)), args: args, each: each})
 	}
-	return counts, nil
+	return stmts, counts
 }
 
 // unattemptedSQL counts the backlogs of n endpoints, given as n (account,
@@ -1039,7 +1029,8 @@ func writeOutcomeArrays(ctx context.Context, t *txn, os []Outcome, now int64, up
 	if upsert {
 		q = outcomeArraysUpsertSQL
 	}
-	return storedAlready(t.exec(ctx, q, ids, states, attempts, jobs, next, status, errs, finished, aIDs, aNums, aAt, aStatus, aErrs, aDur), upsert)
+	return t.withCommit(ctx, stmt{sql: q, args: []any{ids, states, attempts, jobs, next, status, errs, finished, aIDs, aNums, aAt, aStatus, aErrs, aDur},
+		mapErr: func(err error) error { return storedAlready(err, upsert) }})
 }
 
 // RetentionBatch is the most deliveries one retention statement deletes:

@@ -412,3 +412,42 @@ func TestRetentionInBatches(t *testing.T) {
 		}
 	})
 }
+
+// TestOutcomesWrittenAgain: an outcome write that records an attempt
+// stored already (two runs of one job) is written again whole: the
+// attempt is replaced, and the write's other outcomes are stored once.
+// On PostgreSQL a write that needs no River call is one round trip, its
+// statement's failure the commit's; this is that path.
+func TestOutcomesWrittenAgain(t *testing.T) {
+	eachStore(t, func(t *testing.T, st *Store, c Client) {
+		ctx := context.Background()
+		ids := enqueueN(t, st, c, 2, []byte(`{}`))
+		at := time.Now()
+		attempt := func(n int, d time.Duration) *Attempt {
+			return &Attempt{Attempt: n, At: at, Status: 503, Error: "503", Duration: d}
+		}
+		first := []Outcome{
+			{ID: ids[0], State: StateFailed, Attempts: 1, Status: 503, Error: "503", NextAttemptAt: at.Add(time.Hour), Attempt: attempt(1, time.Millisecond)},
+			{ID: ids[1], State: StateFailed, Attempts: 1, Status: 503, Error: "503", NextAttemptAt: at.Add(time.Hour), Attempt: attempt(1, time.Millisecond)},
+		}
+		if err := st.saveOutcomes(ctx, first, nil); err != nil {
+			t.Fatal(err)
+		}
+		again := []Outcome{
+			{ID: ids[0], State: StateFailed, Attempts: 1, Status: 503, Error: "503", NextAttemptAt: at.Add(time.Hour), Attempt: attempt(1, 2*time.Millisecond)},
+			{ID: ids[1], State: StateSucceeded, Attempts: 2, Status: 200, Attempt: &Attempt{Attempt: 2, At: at, Status: 200, Duration: time.Millisecond}},
+		}
+		if err := st.saveOutcomes(ctx, again, nil); err != nil {
+			t.Fatalf("writing an attempt stored already: %v", err)
+		}
+		if as, err := st.Attempts(ctx, ids[0]); err != nil || len(as) != 1 || as[0].Duration != 2*time.Millisecond {
+			t.Fatalf("attempts of the delivery recorded again: %+v %v; want its one attempt, as written again", as, err)
+		}
+		if as, err := st.Attempts(ctx, ids[1]); err != nil || len(as) != 2 || as[1].Status != 200 {
+			t.Fatalf("attempts of the other delivery: %+v %v; want 503 then 200", as, err)
+		}
+		if d, err := st.DeliveryByID(ctx, ids[1]); err != nil || d.State != StateSucceeded {
+			t.Fatalf("the other delivery: %+v %v; want succeeded", d, err)
+		}
+	})
+}

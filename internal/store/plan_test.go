@@ -194,8 +194,11 @@ func genericPlanInTx(t *testing.T, st *Store, q, args string) string {
 	t.Helper()
 	var plan string
 	inRolledBackTx(t, st, func(tx *txn) error {
-		var err error
-		plan, err = genericPlan(tx.db.(pgDB).q, q, args)
+		pq, err := tx.db.(*pgTxn).begun(context.Background())
+		if err != nil {
+			return err
+		}
+		plan, err = genericPlan(pq, q, args)
 		return err
 	})
 	return plan

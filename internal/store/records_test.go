@@ -134,7 +134,8 @@ func TestUpgradeKeepsRetentionOfFinishedDeliveries(t *testing.T) {
 		}
 		var waiting int
 		err := st.inTx(ctx, func(tx *txn) error {
-			counts, err := unattempted(ctx, tx, []NewEvent{{AccountID: 1, Deliveries: []NewDelivery{{WebhookID: 1, BehindAfter: 16}}}})
+			stmts, counts := unattempted(tx, []NewEvent{{AccountID: 1, Deliveries: []NewDelivery{{WebhookID: 1, BehindAfter: 16}}}})
+			err := tx.pipeline(ctx, stmts)
 			waiting = counts[endpointKey{1, 1}]
 			return err
 		})
