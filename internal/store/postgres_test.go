@@ -256,3 +256,46 @@ func TestOpenRefusalHidesAKeywordPassword(t *testing.T) {
 		t.Fatalf("Open = %v; want a refusal naming the forms, without the password", err)
 	}
 }
+
+// TestPostgresFailedWritesReleaseTheirConnections: a write transaction
+// refused in its first round trip (BEGIN with its first statements) or in
+// the one of its commit (an outcome write alone in a batch) leaves nothing
+// stored and gives its connection back: twice as many of each as the write
+// pool holds, then good ones, all finish.
+func TestPostgresFailedWritesReleaseTheirConnections(t *testing.T) {
+	st, c := openInsertOnly(t, storetest.NewDatabase(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ids := enqueueN(t, st, c, 1, []byte(`{}`))
+	// PostgreSQL's text holds no U+0000 (ingest refuses it in events).
+	bad := []NewEvent{{AccountID: 1, Event: "message_created", Payload: []byte("{\"n\":\"\x00\"}"),
+		Deliveries: []NewDelivery{{UUID: "refused", WebhookID: 1, MaxAttempts: 1}}}}
+	failed := func(errText string) Outcome {
+		return Outcome{ID: ids[0], State: StateFailed, Attempts: 1, Status: 503, Error: errText, NextAttemptAt: time.Now().Add(time.Hour),
+			Attempt: &Attempt{Attempt: 1, At: time.Now(), Status: 503, Error: errText}}
+	}
+	for i := range 2 * writeConns {
+		if _, err := st.Enqueue(ctx, c, bad, oneJob); err == nil {
+			t.Fatalf("enqueue %d of a payload PostgreSQL refuses: no error", i)
+		}
+		if err := st.saveOutcomes(ctx, []Outcome{failed("\x00")}, nil); err == nil {
+			t.Fatalf("outcome write %d that PostgreSQL refuses: no error", i)
+		}
+	}
+	if d, err := st.DeliveryByID(ctx, ids[0]); err != nil || d.State != StatePending || d.Attempts != 0 {
+		t.Fatalf("after the refused outcomes: %+v %v; want it pending, unattempted", d, err)
+	}
+	if ev, ds, as, err := st.RecordCounts(ctx); err != nil || ev != 1 || ds != 1 || as != 0 {
+		t.Fatalf("after the refused writes: %d events, %d deliveries, %d attempts, %v; want 1, 1, 0", ev, ds, as, err)
+	}
+	if _, err := st.Enqueue(ctx, c, []NewEvent{{AccountID: 1, Event: "message_created", Payload: []byte(`{}`),
+		Deliveries: []NewDelivery{{UUID: "accepted", WebhookID: 1, MaxAttempts: 1}}}}, oneJob); err != nil {
+		t.Fatalf("enqueue after the refused writes: %v", err)
+	}
+	if err := st.saveOutcomes(ctx, []Outcome{failed("503")}, nil); err != nil {
+		t.Fatalf("outcome write after the refused writes: %v", err)
+	}
+	if as, err := st.Attempts(ctx, ids[0]); err != nil || len(as) != 1 {
+		t.Fatalf("attempts: %+v %v; want the one written", as, err)
+	}
+}
