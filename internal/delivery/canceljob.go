@@ -82,28 +82,37 @@ type CancelWorker struct {
 	// Jobs returns the River client working the job, from its context
 	// (the client is created after its workers).
 	Jobs func(ctx context.Context) (Jobs, error)
-	// Records marks the endpoint's waiting deliveries cancelled first.
+	// Records marks the endpoint's waiting deliveries cancelled, after
+	// their jobs are (see Work).
 	Records interface {
 		CancelWaiting(ctx context.Context, e store.Endpoint, why string) (int, error)
 	}
 	Logger hclog.Logger
 }
 
-// Work implements river.Worker.
+// Work implements river.Worker. The jobs go first, then the records: a
+// job cancelled was committed, with its deliveries, before the records
+// are read, so those are cancelled too. In the other order a delivery
+// committed between the two kept its record pending and lost its job.
+// One committed after the jobs keeps its job, which cancels it at its
+// turn (or finds it cancelled).
 func (w *CancelWorker) Work(ctx context.Context, job *river.Job[CancelArgs]) error {
 	k := job.Args.Key()
-	if w.Records != nil {
-		if _, err := w.Records.CancelWaiting(ctx, store.Endpoint{AccountID: k.AccountID, WebhookID: k.ID}, cancelReason(job.Args.Reason)); err != nil {
-			return err
-		}
-	}
 	jobs, err := w.Jobs(ctx)
 	if err != nil {
 		return err
 	}
 	n, err := CancelPending(ctx, jobs, job.Args.Key())
+	if err != nil {
+		return err
+	}
+	if w.Records != nil {
+		if n, err = w.Records.CancelWaiting(ctx, store.Endpoint{AccountID: k.AccountID, WebhookID: k.ID}, cancelReason(job.Args.Reason)); err != nil {
+			return err
+		}
+	}
 	if n > 0 && w.Logger != nil {
 		w.Logger.Info("pending deliveries cancelled", "endpoint", fmt.Sprintf("webhook %d of account %d", job.Args.EndpointID, job.Args.AccountID), "reason", job.Args.Reason, "count", n)
 	}
-	return err
+	return nil
 }

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -286,5 +287,58 @@ func TestCancelPending(t *testing.T) {
 	ds, _ := r.st.ListDeliveries(context.Background(), store.DeliveryFilter{States: []string{store.StateCancelled}})
 	if d, _ := r.st.DeliveryByID(context.Background(), other[0].ID); len(ds) != 2 || d.State != store.StatePending {
 		t.Fatalf("cancelled records %d, webhook 8's %s", len(ds), d.State)
+	}
+}
+
+// recordsCommittedMeanwhile is the store's records, with a delivery to
+// webhook 7 committed by ingest just before or just after the cancel
+// job's write of them.
+type recordsCommittedMeanwhile struct {
+	r      *testRiver
+	t      *testing.T
+	before bool
+	got    []store.Queued
+}
+
+func (m *recordsCommittedMeanwhile) CancelWaiting(ctx context.Context, e store.Endpoint, why string) (int, error) {
+	if m.before {
+		m.got = append(m.got, m.r.insertDelivery(m.t, "b0000000-0000-4000-8000-000000000001", 2, nil))
+	}
+	n, err := m.r.st.CancelWaiting(ctx, e, why)
+	if !m.before {
+		m.got = append(m.got, m.r.insertDelivery(m.t, "b0000000-0000-4000-8000-000000000002", 2, nil))
+	}
+	return n, err
+}
+
+// TestCancelWorkerLeavesNoDeliveryWithoutItsJob: a delivery committed
+// while the cancel job runs ends cancelled, or keeps a job that will carry
+// it; never pending with its job cancelled, which no one would attempt,
+// cancel or recover. (The job cancelled after the records did that to a
+// delivery committed in between.)
+func TestCancelWorkerLeavesNoDeliveryWithoutItsJob(t *testing.T) {
+	for _, before := range []bool{true, false} {
+		t.Run(fmt.Sprintf("before=%v", before), func(t *testing.T) {
+			f := newWorkerFixture(t, newEndpointServer(t, 200).URL)
+			r := newTestRiver(t, f.worker, Schedule{time.Second}, false)
+			r.insertDelivery(t, "a0000000-0000-4000-8000-000000000001", 2, nil)
+			recs := &recordsCommittedMeanwhile{r: r, t: t, before: before}
+			w := &CancelWorker{Jobs: func(context.Context) (Jobs, error) { return r.c, nil }, Records: recs}
+			if err := w.Work(context.Background(), &river.Job[CancelArgs]{JobRow: &rivertype.JobRow{}, Args: CancelArgs{AccountID: 1, EndpointID: 7, Reason: CancelGone}}); err != nil {
+				t.Fatal(err)
+			}
+			d, err := r.st.DeliveryByID(context.Background(), recs.got[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := r.c.JobList(context.Background(), river.NewJobListParams().Kinds(Kinds...).
+				States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStatePending, rivertype.JobStateRetryable))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.State != store.StateCancelled && len(res.Jobs) != 1 {
+				t.Fatalf("the delivery committed meanwhile is %s with %d jobs left to carry it; want it cancelled, or its job left", d.State, len(res.Jobs))
+			}
+		})
 	}
 }
