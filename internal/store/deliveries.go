@@ -108,15 +108,15 @@ func (s *Store) enqueue(ctx context.Context, c Client, evs []NewEvent, jobs func
 		// The backlogs' counts and the events go in one round trip (with
 		// BEGIN, on PostgreSQL); the deliveries need the events' ids.
 		counts, waiting := unattempted(t, evs)
-		events, eventIDs := insertEvents(t, evs, now)
+		events, eventRows := insertEvents(t, evs, now)
 		if err := t.pipeline(ctx, append(counts, events...)); err != nil {
 			return err
 		}
-		if len(*eventIDs) != len(evs) {
-			return fmt.Errorf("storing %d events: %d inserted", len(evs), len(*eventIDs))
+		eventIDs, err := eventRows()
+		if err != nil {
+			return err
 		}
-		slices.Sort(*eventIDs)
-		ids, err := insertDeliveries(ctx, t, evs, *eventIDs, now, upsert)
+		ids, err := insertDeliveries(ctx, t, evs, eventIDs, now, upsert)
 		if err != nil {
 			return fmt.Errorf("storing deliveries: %w", err)
 		}
@@ -141,7 +141,7 @@ func (s *Store) enqueue(ctx context.Context, c Client, evs []NewEvent, jobs func
 				out = append(out, q)
 			}
 			if stored == 0 {
-				unused = append(unused, (*eventIDs)[i])
+				unused = append(unused, eventIDs[i])
 			}
 		}
 		if len(unused) > 0 {
@@ -184,14 +184,21 @@ func chunk(n int, sizes []int) int {
 	return 1
 }
 
-// insertEvents returns the statements that store evs, and the row ids
-// they return once run. The rows are inserted in the order of an ordinal,
-// so each database numbers them in that order (PostgreSQL evaluates the
-// identity's nextval after the ORDER BY; SQLite assigns rowids as it
-// inserts): the ids RETURNING gives, in whatever order, sorted, are the
-// events' in order.
-func insertEvents(t *txn, evs []NewEvent, now int64) ([]stmt, *[]int64) {
+// insertEvents returns the statements that store evs, and what returns
+// the events' row ids, in order, once they ran. The rows are inserted in
+// the order of an ordinal, so each database numbers them in that order
+// (PostgreSQL evaluates the identity's nextval after the ORDER BY; SQLite
+// assigns rowids as it inserts, a statement after the other): the ids
+// RETURNING gives, in whatever order, sorted, are the events' in order.
+func insertEvents(t *txn, evs []NewEvent, now int64) ([]stmt, func() ([]int64, error)) {
 	ids := make([]int64, 0, len(evs))
+	sorted := func() ([]int64, error) {
+		if len(ids) != len(evs) {
+			return nil, fmt.Errorf("storing %d events: %d inserted", len(evs), len(ids))
+		}
+		slices.Sort(ids)
+		return ids, nil
+	}
 	what := fmt.Sprintf("storing %d events", len(evs))
 	each := func(scan func(...any) error) error {
 		var id int64
@@ -207,7 +214,7 @@ func insertEvents(t *txn, evs []NewEvent, now int64) ([]stmt, *[]int64) {
 		return []stmt{{what: what, each: each, args: []any{accounts, events, payloads, keys, now},
 			sql: `INSERT INTO chatwoot_events (account_id, event, payload, received_at_us, idempotency_key)
 			SELECT a, e, p, $5, k FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS v (a, e, p, k, n)
-			ORDER BY n RETURNING id`}}, &ids
+			ORDER BY n RETURNING id`}}, sorted
 	}
 	var stmts []stmt
 	for rest := evs; len(rest) > 0; {
@@ -228,7 +235,7 @@ func insertEvents(t *txn, evs []NewEvent, now int64) ([]stmt, *[]int64) {
 		stmts = append(stmts, stmt{what: what, sql: q.String(), args: args, each: each})
 		rest = rest[n:]
 	}
-	return stmts, &ids
+	return stmts, sorted
 }
 
 // insertDeliveries stores the deliveries of evs (eventIDs: the events'
