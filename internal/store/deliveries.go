@@ -248,12 +248,24 @@ func insertDeliveries(ctx context.Context, t *txn, evs []NewEvent, eventIDs []in
 		ev int
 		d  NewDelivery
 	}
-	var rows []row
+	// An endpoint's deliveries of a commit take consecutive ids, in the
+	// order of their events, so that its batch jobs read them as one range
+	// (forAttempt); endpoints come in the order of their first delivery.
+	group := map[endpointKey]int{}
+	var byEndpoint [][]row
 	for i, ev := range evs {
 		for _, d := range ev.Deliveries {
-			rows = append(rows, row{i, d})
+			k := endpointKey{ev.AccountID, d.WebhookID}
+			g, ok := group[k]
+			if !ok {
+				g = len(byEndpoint)
+				group[k] = g
+				byEndpoint = append(byEndpoint, nil)
+			}
+			byEndpoint[g] = append(byEndpoint[g], row{i, d})
 		}
 	}
+	rows := slices.Concat(byEndpoint...)
 	ids := make(map[string]int64, len(rows))
 	scanID := func(scan func(...any) error) error {
 		var id int64
@@ -484,28 +496,68 @@ func (s *Store) ForAttempt(ctx context.Context, ids []int64) ([]Delivery, error)
 }
 
 func forAttempt(ctx context.Context, d db, ids []int64) ([]Delivery, error) {
-	n := len(ids)
-	if d.arrays() {
-		n = attemptReadSize(n)
-	}
-	args := make([]any, n)
-	for i := range args {
-		args[i] = int64(0) // no row has id 0: padding finds nothing
-		if i < len(ids) {
-			args[i] = ids[i]
-		}
-	}
 	out := make([]Delivery, 0, len(ids))
-	err := d.query(ctx, forAttemptSQL(d, n),
+	var q string
+	var args []any
+	keep := func(int64) bool { return true }
+	if lo, hi, ok := idRun(ids); ok {
+		// A batch stored together: one walk of the primary key from lo to
+		// hi, not a lookup per id; a delivery in the range that is not the
+		// batch's is left out.
+		asked := slices.Sorted(slices.Values(ids))
+		keep = func(id int64) bool { _, found := slices.BinarySearch(asked, id); return found }
+		q, args = forAttemptRangeSQL(d), []any{lo, hi, hi - lo + 1}
+	} else {
+		n := len(ids)
+		if d.arrays() {
+			n = attemptReadSize(n)
+		}
+		args = make([]any, n)
+		for i := range args {
+			args[i] = int64(0) // no row has id 0: padding finds nothing
+			if i < len(ids) {
+				args[i] = ids[i]
+			}
+		}
+		q = forAttemptSQL(d, n)
+	}
+	err := d.query(ctx, q,
 		func(scan func(...any) error) error {
 			dv, err := scanDelivery(scan, true)
-			out = append(out, dv)
+			if err == nil && keep(dv.ID) {
+				out = append(out, dv)
+			}
 			return err
 		}, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading %d deliveries: %w", len(ids), err)
 	}
 	return out, nil
+}
+
+// idRun reports whether ids are close enough together to be read as the
+// range lo to hi: at most twice as many ids as asked.
+func idRun(ids []int64) (lo, hi int64, ok bool) {
+	if len(ids) < 2 {
+		return 0, 0, false
+	}
+	lo, hi = slices.Min(ids), slices.Max(ids)
+	return lo, hi, hi-lo < 2*int64(len(ids))
+}
+
+// forAttemptRangeSQL reads the deliveries with ids from $1 to $2 ($3 of
+// them at most) with their payloads.
+func forAttemptRangeSQL(d db) string {
+	if d.arrays() {
+		// The bounds are subqueries so that no plan knows them: a custom
+		// plan then costs what the generic one does, and PostgreSQL keeps
+		// the generic plan instead of planning the statement at every read.
+		// Each payload is looked up by key, as in forAttemptSQL.
+		return `SELECT ` + deliveryColumns + `, e.payload
+			FROM (SELECT * FROM chatwoot_deliveries WHERE id >= (SELECT $1::bigint) AND id <= (SELECT $2::bigint) ORDER BY id LIMIT (SELECT $3::bigint) OFFSET 0) AS d
+			CROSS JOIN LATERAL (SELECT e.event, e.payload FROM chatwoot_events e WHERE e.id = d.event_id OFFSET 0) AS e`
+	}
+	return `SELECT ` + deliveryColumns + `, e.payload FROM chatwoot_deliveries d JOIN chatwoot_events e ON e.id = d.event_id WHERE d.id BETWEEN ? AND ? LIMIT ?`
 }
 
 // attemptReadSize is the list length a worker's read of n deliveries is

@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -93,6 +95,11 @@ func TestDeliveryRecords(t *testing.T) {
 		if len(qs) != 3 || qs[0].Duplicate || qs[0].ID == 0 || len(carried) != 1 || len(carried[0]) != 3 {
 			t.Fatalf("queued %+v, jobs %v", qs, carried)
 		}
+		// An endpoint's deliveries of a commit take consecutive ids, in the
+		// order of their events: u-1 and u-3 to webhook 7, then u-2 to 8.
+		if qs[2].ID != qs[0].ID+1 || qs[1].ID != qs[2].ID+1 {
+			t.Fatalf("ids %d, %d, %d for u-1, u-2, u-3; want webhook 7's first, one after the other", qs[0].ID, qs[1].ID, qs[2].ID)
+		}
 		// The same UUIDs again: duplicates, no job, no second event row.
 		again, err := st.Enqueue(ctx, c, evs[1:], jobs)
 		if err != nil || len(again) != 1 || !again[0].Duplicate || len(carried) != 1 {
@@ -165,14 +172,14 @@ func TestDeliveryRecords(t *testing.T) {
 			f    DeliveryFilter
 			want []string
 		}{
-			{DeliveryFilter{}, []string{"u-3", "u-2", "u-1"}},
+			{DeliveryFilter{}, []string{"u-2", "u-3", "u-1"}},
 			{DeliveryFilter{Endpoints: ep7}, []string{"u-3", "u-1"}},
-			{DeliveryFilter{States: []string{StateDead, StatePending}}, []string{"u-3", "u-2"}},
-			{DeliveryFilter{Limit: 1, BeforeID: qs[2].ID}, []string{"u-2"}},
+			{DeliveryFilter{States: []string{StateDead, StatePending}}, []string{"u-2", "u-3"}},
+			{DeliveryFilter{Limit: 1, BeforeID: qs[1].ID}, []string{"u-3"}},
 			{DeliveryFilter{Endpoints: ep7, Ascending: true, AfterID: qs[0].ID}, []string{"u-3"}},
 			// Two endpoints' pages, merged by id, the limit over both.
-			{DeliveryFilter{Endpoints: append(ep7, Endpoint{AccountID: 1, WebhookID: 8}), Limit: 2}, []string{"u-3", "u-2"}},
-			{DeliveryFilter{Endpoints: append(ep7, Endpoint{AccountID: 1, WebhookID: 8}), Ascending: true, AfterID: qs[0].ID}, []string{"u-2", "u-3"}},
+			{DeliveryFilter{Endpoints: append(ep7, Endpoint{AccountID: 1, WebhookID: 8}), Limit: 2}, []string{"u-2", "u-3"}},
+			{DeliveryFilter{Endpoints: append(ep7, Endpoint{AccountID: 1, WebhookID: 8}), Ascending: true, AfterID: qs[0].ID}, []string{"u-3", "u-2"}},
 			{DeliveryFilter{Endpoints: []Endpoint{{AccountID: 1, WebhookID: 8}, {AccountID: 2, WebhookID: 7}}}, []string{"u-2"}},
 			{DeliveryFilter{Since: time.Now().Add(time.Hour)}, nil},
 		} {
@@ -448,6 +455,56 @@ func TestOutcomesWrittenAgain(t *testing.T) {
 		}
 		if d, err := st.DeliveryByID(ctx, ids[1]); err != nil || d.State != StateSucceeded {
 			t.Fatalf("the other delivery: %+v %v; want succeeded", d, err)
+		}
+	})
+}
+
+// TestForAttemptReadsTheDeliveriesAsked: a worker's read finds the
+// deliveries it names, each with its own event's payload, whether they
+// are read as a run of ids (with others of the range, not asked, left
+// out) or one by one, and leaves out those not stored.
+func TestForAttemptReadsTheDeliveriesAsked(t *testing.T) {
+	eachStore(t, func(t *testing.T, st *Store, c Client) {
+		ctx := context.Background()
+		var evs []NewEvent
+		for i := range 6 {
+			evs = append(evs, NewEvent{AccountID: 1, Event: "message_created", Payload: []byte(fmt.Sprintf(`{"n":%d}`, i)),
+				Deliveries: []NewDelivery{{UUID: fmt.Sprint("a-", i), WebhookID: 1, MaxAttempts: 1}}})
+		}
+		qs, err := st.Enqueue(ctx, c, evs, oneJob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := func(i int) int64 { return qs[i].ID }
+		for _, tt := range []struct {
+			name string
+			ids  []int64
+			want []int // events of the deliveries read
+		}{
+			{"a run with a gap", []int64{id(0), id(1), id(3)}, []int{0, 1, 3}},
+			{"a run backwards", []int64{id(5), id(4)}, []int{4, 5}},
+			{"spread apart", []int64{id(0), id(5)}, []int{0, 5}},
+			{"one", []int64{id(2)}, []int{2}},
+			{"a run past the last stored", []int64{id(4), id(5), id(5) + 1}, []int{4, 5}},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				ds, err := st.ForAttempt(ctx, tt.ids)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []int
+				for _, d := range ds {
+					var p struct{ N int }
+					if err := json.Unmarshal(d.Payload, &p); err != nil || d.ID != id(p.N) {
+						t.Fatalf("delivery %d with payload %s", d.ID, d.Payload)
+					}
+					got = append(got, p.N)
+				}
+				slices.Sort(got)
+				if !slices.Equal(got, tt.want) {
+					t.Errorf("read the deliveries of events %v; want %v", got, tt.want)
+				}
+			})
 		}
 	})
 }

@@ -243,3 +243,92 @@ func serverCPU(tb testing.TB, st *Store) time.Duration {
 	}
 	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
+
+// BenchmarkAttemptReads is what batch jobs' reads cost: b.N deliveries
+// stored as ingest stores them, then read for their attempts a batch at a
+// time, each batch the deliveries of one endpoint stored in one
+// transaction. "one endpoint": transactions of 1,000 events to one
+// endpoint, read in batches of 50 (a drain); "100 endpoints": transactions
+// of 30 events, each to 100 endpoints, read in batches of 30 (a fan-out).
+//
+//	go test -run '^$' -bench 'AttemptReads' -benchtime 60000x -count 5 ./internal/store/
+func BenchmarkAttemptReads(b *testing.B) {
+	benchAttemptReads(b, func(b *testing.B) string { return "sqlite:" + filepath.Join(b.TempDir(), "b.db") })
+}
+
+// BenchmarkAttemptReadsPostgres is BenchmarkAttemptReads on PostgreSQL; it
+// also reports the CPU of the database's server processes per delivery
+// read.
+//
+//	eval "$(.ci/postgres.sh start)"
+//	go test -run '^$' -bench AttemptReadsPostgres -benchtime 60000x -count 5 ./internal/store/
+func BenchmarkAttemptReadsPostgres(b *testing.B) {
+	benchAttemptReads(b, func(b *testing.B) string { return storetest.NewDatabase(b) })
+}
+
+func benchAttemptReads(b *testing.B, newURL func(*testing.B) string) {
+	payload := []byte(`{"event":"message_created","content":"` + strings.Repeat("x", 540) + `"}`)
+	for _, v := range []struct {
+		name                 string
+		events, perEndpoint  int
+		endpoints, readBatch int
+	}{{"one endpoint", 1000, 1, 1, 50}, {"100 endpoints", 30, 100, 100, 30}} {
+		b.Run(v.name, func(b *testing.B) {
+			ctx := context.Background()
+			st, err := Open(ctx, Options{URL: newURL(b)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			c, err := st.NewClient(&river.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var batches [][]int64
+			for stored := 0; stored < b.N; {
+				evs := make([]NewEvent, min(v.events, (b.N-stored+v.endpoints-1)/v.endpoints))
+				for i := range evs {
+					evs[i] = NewEvent{AccountID: 1, Event: "message_created", Payload: payload}
+					for w := range v.endpoints {
+						evs[i].Deliveries = append(evs[i].Deliveries, NewDelivery{UUID: uuid.Must(uuid.NewV7()).String(), WebhookID: int64(w + 1), MaxAttempts: 10})
+					}
+				}
+				qs, err := st.Enqueue(ctx, c, evs, oneJob)
+				if err != nil {
+					b.Fatal(err)
+				}
+				stored += len(qs)
+				byEndpoint := map[int64][]int64{}
+				for _, q := range qs {
+					byEndpoint[q.WebhookID] = append(byEndpoint[q.WebhookID], q.ID)
+				}
+				for _, ids := range byEndpoint {
+					for len(ids) > 0 {
+						n := min(v.readBatch, len(ids))
+						batches, ids = append(batches, ids[:n]), ids[n:]
+					}
+				}
+			}
+			read := 0
+			cpu0 := time.Duration(-1)
+			if st.records.arrays() {
+				cpu0 = serverCPU(b, st)
+			}
+			b.ResetTimer()
+			for _, ids := range batches {
+				ds, err := st.ForAttempt(ctx, ids)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(ds) != len(ids) {
+					b.Fatalf("read %d of %d deliveries", len(ds), len(ids))
+				}
+				read += len(ds)
+			}
+			b.StopTimer()
+			if cpu0 >= 0 {
+				b.ReportMetric((serverCPU(b, st)-cpu0).Seconds()*1e6/float64(read), "pg-µs/delivery")
+			}
+		})
+	}
+}

@@ -30,6 +30,7 @@ func TestRecordQueriesUseIndexes(t *testing.T) {
 		{"by uuid", oneDeliverySQL(`d.uuid = $1`), []any{"x"}, "USING INDEX sqlite_autoindex_chatwoot_deliveries_1"},
 		{"retention batch", finishedBatchSQL, []any{StateSucceeded, 1, 10}, "SEARCH f USING COVERING INDEX sqlite_autoindex_chatwoot_finished_1 (state=? AND finished_at_us<?)"},
 		{"for attempt", forAttemptSQL(st.records, 3), []any{1, 2, 3}, "SEARCH d USING INTEGER PRIMARY KEY"},
+		{"for attempt, a run", forAttemptRangeSQL(st.records), []any{1, 3, 3}, "SEARCH d USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"},
 		{"backlog", unattemptedSQL(st.records, 2), []any{1, 2, 1, 3, 16}, "SEARCH d USING INDEX chatwoot_deliveries_endpoint (account_id=? AND webhook_id<?)"},
 		{"endpoint log", endpointLog, endpointLogArgs, "SEARCH d USING INDEX chatwoot_deliveries_endpoint (account_id=? AND webhook_id>? AND webhook_id<?)"},
 	} {
@@ -77,6 +78,9 @@ func TestPostgresRecordQueriesUseIndexes(t *testing.T) {
 			some[i] = ids[100+i]
 		}
 		byKey(t, explainOn(t, st.attemptReads, forAttemptSQL(st.attemptReads, len(some)), some...))
+	})
+	t.Run("for attempt, a run", func(t *testing.T) {
+		byKey(t, explainOn(t, st.attemptReads, forAttemptRangeSQL(st.attemptReads), ids[100], ids[149], 50))
 	})
 	// Statistics taken while one endpoint's 30,000 deliveries were all
 	// waiting (a dead endpoint's backlog), read after they were delivered:
@@ -307,14 +311,15 @@ func inRolledBackTx(t *testing.T, st *Store, fn func(*txn) error) {
 
 // TestPostgresAttemptReadsPrepareFewStatements: a connection reading
 // batches of every length from 1 to 50 prepares a statement per padded
-// length (attemptReadSize), not one per length, and each read still finds
-// exactly the deliveries it names.
+// length (attemptReadSize) for ids spread apart, and one for runs of ids,
+// which runs from its generic plan; each read finds exactly the
+// deliveries it names.
 func TestPostgresAttemptReadsPrepareFewStatements(t *testing.T) {
 	ctx := context.Background()
 	url := storetest.NewDatabase(t)
 	st, c := openInsertOnly(t, url)
 	var evs []NewEvent
-	for i := range 50 {
+	for i := range 200 {
 		evs = append(evs, NewEvent{AccountID: 1, Event: "message_created", Payload: []byte(`{}`),
 			Deliveries: []NewDelivery{{UUID: fmt.Sprint("r-", i), WebhookID: 2, MaxAttempts: 1}}})
 	}
@@ -322,31 +327,55 @@ func TestPostgresAttemptReadsPrepareFewStatements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Enough deliveries that a plan made for a run's bounds looks cheaper
+	// than a generic one, unless no plan knows the bounds.
+	for _, q := range []string{
+		`INSERT INTO chatwoot_deliveries (uuid, event_id, account_id, webhook_id, state, attempts, max_attempts,
+			job_id, created_at_us, next_attempt_at_us, last_status, last_error, finished_at_us)
+			SELECT 'f' || g, (SELECT min(id) FROM chatwoot_events), 1, 3, 'succeeded', 1, 1, 0, 0, 0, 200, '', 1 FROM generate_series(1, 150000) AS g`,
+		`ANALYZE chatwoot_deliveries`,
+	} {
+		if err := st.records.exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
 	d := pgDB{q: conn, prepared: true}
-	for n := 1; n <= len(qs); n++ {
-		ids := make([]int64, n)
-		for i := range ids {
-			ids[i] = qs[i].ID
-		}
-		ds, err := forAttempt(ctx, d, ids)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ds) != n {
-			t.Fatalf("read %d of %d deliveries", len(ds), n)
+	for _, every := range []int{4, 1} { // spread apart (forAttemptSQL), a run (forAttemptRangeSQL)
+		for n := 1; n <= 50; n++ {
+			ids := make([]int64, n)
+			for i := range ids {
+				ids[i] = qs[i*every].ID
+			}
+			ds, err := forAttempt(ctx, d, ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ds) != n {
+				t.Fatalf("read %d of %d deliveries", len(ds), n)
+			}
+			for i, dv := range ds {
+				if dv.ID != ids[i] {
+					t.Fatalf("read %d where %v were asked", dv.ID, ids)
+				}
+			}
 		}
 	}
-	var prepared int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%CROSS JOIN LATERAL%' AND statement NOT LIKE '%pg_prepared_statements%'`).Scan(&prepared); err != nil {
+	var lists, ranges, customPlans int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE statement LIKE '%FROM (VALUES%'), count(*) FILTER (WHERE statement LIKE '%(SELECT $1::bigint)%'),
+		COALESCE(sum(custom_plans) FILTER (WHERE statement LIKE '%(SELECT $1::bigint)%'), 0)
+		FROM pg_prepared_statements WHERE statement LIKE '%chatwoot_deliveries%' AND statement NOT LIKE '%pg_prepared_statements%'`).Scan(&lists, &ranges, &customPlans); err != nil {
 		t.Fatal(err)
 	}
-	if want := 7; prepared != want { // 1, 2, 4, 8, 16, 32, 64
-		t.Errorf("%d statements prepared for reads of 1 to 50 deliveries; want %d", prepared, want)
+	if want := 7; lists != want { // 1, 2, 4, 8, 16, 32, 64
+		t.Errorf("%d statements prepared for reads of 1 to 50 deliveries spread apart; want %d", lists, want)
+	}
+	if ranges != 1 || customPlans > 5 {
+		t.Errorf("%d statements prepared for reads of runs of 2 to 50 deliveries, planned for their arguments %d times; want 1, planned so at most 5 times (PostgreSQL's custom plans before it settles on the generic one)", ranges, customPlans)
 	}
 }
 
