@@ -425,14 +425,12 @@ func scanDelivery(scan func(...any) error, payload bool) (Delivery, error) {
 	var created, next, finished int64
 	dest := []any{&d.ID, &d.UUID, &d.EventID, &d.AccountID, &d.WebhookID, &d.Event, &d.State, &d.Attempts, &d.MaxAttempts, &d.JobID,
 		&created, &next, &d.LastStatus, &d.LastError, &finished}
-	var body string
 	if payload {
-		dest = append(dest, &body)
+		dest = append(dest, &d.Payload)
 	}
 	if err := scan(dest...); err != nil {
 		return d, err
 	}
-	d.Payload = []byte(body)
 	d.CreatedAt = time.UnixMicro(created).UTC()
 	d.NextAttemptAt = usTime(next)
 	d.FinishedAt = usTime(finished)
