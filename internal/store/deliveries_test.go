@@ -47,16 +47,23 @@ func eachStore(t *testing.T, fn func(t *testing.T, st *Store, c Client)) {
 
 // openInsertOnly opens the store at url, closed with the test, with an
 // insert-only River client.
-func openInsertOnly(t *testing.T, url string) (*Store, Client) {
-	t.Helper()
-	st, err := Open(context.Background(), Options{URL: url, Synchronous: SyncNormal})
+func openInsertOnly(tb testing.TB, url string) (*Store, Client) {
+	tb.Helper()
+	return openWith(tb, Options{URL: url, Synchronous: SyncNormal})
+}
+
+// openWith opens a store with opts, closed with the test, and a River
+// client on it that only inserts and lists.
+func openWith(tb testing.TB, opts Options) (*Store, Client) {
+	tb.Helper()
+	st, err := Open(context.Background(), opts)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { _ = st.Close() })
+	tb.Cleanup(func() { _ = st.Close() })
 	c, err := st.NewClient(&river.Config{})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return st, c
 }

@@ -37,15 +37,7 @@ func BenchmarkSaveOutcomesPostgres(b *testing.B) {
 
 func benchSaveOutcomes(b *testing.B, url string) {
 	ctx := context.Background()
-	st, err := Open(ctx, Options{URL: url, Synchronous: SyncFull})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	c, err := st.NewClient(&river.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	st, c := openWith(b, Options{URL: url, Synchronous: SyncFull})
 	payload := `{"event":"message_created","content":"` + strings.Repeat("x", 500) + `"}`
 	ids := enqueueN(b, st, c, b.N, []byte(payload))
 	const perWrite = 50
@@ -269,21 +261,12 @@ func BenchmarkAttemptReadsPostgres(b *testing.B) {
 func benchAttemptReads(b *testing.B, newURL func(*testing.B) string) {
 	payload := []byte(`{"event":"message_created","content":"` + strings.Repeat("x", 540) + `"}`)
 	for _, v := range []struct {
-		name                 string
-		events, perEndpoint  int
-		endpoints, readBatch int
-	}{{"one endpoint", 1000, 1, 1, 50}, {"100 endpoints", 30, 100, 100, 30}} {
+		name                         string
+		events, endpoints, readBatch int
+	}{{"one endpoint", 1000, 1, 50}, {"100 endpoints", 30, 100, 30}} {
 		b.Run(v.name, func(b *testing.B) {
 			ctx := context.Background()
-			st, err := Open(ctx, Options{URL: newURL(b)})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer st.Close()
-			c, err := st.NewClient(&river.Config{})
-			if err != nil {
-				b.Fatal(err)
-			}
+			st, c := openInsertOnly(b, newURL(b))
 			var batches [][]int64
 			for stored := 0; stored < b.N; {
 				evs := make([]NewEvent, min(v.events, (b.N-stored+v.endpoints-1)/v.endpoints))
