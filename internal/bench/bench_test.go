@@ -928,7 +928,7 @@ func (b *bench) freshStore(name string) string {
 		b.t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "TRUNCATE river_job, chatwoot_events, chatwoot_deliveries, chatwoot_attempts, chatwoot_finished, chatwoot_endpoint_state, chatwoot_endpoint_pause, chatwoot_account_webhooks"); err != nil {
+	if _, err := conn.Exec(ctx, "TRUNCATE river_job, chatwoot_events, chatwoot_deliveries, chatwoot_attempts, chatwoot_finished_log, chatwoot_endpoint_state, chatwoot_endpoint_pause, chatwoot_account_webhooks"); err != nil {
 		b.t.Fatal(err)
 	}
 	return b.store

@@ -530,14 +530,14 @@ func retainOnce(ctx context.Context, st *store.Store, cfg Config, log hclog.Logg
 			continue
 		}
 		for ctx.Err() == nil {
-			n, err := st.DeleteFinished(ctx, r.state, time.Now().Add(-r.keep))
+			_, more, err := st.DeleteFinished(ctx, r.state, time.Now().Add(-r.keep))
 			if err != nil {
 				if ctx.Err() == nil {
 					log.Warn("retention pass failed; retried at the next", "state", r.state, "error", err)
 				}
 				return
 			}
-			if n < store.RetentionBatch {
+			if !more {
 				break
 			}
 		}

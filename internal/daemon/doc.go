@@ -97,7 +97,7 @@
 //
 // Every attempt feeds the endpoint's health in the registry and the
 // metrics (delivery.WorkerOptions.OnResult). Retention deletes finished
-// deliveries (each listed as it finishes in chatwoot_finished), their
+// deliveries (listed as they finish in chatwoot_finished_log), their
 // attempts and the events they leave without one, in batches
 // (store.RetentionBatch), every minute on every replica.
 //

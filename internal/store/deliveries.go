@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -760,12 +761,9 @@ func (s *Store) Requeue(ctx context.Context, c Client, id int64, from []string, 
 		for _, st := range from {
 			args = append(args, st)
 		}
+		// Its entry in the finished log stays: retention leaves a
+		// delivery that is no longer as the entry says.
 		movable := `id = $1 AND state IN (` + placeholders(pgDB{}, 2, len(from)) + `)`
-		// Its entry in the finished log goes with its finish.
-		if err := t.exec(ctx, `DELETE FROM chatwoot_finished WHERE (state, finished_at_us, delivery_id) IN
-			(SELECT state, finished_at_us, id FROM chatwoot_deliveries WHERE `+movable+`)`, args...); err != nil {
-			return err
-		}
 		moved := false
 		if err := t.query(ctx, `UPDATE chatwoot_deliveries SET state = 'pending', max_attempts = attempts + 1, next_attempt_at_us = 0, finished_at_us = 0
 			WHERE `+movable+` RETURNING id`,
@@ -809,26 +807,26 @@ func (s *Store) Requeue(ctx context.Context, c Client, id int64, from []string, 
 // CancelWaiting marks the deliveries of an endpoint that wait for an
 // attempt (pending or failed) cancelled, with why; it returns how many.
 func (s *Store) CancelWaiting(ctx context.Context, e Endpoint, why string) (int, error) {
-	var finished []finishedRow
+	var cancelled []Outcome
 	err := s.inTx(ctx, func(t *txn) error {
-		finished = finished[:0]
+		cancelled = cancelled[:0]
 		now := time.Now().UnixMicro()
 		if err := t.query(ctx, `UPDATE chatwoot_deliveries SET state = 'cancelled', last_error = $3, finished_at_us = $4, next_attempt_at_us = 0
 			WHERE account_id = $1 AND webhook_id = $2 AND state IN ('pending', 'failed') RETURNING id`,
 			func(scan func(...any) error) error {
-				f := finishedRow{StateCancelled, now, 0}
-				err := scan(&f.id)
-				finished = append(finished, f)
+				o := Outcome{State: StateCancelled}
+				err := scan(&o.ID)
+				cancelled = append(cancelled, o)
 				return err
 			}, e.AccountID, e.WebhookID, why, now); err != nil {
 			return err
 		}
-		return insertFinished(ctx, t, finished)
+		return insertFinished(ctx, t, finishedOf(cancelled, now))
 	})
 	if err != nil {
 		return 0, fmt.Errorf("cancelling the waiting deliveries of webhook %d of account %d: %w", e.WebhookID, e.AccountID, err)
 	}
-	return len(finished), nil
+	return len(cancelled), nil
 }
 
 // Outcome is what became of a delivery at an attempt (or without one:
@@ -976,13 +974,7 @@ func writeOutcomes(ctx context.Context, t *txn, os []Outcome, now int64, upsert 
 	if err := t.exec(ctx, q.String(), args...); err != nil {
 		return err
 	}
-	var finished []finishedRow
-	for _, o := range os {
-		if Final(o.State) {
-			finished = append(finished, finishedRow{o.State, now, o.ID})
-		}
-	}
-	if err := insertFinished(ctx, t, finished); err != nil {
+	if err := insertFinished(ctx, t, finishedOf(os, now)); err != nil {
 		return err
 	}
 	return insertRows(ctx, t, `INSERT INTO chatwoot_attempts (delivery_id, attempt, at_us, status, error, duration_us) VALUES `, 6, attempts, attemptUpsert)
@@ -1011,28 +1003,73 @@ func insertRows(ctx context.Context, t *txn, head string, width int, values []an
 	return nil
 }
 
-// finishedRow is an entry of the finished log, chatwoot_finished: the
-// deliveries retention deletes, by state and time of finishing. A replay
-// deletes its delivery's entry; retention still checks that a delivery's
-// state and finish time match its entry before deleting it.
-type finishedRow struct {
+// finishedEntry is an entry of the finished log, chatwoot_finished_log:
+// deliveries that finished in state at one time (at most finishedPerEntry
+// of an outcome write), which retention deletes by state and time of
+// finishing. One entry for many deliveries costs an outcome write a
+// fraction of a row; a delivery that is no longer as its entry says
+// (replayed since, or deleted) is just left when the entry goes.
+type finishedEntry struct {
 	state string
 	at    int64
-	id    int64
+	first int64  // the first delivery listed, the entry's key with state and at
+	ids   string // the deliveries' ids, decimal, comma-separated
 }
 
-// insertFinished adds rows to the finished log.
-func insertFinished(ctx context.Context, t *txn, rows []finishedRow) error {
-	values := make([]any, 0, 3*len(rows))
-	for _, f := range rows {
-		values = append(values, f.state, f.at, f.id)
+// finishedPerEntry is the most deliveries an entry lists as written;
+// retention reads RetentionBatch/finishedPerEntry entries at a time.
+const finishedPerEntry = 100
+
+// finishedOf is the finished-log entries of the final outcomes of os,
+// finished at at: per state, in the order of os, finishedPerEntry at most
+// each.
+func finishedOf(os []Outcome, at int64) []finishedEntry {
+	var out []finishedEntry
+	open := map[string]int{} // state: its entry being filled, in out
+	count := map[string]int{}
+	for _, o := range os {
+		if !Final(o.State) {
+			continue
+		}
+		i, ok := open[o.State]
+		if !ok || count[o.State] == finishedPerEntry {
+			out = append(out, finishedEntry{state: o.State, at: at, first: o.ID, ids: strconv.FormatInt(o.ID, 10)})
+			open[o.State], count[o.State] = len(out)-1, 1
+			continue
+		}
+		out[i].ids += "," + strconv.FormatInt(o.ID, 10)
+		count[o.State]++
 	}
-	return insertRows(ctx, t, `INSERT INTO chatwoot_finished (state, finished_at_us, delivery_id) VALUES `, 3, values, finishedUpsert)
+	return out
 }
 
-// finishedUpsert ends an INSERT into the finished log: an outcome written
-// again (a retried write) adds nothing.
-const finishedUpsert = ` ON CONFLICT (state, finished_at_us, delivery_id) DO NOTHING`
+// parseFinished is the delivery ids of an entry's list.
+func parseFinished(list string) ([]int64, error) {
+	var ids []int64
+	for _, f := range strings.Split(list, ",") {
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("finished-log entry %.40q: %w", list, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// insertFinished adds entries to the finished log.
+func insertFinished(ctx context.Context, t *txn, entries []finishedEntry) error {
+	values := make([]any, 0, 4*len(entries))
+	for _, f := range entries {
+		values = append(values, f.state, f.at, f.first, f.ids)
+	}
+	return insertRows(ctx, t, `INSERT INTO chatwoot_finished_log (state, finished_at_us, first_id, ids) VALUES `, 4, values, finishedMerge)
+}
+
+// finishedMerge ends an INSERT into the finished log. An entry meets one
+// there already when an outcome write is split because a delivery has two
+// outcomes in it (the same state, time and first delivery): the entry then
+// lists both's deliveries. A retried write has a time of its own.
+const finishedMerge = ` ON CONFLICT (state, finished_at_us, first_id) DO UPDATE SET ids = chatwoot_finished_log.ids || ',' || excluded.ids`
 
 // outcomeSet is the SET of the UPDATE that records outcomes, from a row v.
 const outcomeSet = `state = v.state, attempts = v.attempts,
@@ -1044,20 +1081,19 @@ const outcomeSet = `state = v.state, attempts = v.attempts,
 const attemptUpsert = ` ON CONFLICT (delivery_id, attempt) DO UPDATE SET at_us = excluded.at_us, status = excluded.status, error = excluded.error, duration_us = excluded.duration_us`
 
 // outcomeArraysSQL records outcomes given as eight arrays, one per
-// column, the final ones in the finished log, and their attempts as six
-// more arrays, in one statement (data-modifying WITHs run whether or not
-// anything reads them). Its inserts fail on a row there already;
-// outcomeArraysUpsertSQL's replace an attempt and keep an entry.
-var outcomeArraysSQL, outcomeArraysUpsertSQL = outcomeArrays("", ""), outcomeArrays(finishedUpsert, attemptUpsert)
+// column, their attempts as six more, and the entries of the final ones
+// in the finished log as four more, in one statement (data-modifying
+// WITHs run whether or not anything reads them). Its insert of attempts
+// fails on one there already; outcomeArraysUpsertSQL's replaces it.
+var outcomeArraysSQL, outcomeArraysUpsertSQL = outcomeArrays(""), outcomeArrays(attemptUpsert)
 
-func outcomeArrays(finishedTail, attemptTail string) string {
+func outcomeArrays(attemptTail string) string {
 	return `WITH outcomes AS (UPDATE chatwoot_deliveries SET ` + outcomeSet + `
 	FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])
 		AS v (id, state, attempts, job_id, next_us, status, error, finished_us)
-	WHERE chatwoot_deliveries.id = v.id
-	RETURNING v.id, v.state, v.finished_us),
-	finished AS (INSERT INTO chatwoot_finished (state, finished_at_us, delivery_id)
-		SELECT state, finished_us, id FROM outcomes WHERE finished_us > 0` + finishedTail + `)
+	WHERE chatwoot_deliveries.id = v.id),
+	finished AS (INSERT INTO chatwoot_finished_log (state, finished_at_us, first_id, ids)
+		SELECT * FROM unnest($15::text[], $16::bigint[], $17::bigint[], $18::text[])` + finishedMerge + `)
 	INSERT INTO chatwoot_attempts (delivery_id, attempt, at_us, status, error, duration_us)
 	SELECT * FROM unnest($9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[], $14::bigint[])` + attemptTail
 }
@@ -1082,76 +1118,106 @@ func writeOutcomeArrays(ctx context.Context, t *txn, os []Outcome, now int64, up
 			aStatus, aErrs, aDur = append(aStatus, int64(a.Status)), append(aErrs, a.Error), append(aDur, a.Duration.Microseconds())
 		}
 	}
+	entries := finishedOf(os, now)
+	fStates, fAt, fFirst, fIDs := make([]string, len(entries)), make([]int64, len(entries)), make([]int64, len(entries)), make([]string, len(entries))
+	for i, f := range entries {
+		fStates[i], fAt[i], fFirst[i], fIDs[i] = f.state, f.at, f.first, f.ids
+	}
 	q := outcomeArraysSQL
 	if upsert {
 		q = outcomeArraysUpsertSQL
 	}
-	return t.withCommit(ctx, stmt{sql: q, args: []any{ids, states, attempts, jobs, next, status, errs, finished, aIDs, aNums, aAt, aStatus, aErrs, aDur},
+	return t.withCommit(ctx, stmt{sql: q, args: []any{ids, states, attempts, jobs, next, status, errs, finished,
+		aIDs, aNums, aAt, aStatus, aErrs, aDur, fStates, fAt, fFirst, fIDs},
 		mapErr: func(err error) error { return storedAlready(err, upsert) }})
 }
 
-// RetentionBatch is the most deliveries one retention statement deletes:
-// a short transaction, so ingest and workers wait little behind it.
+// RetentionBatch is the most deliveries one retention statement deletes
+// (but for an entry that lists more): a short transaction, so ingest and
+// workers wait little behind it.
 const RetentionBatch = 1000
 
-// finishedBatchSQL reads a retention batch from the finished log, oldest
-// first, with whether each delivery is still as its entry says (one
-// replayed since, or deleted, has none or a newer entry: its old one just
-// goes).
-const finishedBatchSQL = `SELECT f.finished_at_us, f.delivery_id, COALESCE(d.event_id, 0),
-		CASE WHEN d.state = f.state AND d.finished_at_us = f.finished_at_us THEN 1 ELSE 0 END
-	FROM chatwoot_finished f LEFT JOIN chatwoot_deliveries d ON d.id = f.delivery_id
-	WHERE f.state = $1 AND f.finished_at_us < $2 ORDER BY f.finished_at_us, f.delivery_id LIMIT $3`
+// finishedBatchSQL reads entries of the finished log for a retention
+// batch, oldest first.
+const finishedBatchSQL = `SELECT finished_at_us, first_id, ids FROM chatwoot_finished_log
+	WHERE state = $1 AND finished_at_us < $2 ORDER BY finished_at_us, first_id LIMIT $3`
 
-// DeleteFinished takes up to RetentionBatch entries of the finished log in
-// state that finished before before, and deletes the deliveries they are
-// still about, their attempts, and the events left without a delivery; it
-// returns how many entries it took (RetentionBatch while there may be
-// more).
-func (s *Store) DeleteFinished(ctx context.Context, state string, before time.Time) (int, error) {
-	var taken int
-	err := s.inTx(ctx, func(t *txn) error {
-		var entries, ids, events []any // entries: the deliveries of the entries read
+// finishedRead is the most entries a retention batch reads: enough for
+// RetentionBatch deliveries in entries of 10 (outcome writes at a low
+// rate list fewer; at a low rate fewer are due).
+const finishedRead = 100
+
+// DeleteFinished takes the oldest entries of the finished log in state
+// that finished before before, as many as list RetentionBatch deliveries
+// at most, and deletes the deliveries they list that are still in state, finished
+// before before (one replayed since is not; it has a newer entry if it
+// finished again), their attempts, and the events left without a
+// delivery. It returns how many deliveries the entries taken listed, and
+// whether there may be more.
+func (s *Store) DeleteFinished(ctx context.Context, state string, before time.Time) (taken int, more bool, err error) {
+	err = s.inTx(ctx, func(t *txn) error {
+		taken, more = 0, false
+		var firsts, listed []any
 		var lastAt int64
+		read, full := 0, false
 		if err := t.query(ctx, finishedBatchSQL,
 			func(scan func(...any) error) error {
-				var id, ev, current int64
-				if err := scan(&lastAt, &id, &ev, &current); err != nil {
+				var at, first int64
+				var list string
+				if err := scan(&at, &first, &list); err != nil {
 					return err
 				}
-				entries = append(entries, id)
-				if current == 1 {
-					ids, events = append(ids, id), append(events, ev)
+				if read++; full {
+					return nil
 				}
-				return nil
-			}, state, before.UnixMicro(), RetentionBatch); err != nil {
+				ids, err := parseFinished(list)
+				if len(listed) > 0 && len(listed)+len(ids) > RetentionBatch {
+					full = true // the entries taken stay the oldest
+					return err
+				}
+				for _, id := range ids {
+					listed = append(listed, id)
+				}
+				firsts, lastAt = append(firsts, first), at
+				return err
+			}, state, before.UnixMicro(), finishedRead); err != nil {
 			return err
 		}
-		if taken = len(entries); taken == 0 {
+		if len(firsts) == 0 {
 			return nil
 		}
-		// The entries read, not others in their range committed since.
-		if err := t.exec(ctx, `DELETE FROM chatwoot_finished WHERE state = $1 AND finished_at_us <= $2
-			AND delivery_id IN (`+placeholders(t, 3, len(entries))+`)`, append([]any{state, lastAt}, entries...)...); err != nil {
+		taken, more = len(listed), len(firsts) < read || read == finishedRead
+		// The entries read, not others committed since.
+		if err := t.exec(ctx, `DELETE FROM chatwoot_finished_log WHERE state = $1 AND finished_at_us <= $2
+			AND first_id IN (`+placeholders(t, 3, len(firsts))+`)`, append([]any{state, lastAt}, firsts...)...); err != nil {
+			return err
+		}
+		// The state and time are checked in the DELETE itself, so that a
+		// replay committed meanwhile keeps its delivery.
+		var ids, events []any
+		if err := t.query(ctx, `DELETE FROM chatwoot_deliveries WHERE state = $1 AND finished_at_us > 0 AND finished_at_us < $2
+			AND id IN (`+placeholders(t, 3, len(listed))+`) RETURNING id, event_id`,
+			func(scan func(...any) error) error {
+				var id, ev int64
+				err := scan(&id, &ev)
+				ids, events = append(ids, id), append(events, ev)
+				return err
+			}, append([]any{state, before.UnixMicro()}, listed...)...); err != nil {
 			return err
 		}
 		if len(ids) == 0 {
 			return nil
 		}
-		in := placeholders(t, 1, len(ids))
-		if err := t.exec(ctx, `DELETE FROM chatwoot_attempts WHERE delivery_id IN (`+in+`)`, ids...); err != nil {
-			return err
-		}
-		if err := t.exec(ctx, `DELETE FROM chatwoot_deliveries WHERE id IN (`+in+`)`, ids...); err != nil {
+		if err := t.exec(ctx, `DELETE FROM chatwoot_attempts WHERE delivery_id IN (`+placeholders(t, 1, len(ids))+`)`, ids...); err != nil {
 			return err
 		}
 		return t.exec(ctx, `DELETE FROM chatwoot_events WHERE id IN (`+placeholders(t, 1, len(events))+`)
 			AND NOT EXISTS (SELECT 1 FROM chatwoot_deliveries d WHERE d.event_id = chatwoot_events.id)`, events...)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("deleting %s deliveries past retention: %w", state, err)
+		return 0, false, fmt.Errorf("deleting %s deliveries past retention: %w", state, err)
 	}
-	return taken, nil
+	return taken, more, nil
 }
 
 // RecordCounts counts the stored events, deliveries and attempts.

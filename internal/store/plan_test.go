@@ -28,7 +28,7 @@ func TestRecordQueriesUseIndexes(t *testing.T) {
 		want    string // in the plan
 	}{
 		{"by uuid", oneDeliverySQL(`d.uuid = $1`), []any{"x"}, "USING INDEX sqlite_autoindex_chatwoot_deliveries_1"},
-		{"retention batch", finishedBatchSQL, []any{StateSucceeded, 1, 10}, "SEARCH f USING COVERING INDEX sqlite_autoindex_chatwoot_finished_1 (state=? AND finished_at_us<?)"},
+		{"retention batch", finishedBatchSQL, []any{StateSucceeded, 1, 10}, "SEARCH chatwoot_finished_log USING INDEX sqlite_autoindex_chatwoot_finished_log_1 (state=? AND finished_at_us<?)"},
 		{"for attempt", forAttemptSQL(st.records, 3), []any{1, 2, 3}, "SEARCH d USING INTEGER PRIMARY KEY"},
 		{"for attempt, a run", forAttemptRangeSQL(st.records), []any{1, 3, 3}, "SEARCH d USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"},
 		{"backlog", unattemptedSQL(st.records, 2), []any{1, 2, 1, 3, 16}, "SEARCH d USING INDEX chatwoot_deliveries_endpoint (account_id=? AND webhook_id<?)"},
@@ -139,8 +139,8 @@ func TestPostgresRecordQueriesUseIndexes(t *testing.T) {
 	})
 }
 
-// noAttempts are outcomeArraysSQL's attempt arrays, empty.
-var noAttempts = []any{[]int64{}, []int64{}, []int64{}, []int64{}, []string{}, []int64{}}
+// noAttempts are outcomeArraysSQL's attempt and finished-log arrays, empty.
+var noAttempts = []any{[]int64{}, []int64{}, []int64{}, []int64{}, []string{}, []int64{}, []string{}, []int64{}, []int64{}, []string{}}
 
 // TestPostgresRecordStatementsAreNotPrepared checks that the records'
 // statements outside write transactions (the admin API's reads) leave no
@@ -178,7 +178,7 @@ func TestPostgresWriteStatementsGenericPlans(t *testing.T) {
 		{"outcomes", outcomeArraysSQL, outcomeArgs, "chatwoot_deliveries_pkey"},
 		{"outcomes written again", outcomeArraysUpsertSQL, outcomeArgs, "chatwoot_deliveries_pkey"},
 		{"backlog", unattemptedSQL(pgDB{}, 2), `1, 2, 1, 3, 16`, "Index Scan Backward using chatwoot_deliveries_endpoint"},
-		{"retention batch", finishedBatchSQL, `'succeeded', 1, 10`, "chatwoot_finished_pkey"},
+		{"retention batch", finishedBatchSQL, `'succeeded', 1, 10`, "chatwoot_finished_log_pkey"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			plan := genericPlanInTx(t, st, tt.q, tt.args)
@@ -190,7 +190,7 @@ func TestPostgresWriteStatementsGenericPlans(t *testing.T) {
 }
 
 // outcomeArgs are outcome arrays of two deliveries, as SQL literals.
-const outcomeArgs = `'{1,2}', '{a,b}', '{1,1}', '{0,0}', '{0,0}', '{200,200}', '{"",""}', '{1,1}', '{1,2}', '{1,1}', '{1,1}', '{200,200}', '{"",""}', '{1,1}'`
+const outcomeArgs = `'{1,2}', '{a,b}', '{1,1}', '{0,0}', '{0,0}', '{200,200}', '{"",""}', '{1,1}', '{1,2}', '{1,1}', '{1,1}', '{200,200}', '{"",""}', '{1,1}', '{succeeded}', '{1}', '{1}', '{"1,2"}'`
 
 // genericPlanInTx returns the generic plan of q, prepared in a write
 // transaction of st and run with args (SQL literals), rolled back.

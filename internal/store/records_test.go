@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -123,10 +124,10 @@ func TestUpgradeKeepsRetentionOfFinishedDeliveries(t *testing.T) {
 		_ = st.Close()
 
 		st, _ = openInsertOnly(t, url)
-		if want := []int{15, 16, 17, 18, 19}; !reflect.DeepEqual(st.RecordsMigrated, want) {
+		if want := []int{15, 16, 17, 18, 19, 20, 21, 22}; !reflect.DeepEqual(st.RecordsMigrated, want) {
 			t.Fatalf("the upgrade applied %v, want %v", st.RecordsMigrated, want)
 		}
-		if n, err := st.DeleteFinished(ctx, StateSucceeded, time.Now().Add(time.Second)); err != nil || n != 1 {
+		if n, _, err := st.DeleteFinished(ctx, StateSucceeded, time.Now().Add(time.Second)); err != nil || n != 1 {
 			t.Fatalf("retention after the upgrade: %d %v", n, err)
 		}
 		if _, err := st.DeliveryByID(ctx, ids[0]); !errors.Is(err, ErrNoDelivery) {
@@ -141,6 +142,65 @@ func TestUpgradeKeepsRetentionOfFinishedDeliveries(t *testing.T) {
 		})
 		if err != nil || waiting != 1 {
 			t.Fatalf("the endpoint's backlog after the upgrade: %d %v; want 1", waiting, err)
+		}
+	})
+}
+
+// TestUpgradeListsTheFinishedLogInEntries opens a store made with a
+// finished log of a row per delivery (before record migration 20), with
+// two deliveries succeeded and one dead in it: after the upgrade, each is
+// an entry of the new log, and retention deletes by state as before.
+func TestUpgradeListsTheFinishedLogInEntries(t *testing.T) {
+	eachStoreURL(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		all := recordMigrations
+		recordMigrations = all[:20]
+		st, c := openInsertOnly(t, url)
+		recordMigrations = all
+		ids := enqueueN(t, st, c, 4, []byte(`{}`))
+		for i, state := range []string{StateSucceeded, StateSucceeded, StateDead} {
+			if err := st.records.exec(ctx, `UPDATE chatwoot_deliveries SET state = $1, attempts = 1, finished_at_us = $2 WHERE id = $3`, state, 10+i, ids[i]); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.records.exec(ctx, `INSERT INTO chatwoot_finished (state, finished_at_us, delivery_id) VALUES ($1, $2, $3)`, state, 10+i, ids[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_ = st.Close()
+
+		st, _ = openInsertOnly(t, url)
+		if want := []int{20, 21, 22}; !reflect.DeepEqual(st.RecordsMigrated, want) {
+			t.Fatalf("the upgrade applied %v, want %v", st.RecordsMigrated, want)
+		}
+		if n, more, err := st.DeleteFinished(ctx, StateSucceeded, time.Now()); err != nil || n != 2 || more {
+			t.Fatalf("retention of the succeeded after the upgrade: %d %v %v", n, more, err)
+		}
+		if _, ds, _, _ := st.RecordCounts(ctx); ds != 2 {
+			t.Fatalf("%d deliveries after the succeeded went; want the dead and the waiting ones", ds)
+		}
+		if n, _, err := st.DeleteFinished(ctx, StateDead, time.Now()); err != nil || n != 1 {
+			t.Fatalf("retention of the dead after the upgrade: %d %v", n, err)
+		}
+		if d, err := st.DeliveryByID(ctx, ids[3]); err != nil || d.State != StatePending {
+			t.Fatalf("the waiting delivery after retention: %+v %v", d, err)
+		}
+	})
+}
+
+// TestOpenRefusesAStoreOfANewerDaemon: a store with a record migration
+// this code does not know (a newer daemon upgraded it) does not open,
+// rather than being written as this code's schema.
+func TestOpenRefusesAStoreOfANewerDaemon(t *testing.T) {
+	eachStoreURL(t, func(t *testing.T, url string) {
+		st, _ := openInsertOnly(t, url)
+		next := len(recordMigrations)
+		if err := st.records.exec(context.Background(), `INSERT INTO chatwoot_schema_version (version) VALUES ($1)`, next); err != nil {
+			t.Fatal(err)
+		}
+		_ = st.Close()
+		_, err := Open(context.Background(), Options{URL: url})
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("record migration %d", next)) || !strings.Contains(err.Error(), "newer daemon") {
+			t.Fatalf("open of a store a newer daemon migrated: %v", err)
 		}
 	})
 }
@@ -174,10 +234,10 @@ func TestPostgresMigrationCutShortIsNotHalfApplied(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, _ = openInsertOnly(t, url)
-	if want := []int{16, 17, 18, 19}; !reflect.DeepEqual(st.RecordsMigrated, want) {
+	if want := []int{16, 17, 18, 19, 20, 21, 22}; !reflect.DeepEqual(st.RecordsMigrated, want) {
 		t.Fatalf("the next open applied %v, want %v", st.RecordsMigrated, want)
 	}
-	if n, err := st.DeleteFinished(ctx, StateSucceeded, time.Now().Add(time.Second)); err != nil || n != 1 {
+	if n, _, err := st.DeleteFinished(ctx, StateSucceeded, time.Now().Add(time.Second)); err != nil || n != 1 {
 		t.Fatalf("retention after the upgrade: %d %v", n, err)
 	}
 }
