@@ -1010,10 +1010,11 @@ func insertRows(ctx context.Context, t *txn, head string, width int, values []an
 // fraction of a row; a delivery that is no longer as its entry says
 // (replayed since, or deleted) is just left when the entry goes.
 type finishedEntry struct {
-	state string
-	at    int64
-	first int64  // the first delivery listed, the entry's key with state and at
-	ids   string // the deliveries' ids, decimal, comma-separated
+	state  string
+	at     int64
+	first  int64  // the first delivery listed, the entry's key with state and at
+	ids    string // the deliveries' ids, decimal, comma-separated
+	listed int
 }
 
 // finishedPerEntry is the most deliveries an entry lists as written;
@@ -1025,20 +1026,25 @@ const finishedPerEntry = 100
 // each.
 func finishedOf(os []Outcome, at int64) []finishedEntry {
 	var out []finishedEntry
+	var lists [][]byte
 	open := map[string]int{} // state: its entry being filled, in out
-	count := map[string]int{}
 	for _, o := range os {
 		if !Final(o.State) {
 			continue
 		}
 		i, ok := open[o.State]
-		if !ok || count[o.State] == finishedPerEntry {
-			out = append(out, finishedEntry{state: o.State, at: at, first: o.ID, ids: strconv.FormatInt(o.ID, 10)})
-			open[o.State], count[o.State] = len(out)-1, 1
-			continue
+		if !ok || out[i].listed == finishedPerEntry {
+			i = len(out)
+			out, lists = append(out, finishedEntry{state: o.State, at: at, first: o.ID}), append(lists, nil)
+			open[o.State] = i
+		} else {
+			lists[i] = append(lists[i], ',')
 		}
-		out[i].ids += "," + strconv.FormatInt(o.ID, 10)
-		count[o.State]++
+		lists[i] = strconv.AppendInt(lists[i], o.ID, 10)
+		out[i].listed++
+	}
+	for i := range out {
+		out[i].ids = string(lists[i])
 	}
 	return out
 }

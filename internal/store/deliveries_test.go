@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -547,4 +549,47 @@ func TestForAttemptReadsTheDeliveriesAsked(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestFinishedOf: a write's final outcomes make an entry per state, in the
+// order of the outcomes, of finishedPerEntry at most; others make none.
+func TestFinishedOf(t *testing.T) {
+	var many []Outcome
+	for id := int64(1); id <= finishedPerEntry+2; id++ {
+		many = append(many, Outcome{ID: id, State: StateSucceeded})
+	}
+	for _, tt := range []struct {
+		name string
+		os   []Outcome
+		want []finishedEntry
+	}{
+		{"none final", []Outcome{{ID: 1, State: StateFailed}, {ID: 2, State: StatePending}}, nil},
+		{"states apart", []Outcome{{ID: 5, State: StateSucceeded}, {ID: 3, State: StateDead}, {ID: 4, State: StateFailed}, {ID: 9, State: StateSucceeded}, {ID: 7, State: StateCancelled}},
+			[]finishedEntry{{StateSucceeded, 10, 5, "5,9", 2}, {StateDead, 10, 3, "3", 1}, {StateCancelled, 10, 7, "7", 1}}},
+		{"past an entry's most", many, []finishedEntry{{StateSucceeded, 10, 1, strings.Join(idsText(1, finishedPerEntry), ","), finishedPerEntry},
+			{StateSucceeded, 10, finishedPerEntry + 1, strings.Join(idsText(finishedPerEntry+1, finishedPerEntry+2), ","), 2}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := finishedOf(tt.os, 10); !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("finishedOf:\n%v\nwant\n%v", got, tt.want)
+			}
+			for _, e := range tt.want {
+				ids, err := parseFinished(e.ids)
+				if err != nil || len(ids) != e.listed || ids[0] != e.first {
+					t.Fatalf("parseFinished(%q): %v %v", e.ids, ids, err)
+				}
+			}
+		})
+	}
+	if _, err := parseFinished("1,x"); err == nil || !strings.Contains(err.Error(), `"1,x"`) {
+		t.Fatalf("parseFinished of a bad list: %v", err)
+	}
+}
+
+func idsText(from, to int64) []string {
+	var s []string
+	for id := from; id <= to; id++ {
+		s = append(s, strconv.FormatInt(id, 10))
+	}
+	return s
 }
