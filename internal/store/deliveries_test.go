@@ -593,3 +593,41 @@ func idsText(from, to int64) []string {
 	}
 	return s
 }
+
+// TestOutcomesOfAWriteEachAsGiven: one write of outcomes, most sharing
+// their values (on PostgreSQL, one UPDATE of their ids) and the others
+// each its own, records each delivery as its outcome says.
+func TestOutcomesOfAWriteEachAsGiven(t *testing.T) {
+	eachStore(t, func(t *testing.T, st *Store, c Client) {
+		ctx := context.Background()
+		ids := enqueueN(t, st, c, 6, []byte(`{}`))
+		next := time.Now().Add(time.Hour).Truncate(time.Microsecond)
+		outs := []Outcome{
+			{ID: ids[0], State: StateSucceeded, Attempts: 1, Status: 200},
+			{ID: ids[1], State: StateFailed, Attempts: 1, Status: 500, Error: "500", NextAttemptAt: next},
+			{ID: ids[2], State: StateSucceeded, Attempts: 1, Status: 200},
+			{ID: ids[3], State: StateSucceeded, Attempts: 2, Status: 204, JobID: 77},
+			{ID: ids[4], State: StateDead, Attempts: 1, Status: 410, Error: "gone"},
+			{ID: ids[5], State: StateSucceeded, Attempts: 1, Status: 200},
+		}
+		for i := range outs {
+			outs[i].Attempt = &Attempt{Attempt: outs[i].Attempts, At: time.Now(), Status: outs[i].Status, Error: outs[i].Error, Duration: time.Millisecond}
+		}
+		if err := st.saveOutcomes(ctx, outs, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range outs {
+			d, err := st.DeliveryByID(ctx, o.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.State != o.State || d.Attempts != o.Attempts || d.LastStatus != o.Status || d.LastError != o.Error ||
+				!d.NextAttemptAt.Equal(o.NextAttemptAt) || d.FinishedAt.IsZero() != !Final(o.State) || (o.JobID != 0 && d.JobID != o.JobID) {
+				t.Errorf("delivery %d: %+v; want as %+v", o.ID, d, o)
+			}
+		}
+		if _, _, as, _ := st.RecordCounts(ctx); as != int64(len(outs)) {
+			t.Errorf("%d attempts; want %d", as, len(outs))
+		}
+	})
+}

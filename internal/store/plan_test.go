@@ -133,9 +133,15 @@ func TestPostgresRecordQueriesUseIndexes(t *testing.T) {
 		// scan.
 		half := ids[:len(ids)/2]
 		strs := make([]string, len(half))
-		byKey(t, explainInTx(t, st, func(*txn) (string, []any) {
-			return outcomeArraysSQL, append([]any{half, strs, half, half, half, half, strs, half}, noAttempts...)
-		}))
+		// The other half shares its values: the second UPDATE, by key too.
+		plan := explainInTx(t, st, func(*txn) (string, []any) {
+			args := append([]any{half, strs, half, half, half, half, strs, half}, noAttempts...)
+			return outcomeArraysSQL, append(args, StateSucceeded, 1, 0, 0, 200, "", 1, ids[len(ids)/2:])
+		})
+		byKey(t, plan)
+		if n := strings.Count(plan, "chatwoot_deliveries_pkey"); n < 2 {
+			t.Errorf("plan:\n%s\nwant both UPDATEs by chatwoot_deliveries_pkey", plan)
+		}
 	})
 }
 
@@ -190,7 +196,7 @@ func TestPostgresWriteStatementsGenericPlans(t *testing.T) {
 }
 
 // outcomeArgs are outcome arrays of two deliveries, as SQL literals.
-const outcomeArgs = `'{1,2}', '{a,b}', '{1,1}', '{0,0}', '{0,0}', '{200,200}', '{"",""}', '{1,1}', '{1,2}', '{1,1}', '{1,1}', '{200,200}', '{"",""}', '{1,1}', '{succeeded}', '{1}', '{1}', '{"1,2"}'`
+const outcomeArgs = `'{1,2}', '{a,b}', '{1,1}', '{0,0}', '{0,0}', '{200,200}', '{"",""}', '{1,1}', '{1,2}', '{1,1}', '{1,1}', '{200,200}', '{"",""}', '{1,1}', '{succeeded}', '{1}', '{1}', '{"1,2"}', 'succeeded', 1, 0, 0, 200, '', 1, '{3,4}'`
 
 // genericPlanInTx returns the generic plan of q, prepared in a write
 // transaction of st and run with args (SQL literals), rolled back.
