@@ -115,29 +115,35 @@ func benchDrain(b *testing.B, store func(*Config), replicas, batch int) {
 }
 
 // prefill stores n deliveries to ep in the store at url, coalesced into
-// batches of batch.
-func prefill(b *testing.B, url string, ep endpoints.Endpoint, n, batch int) {
+// batches of batch, and returns their ids.
+func prefill(tb testing.TB, url string, ep endpoints.Endpoint, n, batch int) []int64 {
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Options{URL: url, Synchronous: store.SyncNormal})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer st.Close()
 	c, err := st.NewClient(&river.Config{})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	body := benchPayload()
+	var ids []int64
 	for i := 0; i < n; i += 1000 {
 		evs := make([]store.NewEvent, min(1000, n-i))
 		for j := range evs {
 			evs[j] = store.NewEvent{AccountID: ep.AccountID, Event: "message_created", Payload: body,
 				Deliveries: []store.NewDelivery{{UUID: uuid.NewString(), WebhookID: ep.ID, MaxAttempts: 4}}}
 		}
-		if _, err := st.Enqueue(ctx, c, evs, func(qs []store.Queued) []river.InsertManyParams { return delivery.JobsFor(qs, batch) }); err != nil {
-			b.Fatal(err)
+		qs, err := st.Enqueue(ctx, c, evs, func(qs []store.Queued) []river.InsertManyParams { return delivery.JobsFor(qs, batch) })
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, q := range qs {
+			ids = append(ids, q.ID)
 		}
 	}
+	return ids
 }
 
 // BenchmarkLatencyAtRate measures delivery latency under a steady load well

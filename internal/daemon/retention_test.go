@@ -6,11 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/hashicorp/go-hclog"
-	"github.com/riverqueue/river"
 
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/delivery"
+	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/endpoints"
 	"github.com/chatwoot-tf/terraform-provider-chatwoot/internal/store"
 )
 
@@ -20,33 +19,13 @@ import (
 // dead one stays with --dead-retention 0.
 func TestRetainOnceDeletesEveryBatchDue(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{URL: "sqlite:" + filepath.Join(t.TempDir(), "r.db")})
+	url := "sqlite:" + filepath.Join(t.TempDir(), "r.db")
+	ids := prefill(t, url, endpoints.Endpoint{AccountID: 1, ID: 1}, 2*store.RetentionBatch+300, delivery.DefaultBatchSize)
+	st, err := store.Open(ctx, store.Options{URL: url})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	c, err := st.NewClient(&river.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	const n = 2*store.RetentionBatch + 300
-	var ids []int64
-	for len(ids) < n {
-		evs := make([]store.NewEvent, min(1000, n-len(ids)))
-		for i := range evs {
-			evs[i] = store.NewEvent{AccountID: 1, Event: "message_created", Payload: []byte(`{}`),
-				Deliveries: []store.NewDelivery{{UUID: uuid.NewString(), WebhookID: 1, MaxAttempts: 4}}}
-		}
-		qs, err := st.Enqueue(ctx, c, evs, func(qs []store.Queued) []river.InsertManyParams {
-			return delivery.JobsFor(qs, delivery.DefaultBatchSize)
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, q := range qs {
-			ids = append(ids, q.ID)
-		}
-	}
 	rec := store.NewRecorder(st, nil)
 	var done []<-chan error
 	for i, id := range ids {
