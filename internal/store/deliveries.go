@@ -953,19 +953,13 @@ func writeOutcomes(ctx context.Context, t *txn, os []Outcome, now int64, upsert 
 	q.WriteString(`WITH v (id, state, attempts, job_id, next_us, status, error, finished_us) AS (VALUES `)
 	var attempts []any
 	for i, o := range os {
-		var finished, next int64
-		if Final(o.State) {
-			finished = now
-		}
-		if !o.NextAttemptAt.IsZero() {
-			next = o.NextAttemptAt.UnixMicro()
-		}
 		if i > 0 {
 			q.WriteString(", ")
 		}
 		fmt.Fprintf(&q, "(CAST(%s AS BIGINT), CAST(%s AS TEXT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS TEXT), CAST(%s AS BIGINT))",
 			rowPH(t, i, 8)...)
-		args = append(args, o.ID, o.State, o.Attempts, o.JobID, next, o.Status, o.Error, finished)
+		v := valuesOf(o, now)
+		args = append(args, o.ID, v.state, v.attempts, v.job, v.next, v.status, v.err, v.finished)
 		if a := o.Attempt; a != nil {
 			attempts = append(attempts, o.ID, a.Attempt, a.At.UnixMicro(), a.Status, a.Error, a.Duration.Microseconds())
 		}
@@ -1136,9 +1130,11 @@ func valuesOf(o Outcome, now int64) outcomeValues {
 func writeOutcomeArrays(ctx context.Context, t *txn, os []Outcome, now int64, upsert bool) error {
 	// The values most of the outcomes share.
 	var shared outcomeValues
+	vals := make([]outcomeValues, len(os))
 	counts := map[outcomeValues]int{}
-	for _, o := range os {
+	for i, o := range os {
 		v := valuesOf(o, now)
+		vals[i] = v
 		if counts[v]++; counts[v] > counts[shared] {
 			shared = v
 		}
@@ -1149,8 +1145,8 @@ func writeOutcomeArrays(ctx context.Context, t *txn, os []Outcome, now int64, up
 	states, errs := make([]string, 0, n), make([]string, 0, n)
 	aIDs, aNums, aAt, aStatus, aDur := make([]int64, 0, len(os)), make([]int64, 0, len(os)), make([]int64, 0, len(os)), make([]int64, 0, len(os)), make([]int64, 0, len(os))
 	aErrs := make([]string, 0, len(os))
-	for _, o := range os {
-		if v := valuesOf(o, now); v == shared {
+	for i, o := range os {
+		if v := vals[i]; v == shared {
 			sharedIDs = append(sharedIDs, o.ID)
 		} else {
 			ids, states, attempts, jobs = append(ids, o.ID), append(states, v.state), append(attempts, v.attempts), append(jobs, v.job)
