@@ -1011,8 +1011,8 @@ type finishedEntry struct {
 	listed int
 }
 
-// finishedPerEntry is the most deliveries an entry lists as written;
-// retention reads RetentionBatch/finishedPerEntry entries at a time.
+// finishedPerEntry is the most deliveries an entry lists as written
+// (one merged with another lists more).
 const finishedPerEntry = 100
 
 // finishedOf is the finished-log entries of the final outcomes of os,
