@@ -269,17 +269,14 @@ func (b *BatchWorker) pending(ctx context.Context, ids []int64) ([]store.Deliver
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[int64]store.Delivery, len(ds))
-	for _, d := range ds {
-		byID[d.ID] = d
+	// Ordered in place (the rows of a batch mostly come in its order
+	// already), not copied: a batch's deliveries are its largest values.
+	pos := make(map[int64]int, len(ids))
+	for i, id := range ids {
+		pos[id] = i
 	}
-	out := make([]store.Delivery, 0, len(ds))
-	for _, id := range ids {
-		if d, ok := byID[id]; ok && !store.Final(d.State) {
-			out = append(out, d)
-		}
-	}
-	return out, nil
+	slices.SortFunc(ds, func(a, b store.Delivery) int { return pos[a.ID] - pos[b.ID] })
+	return slices.DeleteFunc(ds, func(d store.Delivery) bool { return store.Final(d.State) }), nil
 }
 
 func ids(ds []store.Delivery) []int64 {

@@ -203,12 +203,17 @@ func (s *Sender) send(req Request, deadline time.Time) sent {
 		return sent{err: s.noAnswer(err)}
 	}
 	var head []byte
-	if body := hresp.BodyStream(); body != nil {
-		head, _ = io.ReadAll(io.LimitReader(body, snippetLimit))
-		_, _ = io.Copy(io.Discard, io.LimitReader(body, drainLimit))
-	} else {
+	switch body := hresp.BodyStream(); {
+	case body == nil:
 		head = hresp.Body()
 		head = head[:min(len(head), snippetLimit)]
+	case hresp.Header.ContentLength() != 0: // an empty answer has nothing to read
+		var buf [snippetLimit]byte
+		n, err := io.ReadFull(body, buf[:])
+		head = buf[:n]
+		if err == nil { // the body goes on past the snippet
+			_, _ = io.Copy(io.Discard, io.LimitReader(body, drainLimit))
+		}
 	}
 	out := Response{Status: hresp.StatusCode(), Snippet: snippet(head)}
 	out.RetryAfter, out.HasRetry = chatwoot.ParseRetryAfter(string(hresp.Header.Peek("Retry-After")), s.now())

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -215,6 +216,53 @@ func TestSenderStopsWaitingWhenCancelled(t *testing.T) {
 	_, err := NewSender(SenderOptions{Timeout: time.Minute}).Send(ctx, Request{URL: srv.URL, DeliveryID: "d", Body: []byte("{}")})
 	if !errors.Is(err, context.Canceled) || time.Since(start) > 5*time.Second {
 		t.Fatalf("Send cancelled after 50ms = %v after %s; want context.Canceled at once", err, time.Since(start))
+	}
+}
+
+// TestSenderSnippet: an attempt keeps the start of the answer's body,
+// however it is framed, and the connection serves the next attempt.
+func TestSenderSnippet(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		chunked    bool
+		want       string
+	}{
+		{name: "empty", body: "", want: ""},
+		{name: "short", body: "  not here ", want: "not here"},
+		{name: "short, chunked", body: "not here", chunked: true, want: "not here"},
+		{name: "the snippet's length", body: strings.Repeat("x", snippetLimit), want: strings.Repeat("x", 200) + "…"},
+		{name: "longer, chunked", body: strings.Repeat("y", 3*snippetLimit), chunked: true, want: strings.Repeat("y", 200) + "…"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var conns atomic.Int32
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				if !tc.chunked {
+					w.Header().Set("Content-Length", strconv.Itoa(len(tc.body)))
+				}
+				w.WriteHeader(http.StatusNotFound)
+				if tc.chunked {
+					w.(http.Flusher).Flush() // the header out without a Content-Length: the body is chunked
+				}
+				_, _ = io.WriteString(w, tc.body)
+			}))
+			srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					conns.Add(1)
+				}
+			}
+			srv.Start()
+			defer srv.Close()
+			s := NewSender(SenderOptions{})
+			for range 2 {
+				resp, err := s.Send(context.Background(), Request{URL: srv.URL, DeliveryID: "d", Body: []byte("{}")})
+				if err != nil || resp.Status != http.StatusNotFound || resp.Snippet != tc.want {
+					t.Fatalf("Send = %+v, %v; want 404 with the snippet %q", resp, err, tc.want)
+				}
+			}
+			if n := conns.Load(); n != 1 {
+				t.Errorf("two attempts took %d connections; want 1", n)
+			}
+		})
 	}
 }
 

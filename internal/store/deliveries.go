@@ -422,19 +422,38 @@ const deliveryColumns = `d.id, d.uuid, d.event_id, d.account_id, d.webhook_id, e
 	d.created_at_us, d.next_attempt_at_us, d.last_status, d.last_error, d.finished_at_us`
 
 func scanDelivery(scan func(...any) error, payload bool) (Delivery, error) {
-	var d Delivery
-	var created, next, finished int64
-	dest := []any{&d.ID, &d.UUID, &d.EventID, &d.AccountID, &d.WebhookID, &d.Event, &d.State, &d.Attempts, &d.MaxAttempts, &d.JobID,
-		&created, &next, &d.LastStatus, &d.LastError, &finished}
+	return newDeliveryRow(payload).scan(scan)
+}
+
+// deliveryRow scans the rows of a query of deliveryColumns (and the
+// payload) one after the other, its scan destinations made once for them
+// all: a worker's read allocates no more than its rows' values.
+type deliveryRow struct {
+	d                       Delivery
+	created, next, finished int64
+	dest                    []any
+}
+
+func newDeliveryRow(payload bool) *deliveryRow {
+	r := &deliveryRow{}
+	d := &r.d
+	r.dest = []any{&d.ID, &d.UUID, &d.EventID, &d.AccountID, &d.WebhookID, &d.Event, &d.State, &d.Attempts, &d.MaxAttempts, &d.JobID,
+		&r.created, &r.next, &d.LastStatus, &d.LastError, &r.finished}
 	if payload {
-		dest = append(dest, &d.Payload)
+		r.dest = append(r.dest, &d.Payload)
 	}
-	if err := scan(dest...); err != nil {
-		return d, err
+	return r
+}
+
+func (r *deliveryRow) scan(scan func(...any) error) (Delivery, error) {
+	r.d = Delivery{} // a payload scanned into is the row's own, not the last one's
+	if err := scan(r.dest...); err != nil {
+		return Delivery{}, err
 	}
-	d.CreatedAt = time.UnixMicro(created).UTC()
-	d.NextAttemptAt = usTime(next)
-	d.FinishedAt = usTime(finished)
+	d := r.d
+	d.CreatedAt = time.UnixMicro(r.created).UTC()
+	d.NextAttemptAt = usTime(r.next)
+	d.FinishedAt = usTime(r.finished)
 	return d, nil
 }
 
@@ -520,9 +539,10 @@ func forAttempt(ctx context.Context, d db, ids []int64) ([]Delivery, error) {
 		}
 		q = forAttemptSQL(d, n)
 	}
+	row := newDeliveryRow(true)
 	err := d.query(ctx, q,
 		func(scan func(...any) error) error {
-			dv, err := scanDelivery(scan, true)
+			dv, err := row.scan(scan)
 			if err == nil && keep(dv.ID) {
 				out = append(out, dv)
 			}
@@ -625,8 +645,9 @@ type DeliveryFilter struct {
 func (s *Store) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error) {
 	q, args := listDeliveriesSQL(f)
 	var out []Delivery
+	row := newDeliveryRow(false)
 	err := s.records.query(ctx, q, func(scan func(...any) error) error {
-		d, err := scanDelivery(scan, false)
+		d, err := row.scan(scan)
 		out = append(out, d)
 		return err
 	}, args...)

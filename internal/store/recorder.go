@@ -25,6 +25,7 @@ type Recorder struct {
 	mu     sync.Mutex
 	closed bool
 	queue  []pendingOutcome
+	spare  []pendingOutcome // the last write's, the next queue (run's own)
 	kick   chan struct{}
 	done   chan struct{}
 }
@@ -104,14 +105,21 @@ func (r *Recorder) run() {
 		_, open := <-r.kick
 		for {
 			r.mu.Lock()
-			batch := r.queue[:min(len(r.queue), MaxOutcomesPerWrite)]
-			r.queue = r.queue[len(batch):]
+			batch := r.queue
+			if len(batch) > MaxOutcomesPerWrite {
+				batch, r.queue = batch[:MaxOutcomesPerWrite:MaxOutcomesPerWrite], batch[MaxOutcomesPerWrite:]
+			} else {
+				r.queue = r.spare[:0]
+			}
 			r.mu.Unlock()
 			if len(batch) == 0 {
 				break
 			}
 			start := time.Now()
 			r.write(batch)
+			// Two queues in turn, not a new one grown for each write.
+			clear(batch)
+			r.spare = batch[:0]
 			if open {
 				time.Sleep(WriteEvery - time.Since(start))
 			}
