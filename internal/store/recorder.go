@@ -106,15 +106,16 @@ func (r *Recorder) run() {
 		for {
 			r.mu.Lock()
 			batch := r.queue
+			if len(batch) == 0 {
+				r.mu.Unlock()
+				break
+			}
 			if len(batch) > MaxOutcomesPerWrite {
 				batch, r.queue = batch[:MaxOutcomesPerWrite:MaxOutcomesPerWrite], batch[MaxOutcomesPerWrite:]
 			} else {
 				r.queue = r.spare[:0]
 			}
 			r.mu.Unlock()
-			if len(batch) == 0 {
-				break
-			}
 			start := time.Now()
 			r.write(batch)
 			// Two queues in turn, not a new one grown for each write.

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -137,4 +139,58 @@ func TestRecorderFinishesAJobWithItsFollowUps(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestRecorderWritesEveryOutcomeOnce: outcomes added in bursts, some
+// while a write runs and some after the recorder found its queue empty,
+// are each written, and each Add hears of its own write.
+func TestRecorderWritesEveryOutcomeOnce(t *testing.T) {
+	st, c := openInsertOnly(t, "sqlite:"+filepath.Join(t.TempDir(), "s.db"))
+	ids := enqueueN(t, st, c, 600, []byte(`{}`))
+	rec := NewRecorder(st, nil)
+	defer rec.Close()
+	const workers = 6
+	var wg sync.WaitGroup
+	errs := make(chan error, len(ids))
+	for w := range workers {
+		wg.Go(func() {
+			var pending []<-chan error
+			for i := w; i < len(ids); i += workers {
+				pending = append(pending, rec.Add(Outcome{ID: ids[i], State: StateSucceeded, Attempts: 1, Status: 200,
+					Attempt: &Attempt{Attempt: 1, At: time.Now(), Status: 200, Duration: time.Millisecond}}))
+				if i%(7*workers) == w { // a gap: the recorder runs dry
+					time.Sleep(time.Duration(i%3) * WriteEvery)
+				}
+			}
+			timeout := time.After(10 * time.Second)
+			for _, ch := range pending {
+				select {
+				case err := <-ch:
+					errs <- err
+				case <-timeout:
+					errs <- errors.New("an outcome's write never reported")
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds, err := st.ForAttempt(context.Background(), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		if d.State != StateSucceeded || d.Attempts != 1 {
+			t.Fatalf("delivery %d: %s after %d attempts; want succeeded after 1", d.ID, d.State, d.Attempts)
+		}
+	}
+	if len(ds) != len(ids) {
+		t.Fatalf("read %d of %d deliveries", len(ds), len(ids))
+	}
 }
