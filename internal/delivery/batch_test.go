@@ -293,3 +293,42 @@ func TestBatchReadsAtOnceWhenAnswering(t *testing.T) {
 		})
 	}
 }
+
+// readsInOrder is Records whose ForAttempt answers ds, in that order,
+// whatever it is asked.
+type readsInOrder struct {
+	Records
+	ds []store.Delivery
+}
+
+func (r readsInOrder) ForAttempt(context.Context, []int64) ([]store.Delivery, error) {
+	return slices.Clone(r.ds), nil
+}
+
+// TestBatchPendingInItsOrder: a batch attempts its deliveries in the order
+// it carries them, whatever order the store reads them in, and leaves out
+// those recorded final already.
+func TestBatchPendingInItsOrder(t *testing.T) {
+	d := func(id int64, state string) store.Delivery { return store.Delivery{ID: id, State: state} }
+	stored := []store.Delivery{d(1, store.StatePending), d(2, store.StateSucceeded), d(3, store.StatePending), d(4, store.StateFailed), d(5, store.StateDead)}
+	for _, tt := range []struct {
+		name string
+		ids  []int64
+		want []int64
+	}{
+		{"as stored", []int64{1, 2, 3, 4, 5}, []int64{1, 3, 4}},
+		{"backwards", []int64{5, 4, 3, 2, 1}, []int64{4, 3, 1}},
+		{"mixed", []int64{3, 1, 4, 5, 2}, []int64{3, 1, 4}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := NewBatchWorker(NewWorker(WorkerOptions{Records: readsInOrder{ds: stored}}))
+			got, err := b.pending(context.Background(), tt.ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(ids(got), tt.want) {
+				t.Fatalf("pending(%v) = %v; want %v", tt.ids, ids(got), tt.want)
+			}
+		})
+	}
+}
