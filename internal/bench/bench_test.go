@@ -500,7 +500,8 @@ func (b *bench) drain(n, nEndpoints, replicas int, ceiling float64) {
 			first = at
 		}
 	}
-	rate := float64(n-1) / env.lastArrival().Sub(first).Seconds()
+	last := env.lastArrival()
+	rate := float64(n-1) / last.Sub(first).Seconds()
 	var cpu time.Duration
 	for _, d := range ds {
 		cpu += d.cpu()
@@ -519,7 +520,7 @@ func (b *bench) drain(n, nEndpoints, replicas int, ceiling float64) {
 	}
 	b.add(name, fmt.Sprintf("%s/s%s", thousands(rate), ratio),
 		fmt.Sprintf("%s deliveries to %s stored before the daemon starts, in transactions of 1,000 coalesced into batches of %d as ingest stores them under load; from the first verified delivery to the last: delivery alone, no ingest requests (from the daemon's start to the last, with its start: %s/s). Daemon CPU %.0f µs per delivery",
-			thousands(float64(n)), to, delivery.DefaultBatchSize, thousands(float64(n)/env.lastArrival().Sub(started).Seconds()), cpu.Seconds()*1e6/float64(n)))
+			thousands(float64(n)), to, delivery.DefaultBatchSize, thousands(float64(n)/last.Sub(started).Seconds()), cpu.Seconds()*1e6/float64(n)))
 }
 
 // backlog writes n deliveries to a dead endpoint straight into the store,
