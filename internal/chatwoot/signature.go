@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -33,10 +35,45 @@ func NewDeliveryID() string { return uuid.Must(uuid.NewV7()).String() }
 // "sha256=" + hex(HMAC-SHA256(secret, "<timestamp>.<body>")).
 func Sign(secret string, timestamp int64, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(strconv.AppendInt(nil, timestamp, 10))
-	mac.Write([]byte{'.'})
-	mac.Write(body)
+	writeSigned(mac, nil, timestamp, body)
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// writeSigned writes what a signature signs, "<timestamp>.<body>", to mac,
+// the timestamp through buf.
+func writeSigned(mac hash.Hash, buf []byte, timestamp int64, body []byte) {
+	mac.Write(append(strconv.AppendInt(buf[:0], timestamp, 10), '.'))
+	mac.Write(body)
+}
+
+// Signer makes Sign's signatures for one secret, reusing HMAC states keyed
+// with it and their buffers, where Sign keys a new one (two blocks hashed,
+// a dozen allocations) for each signature: a delivery attempt's largest
+// cost after its system calls. It is safe for concurrent use.
+type Signer struct{ macs sync.Pool }
+
+type signerState struct {
+	mac hash.Hash
+	buf [64]byte
+}
+
+// NewSigner returns the Signer of secret.
+func NewSigner(secret string) *Signer {
+	key := []byte(secret)
+	s := &Signer{}
+	s.macs.New = func() any { return &signerState{mac: hmac.New(sha256.New, key)} }
+	return s
+}
+
+// AppendSign appends Sign(secret, timestamp, body) to dst.
+func (s *Signer) AppendSign(dst []byte, timestamp int64, body []byte) []byte {
+	st := s.macs.Get().(*signerState)
+	writeSigned(st.mac, st.buf[:0], timestamp, body)
+	sum := st.mac.Sum(st.buf[:0])
+	st.mac.Reset()
+	dst = hex.AppendEncode(append(dst, "sha256="...), sum)
+	s.macs.Put(st)
+	return dst
 }
 
 // HeaderSetter is a request's headers: an http.Header, or the delivery

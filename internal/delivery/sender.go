@@ -2,12 +2,16 @@ package delivery
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -48,7 +52,13 @@ type Sender struct {
 	timeout   time.Duration
 	userAgent string
 	now       func() time.Time
+	signers   sync.Map // webhook secret → *chatwoot.Signer
+	nSigners  atomic.Int64
 }
+
+// maxSigners bounds the Signers a Sender keeps, one per secret it signed
+// with: past it they are dropped, and made again as attempts need them.
+const maxSigners = 10_000
 
 // NewSender returns a Sender.
 func NewSender(opts SenderOptions) *Sender {
@@ -132,15 +142,46 @@ func (r Response) OK() bool { return r.Status >= 200 && r.Status <= 299 }
 // Webhooks::Trigger does, plus a User-Agent. The signature is only sent
 // when the webhook has a secret, as upstream.
 func (s *Sender) Headers(h chatwoot.HeaderSetter, req Request) {
+	s.unsignedHeaders(h, req)
+	if req.Secret != "" {
+		ts, sig := s.sign(req, nil, nil)
+		h.Set(chatwoot.HeaderTimestamp, string(ts))
+		h.Set(chatwoot.HeaderSignature, string(sig))
+	}
+}
+
+// unsignedHeaders sets the headers of Headers but the signature's (send
+// sets those as bytes).
+func (s *Sender) unsignedHeaders(h chatwoot.HeaderSetter, req Request) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Accept", "application/json")
 	if s.userAgent != "" {
 		h.Set("User-Agent", s.userAgent)
 	}
 	h.Set(chatwoot.HeaderDelivery, req.DeliveryID)
-	if req.Secret != "" {
-		chatwoot.SignatureHeaders(h, req.Secret, s.now(), req.Body)
+}
+
+// signatureLen is the length of an X-Chatwoot-Signature value.
+const signatureLen = len("sha256=") + 2*sha256.Size
+
+// sign appends the values of X-Chatwoot-Timestamp and X-Chatwoot-Signature
+// for req, signed now, to ts and sig.
+func (s *Sender) sign(req Request, ts, sig []byte) ([]byte, []byte) {
+	now := s.now().Unix()
+	return strconv.AppendInt(ts, now, 10), s.signer(req.Secret).AppendSign(sig, now, req.Body)
+}
+
+// signer is secret's Signer.
+func (s *Sender) signer(secret string) *chatwoot.Signer {
+	if v, ok := s.signers.Load(secret); ok {
+		return v.(*chatwoot.Signer)
 	}
+	if s.nSigners.Add(1) > maxSigners {
+		s.signers.Clear()
+		s.nSigners.Store(1)
+	}
+	v, _ := s.signers.LoadOrStore(secret, chatwoot.NewSigner(secret))
+	return v.(*chatwoot.Signer)
 }
 
 // Send makes one attempt. A non-nil error means no answer arrived
@@ -197,7 +238,15 @@ func (s *Sender) send(req Request, deadline time.Time) sent {
 	defer fasthttp.ReleaseResponse(hresp)
 	hreq.SetRequestURI(req.URL)
 	hreq.Header.SetMethod(fasthttp.MethodPost)
-	s.Headers(&hreq.Header, req)
+	s.unsignedHeaders(&hreq.Header, req)
+	if req.Secret != "" {
+		// As bytes, which the header copies: no strings made.
+		var tsBuf [20]byte
+		var sigBuf [signatureLen]byte
+		ts, sig := s.sign(req, tsBuf[:0], sigBuf[:0])
+		hreq.Header.SetBytesV(chatwoot.HeaderTimestamp, ts)
+		hreq.Header.SetBytesV(chatwoot.HeaderSignature, sig)
+	}
 	hreq.SetBodyRaw(req.Body)
 	if err := s.client.DoDeadline(hreq, hresp, deadline); err != nil {
 		return sent{err: s.noAnswer(err)}

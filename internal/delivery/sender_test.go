@@ -65,6 +65,55 @@ func TestSenderHeadersMatchUpstream(t *testing.T) {
 	}
 }
 
+// TestSenderSignsEachWithItsSecret: attempts of endpoints with different
+// secrets, sent at once, are each signed with their own (the Sender keeps
+// a Signer per secret), also once it has dropped the Signers it kept.
+func TestSenderSignsEachWithItsSecret(t *testing.T) {
+	var bad atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := mustRead(t, r.Body)
+		if err := chatwoot.Verify(r.URL.Query().Get("secret"), r.Header, body, time.Minute, time.Now()); err != nil {
+			bad.Add(1)
+		}
+	}))
+	defer srv.Close()
+	s := NewSender(SenderOptions{})
+	send := func(secret string, i int) error {
+		url := srv.URL + "/?secret=" + secret
+		resp, err := s.Send(context.Background(), Request{URL: url, Secret: secret, DeliveryID: "d", Body: fmt.Appendf(nil, `{"i":%d}`, i)})
+		if err == nil && !resp.OK() {
+			err = fmt.Errorf("answered %d", resp.Status)
+		}
+		return err
+	}
+	var wg sync.WaitGroup
+	for _, secret := range []string{"alpha", "beta", "gamma"} {
+		wg.Go(func() {
+			for i := range 50 {
+				if err := send(secret, i); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i := range maxSigners + 1 {
+		s.signer(strconv.Itoa(i))
+	}
+	if err := send("alpha", 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := bad.Load(); n > 0 {
+		t.Fatalf("%d of 151 attempts signed with another secret", n)
+	}
+	kept := 0
+	s.signers.Range(func(any, any) bool { kept++; return true })
+	if kept > maxSigners {
+		t.Fatalf("the Sender keeps %d Signers; at most %d", kept, maxSigners)
+	}
+}
+
 // TestSenderSignatureOpenSSL checks a fresh signature (real clock) against
 // openssl when the machine has it.
 func TestSenderSignatureOpenSSL(t *testing.T) {
