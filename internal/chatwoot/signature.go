@@ -65,6 +65,9 @@ func NewSigner(secret string) *Signer {
 	return s
 }
 
+// SignatureLen is the length of an X-Chatwoot-Signature value.
+const SignatureLen = len("sha256=") + 2*sha256.Size
+
 // AppendSign appends Sign(secret, timestamp, body) to dst.
 func (s *Signer) AppendSign(dst []byte, timestamp int64, body []byte) []byte {
 	st := s.macs.Get().(*signerState)

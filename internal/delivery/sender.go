@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -161,9 +160,6 @@ func (s *Sender) unsignedHeaders(h chatwoot.HeaderSetter, req Request) {
 	h.Set(chatwoot.HeaderDelivery, req.DeliveryID)
 }
 
-// signatureLen is the length of an X-Chatwoot-Signature value.
-const signatureLen = len("sha256=") + 2*sha256.Size
-
 // sign appends the values of X-Chatwoot-Timestamp and X-Chatwoot-Signature
 // for req, signed now, to ts and sig.
 func (s *Sender) sign(req Request, ts, sig []byte) ([]byte, []byte) {
@@ -242,7 +238,7 @@ func (s *Sender) send(req Request, deadline time.Time) sent {
 	if req.Secret != "" {
 		// As bytes, which the header copies: no strings made.
 		var tsBuf [20]byte
-		var sigBuf [signatureLen]byte
+		var sigBuf [chatwoot.SignatureLen]byte
 		ts, sig := s.sign(req, tsBuf[:0], sigBuf[:0])
 		hreq.Header.SetBytesV(chatwoot.HeaderTimestamp, ts)
 		hreq.Header.SetBytesV(chatwoot.HeaderSignature, sig)
