@@ -79,8 +79,7 @@ func (s *Signer) AppendSign(dst []byte, timestamp int64, body []byte) []byte {
 	return dst
 }
 
-// HeaderSetter is a request's headers: an http.Header, or the delivery
-// sender's client request headers.
+// HeaderSetter is a request's headers, such as an http.Header.
 type HeaderSetter interface{ Set(key, value string) }
 
 // SignatureHeaders sets X-Chatwoot-Timestamp and X-Chatwoot-Signature on h.

@@ -137,21 +137,10 @@ type Response struct {
 // OK reports a 2xx answer: the only success.
 func (r Response) OK() bool { return r.Status >= 200 && r.Status <= 299 }
 
-// Headers sets the delivery headers exactly as upstream's
-// Webhooks::Trigger does, plus a User-Agent. The signature is only sent
-// when the webhook has a secret, as upstream.
-func (s *Sender) Headers(h chatwoot.HeaderSetter, req Request) {
-	s.unsignedHeaders(h, req)
-	if req.Secret != "" {
-		ts, sig := s.sign(req, nil, nil)
-		h.Set(chatwoot.HeaderTimestamp, string(ts))
-		h.Set(chatwoot.HeaderSignature, string(sig))
-	}
-}
-
-// unsignedHeaders sets the headers of Headers but the signature's (send
-// sets those as bytes).
-func (s *Sender) unsignedHeaders(h chatwoot.HeaderSetter, req Request) {
+// headers sets the delivery headers exactly as upstream's
+// Webhooks::Trigger does, plus a User-Agent, but the signature's (send
+// sets those, only when the webhook has a secret, as upstream).
+func (s *Sender) headers(h *fasthttp.RequestHeader, req Request) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Accept", "application/json")
 	if s.userAgent != "" {
@@ -234,7 +223,7 @@ func (s *Sender) send(req Request, deadline time.Time) sent {
 	defer fasthttp.ReleaseResponse(hresp)
 	hreq.SetRequestURI(req.URL)
 	hreq.Header.SetMethod(fasthttp.MethodPost)
-	s.unsignedHeaders(&hreq.Header, req)
+	s.headers(&hreq.Header, req)
 	if req.Secret != "" {
 		// As bytes, which the header copies: no strings made.
 		var tsBuf [20]byte

@@ -120,8 +120,7 @@ func TestSenderSignatureOpenSSL(t *testing.T) {
 	if _, err := exec.LookPath("openssl"); err != nil {
 		t.Skip("openssl not installed")
 	}
-	h := http.Header{}
-	NewSender(SenderOptions{}).Headers(h, Request{Secret: "s3cr3t", DeliveryID: "d", Body: []byte(vectorBody)})
+	h := sentHeaders(t, Request{Secret: "s3cr3t", DeliveryID: "d", Body: []byte(vectorBody)})
 	cmd := exec.Command("openssl", "dgst", "-sha256", "-hmac", "s3cr3t", "-hex")
 	cmd.Stdin = strings.NewReader(h.Get(chatwoot.HeaderTimestamp) + "." + vectorBody)
 	out, err := cmd.Output()
@@ -135,8 +134,7 @@ func TestSenderSignatureOpenSSL(t *testing.T) {
 }
 
 func TestSenderNoSecretNoSignature(t *testing.T) {
-	h := http.Header{}
-	NewSender(SenderOptions{}).Headers(h, Request{DeliveryID: "d", Body: []byte("{}")})
+	h := sentHeaders(t, Request{DeliveryID: "d", Body: []byte("{}")})
 	if h.Get(chatwoot.HeaderSignature) != "" || h.Get(chatwoot.HeaderTimestamp) != "" || h.Get(chatwoot.HeaderDelivery) != "d" {
 		t.Fatalf("headers without a secret = %v; upstream signs only when the webhook has a secret", h)
 	}
@@ -199,6 +197,20 @@ func TestSenderRetryAfter(t *testing.T) {
 	if err != nil || resp.Status != 429 || !resp.HasRetry || resp.RetryAfter != 7*time.Second || len(resp.Snippet) > 205 {
 		t.Fatalf("Send = %+v, %v; want 429 with Retry-After 7s and a short snippet", resp, err)
 	}
+}
+
+// sentHeaders are the headers an endpoint receives for req, sent by a new
+// Sender.
+func sentHeaders(t *testing.T, req Request) http.Header {
+	t.Helper()
+	got := make(chan http.Header, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r.Header.Clone() }))
+	defer srv.Close()
+	req.URL = srv.URL
+	if resp, err := NewSender(SenderOptions{}).Send(context.Background(), req); err != nil || !resp.OK() {
+		t.Fatalf("Send = %+v, %v", resp, err)
+	}
+	return <-got
 }
 
 func mustRead(t *testing.T, r io.Reader) []byte {
